@@ -1,0 +1,3 @@
+from genlens.cli import main
+
+main()

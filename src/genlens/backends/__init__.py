@@ -1,0 +1,1 @@
+"""Generation backends, one module each; plugins register through the ``genlens.backends`` entry points."""

@@ -1,0 +1,164 @@
+"""The backend protocol: turn a request into image bytes. Async-first.
+
+A backend is constructed from a model spec (``scheme:target``) and the user's ``--model-arg``
+values. It implements ``generate`` and, when it can, ``edit`` and ``session`` (multi-round
+editing). Concurrency, rate limits, retries and cost accounting belong to the shared call layer
+(``genlens.backends._calls``), not to each backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from genlens.errors import SpecError
+from genlens.types import GeneratedImage, GenerationRequest
+
+SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
+
+
+def is_secret_arg(name: str) -> bool:
+    """Model args that look like credentials never reach run.json, fingerprints or logs."""
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def public_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if not is_secret_arg(k)}
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What ``genlens models`` shows for a backend."""
+
+    scheme: str
+    syntax: str
+    description: str
+    tasks: tuple[str, ...]  # generate / edit / multiturn
+    requires: str = ""  # extra or env var it needs
+
+
+class Session(ABC):
+    """A multi-round editing conversation: each ``send`` edits the previous result."""
+
+    @abstractmethod
+    async def send(self, instruction: str, image: bytes | None = None) -> GeneratedImage:
+        """One round. ``image`` is given on the first round (the source) and in re-upload mode."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the conversation (default: nothing to do)."""
+
+
+class Backend(ABC):
+    """Base class for generation backends."""
+
+    info: ClassVar[BackendInfo]
+    #: How many requests the engine may hand to :meth:`generate_batch` at once.
+    batch_size: int = 1
+
+    def __init__(self, target: str, params: dict[str, Any] | None = None):
+        self.target = target
+        self.params = dict(params or {})
+
+    @property
+    def spec(self) -> str:
+        return f"{self.info.scheme}:{self.target}"
+
+    @abstractmethod
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        """Text to image for one sample. Raise :class:`genlens.errors.Refused` on a policy refusal."""
+
+    async def edit(self, request: GenerationRequest) -> GeneratedImage:
+        """Instruction edit: ``request.images[0]`` edited by ``request.prompt`` (optional mask)."""
+        raise SpecError(f"model {self.spec} cannot edit images", fix="choose a backend that lists 'edit' in `genlens models`")
+
+    def session(self, request: GenerationRequest) -> Session:
+        """Start a multi-round editing conversation (native mode)."""
+        raise SpecError(
+            f"model {self.spec} has no multi-round session mode",
+            fix="use --suite-arg mode=reupload, or a backend that lists 'multiturn' in `genlens models`",
+        )
+
+    async def generate_batch(self, requests: list[GenerationRequest]) -> list[GeneratedImage | BaseException]:
+        """Several requests at once; a per-request exception is returned in its slot, not raised."""
+        call = self.edit if requests and requests[0].kind == "edit" else self.generate
+        return list(await asyncio.gather(*(call(r) for r in requests), return_exceptions=True))
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for run.json: no secrets, ever."""
+        return {"spec": self.spec, "params": public_params(self.params)}
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and pools at the end of a run."""
+
+
+_BACKENDS: dict[str, type[Backend]] = {}
+_DISCOVERED = False
+
+
+def register_backend(cls: type[Backend]) -> type[Backend]:
+    """Class decorator: make a backend available by its ``info.scheme``."""
+    _BACKENDS[cls.info.scheme] = cls
+    return cls
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    import genlens.backends as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_") and module.name != "base":
+            importlib.import_module(f"genlens.backends.{module.name}")
+    for ep in entry_points(group="genlens.backends"):
+        if ep.name in _BACKENDS:
+            continue
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken plugin must not break the built-ins
+            _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        _BACKENDS[ep.name] = cls
+
+
+_PLUGIN_ERRORS: dict[str, str] = {}
+
+
+def backend_classes() -> dict[str, type[Backend]]:
+    _discover()
+    return dict(sorted(_BACKENDS.items()))
+
+
+def plugin_errors() -> dict[str, str]:
+    _discover()
+    return dict(_PLUGIN_ERRORS)
+
+
+def parse_model_spec(spec: str) -> tuple[str, str]:
+    """``openai:gpt-image-1`` -> ("openai", "gpt-image-1"). Only the first colon splits."""
+    scheme, sep, target = spec.partition(":")
+    if not sep or not scheme or not target:
+        raise SpecError(
+            f"model spec {spec!r} is not SCHEME:TARGET",
+            fix="e.g. openai:gpt-image-1, gemini:gemini-2.0-flash-exp, diffusers:<hub id or dir>, folder:<dir> (see `genlens models`)",
+        )
+    return scheme, target
+
+
+def make_backend(spec: str, params: dict[str, Any] | None = None) -> Backend:
+    scheme, target = parse_model_spec(spec)
+    classes = backend_classes()
+    if scheme not in classes:
+        hint = f"; plugin {scheme!r} failed to load: {plugin_errors()[scheme]}" if scheme in plugin_errors() else ""
+        raise SpecError(
+            f"unknown model backend {scheme!r}{hint}",
+            fix=f"use one of: {', '.join(classes)} (see `genlens models`), or install a plugin that registers it",
+        )
+    return classes[scheme](target, params)

@@ -1,0 +1,103 @@
+"""``folder:<dir>`` — images another tool already made, found by item id and sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from genlens.backends.base import Backend, BackendInfo, register_backend
+from genlens.errors import InputError
+from genlens.imageio import decode, sniff_format
+from genlens.suites.base import IMAGE_EXTENSIONS
+from genlens.types import GeneratedImage, GenerationRequest
+
+GENERIC_LAYOUTS = (
+    "{item}/samples/{sample:05d}",
+    "{item}/samples/{sample:04d}",
+    "{item}/samples/{sample}",
+    "{item}/{sample}",
+    "{item}_{sample}",
+)
+
+
+def generic_candidates(item_id: str, sample: int) -> list[str]:
+    """Stems (no extension) a folder may use for an item's sample; ``<item>.png`` for sample 0."""
+    stems = [layout.format(item=item_id, sample=sample) for layout in GENERIC_LAYOUTS]
+    if sample == 0:
+        stems.append(item_id)
+    return stems
+
+
+@register_backend
+class FolderBackend(Backend):
+    """Reads existing images: ``<dir>/<item id>/<sample>.png`` and the suite's official layouts.
+
+    The engine passes the suite's own candidate paths in ``params['_candidates']`` (set per
+    request); any image extension is accepted and the bytes are kept as they are.
+    """
+
+    info: ClassVar[BackendInfo] = BackendInfo(
+        scheme="folder",
+        syntax="folder:<dir>",
+        description="images made elsewhere: <dir>/<item id>/<sample>.png, <dir>/<item id>.png, or the suite's official layout",
+        tasks=("generate", "edit", "multiturn"),
+    )
+
+    def __init__(self, target: str, params: dict[str, Any] | None = None):
+        super().__init__(target, params)
+        self.root = Path(target).expanduser()
+        if not self.root.is_dir():
+            raise InputError("model folder does not exist", path=self.root, fix="give folder:<dir> with the images")
+        self.suite_candidates: Any = None  # set by the engine: (item_id, sample) -> list[str]
+
+    @property
+    def spec(self) -> str:
+        return f"folder:{self.root.resolve()}"
+
+    def _find(self, item_id: str, sample: int, round_index: int | None = None) -> Path:
+        stems = list(self.suite_candidates(item_id, sample)) if self.suite_candidates else []
+        stems += generic_candidates(item_id, sample)
+        if round_index is not None:
+            stems = [f"{stem}_r{round_index}" for stem in stems]
+        for stem in stems:
+            for ext in ("", *IMAGE_EXTENSIONS):
+                path = self.root / f"{stem}{ext}"
+                if ext == "" and not Path(stem).suffix:
+                    continue
+                if path.is_file():
+                    return path
+        first = self.root / f"{stems[0]}.png"
+        raise InputError(
+            f"no image for item {item_id!r} sample {sample}", path=first,
+            fix=f"add it (or one of: {', '.join(s + '.png' for s in stems[:3])}), or use --limit/--samples to match the folder",
+        )
+
+    def _read(self, path: Path) -> GeneratedImage:
+        data = path.read_bytes()
+        decode(data, source=path)  # a corrupt or truncated file is the user's to fix, not a score
+        return GeneratedImage(data=data, format=sniff_format(data), meta={"source_path": str(path)})
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        return self._read(self._find(request.item_id, request.sample))
+
+    async def edit(self, request: GenerationRequest) -> GeneratedImage:
+        return self._read(self._find(request.item_id, request.sample))
+
+    def session(self, request: GenerationRequest) -> _FolderSession:
+        return _FolderSession(self, request)
+
+
+class _FolderSession:
+    """Replays pre-made multi-round results: ``<item>/<sample>_r1.png``, ``_r2`` …"""
+
+    def __init__(self, backend: FolderBackend, request: GenerationRequest):
+        self.backend = backend
+        self.request = request
+        self.round = 0
+
+    async def send(self, instruction: str, image: bytes | None = None) -> GeneratedImage:
+        self.round += 1
+        return self.backend._read(self.backend._find(self.request.item_id, self.request.sample, self.round))
+
+    async def close(self) -> None:
+        return None

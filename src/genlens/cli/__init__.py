@@ -1,0 +1,90 @@
+"""The ``genlens`` command: a thin layer that parses options and calls the library.
+
+Core commands live in :mod:`genlens.cli.core`; every module in :mod:`genlens.cli.commands`
+that defines ``register(app)`` adds its own commands (``data``, ``judges``, ``detect`` …).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from genlens.errors import GenlensError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+app = typer.Typer(
+    name="genlens",
+    help="Diagnose image-generation and image-editing models: generate or import images, score them "
+    "with the benchmarks' official protocols, and report them beside published numbers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def user_errors(func: F) -> F:
+    """Turn user mistakes into one line on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GenlensError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted — finished work is saved; run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from genlens import __version__
+
+        typer.echo(f"genlens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Diagnose image-generation and image-editing models."""
+
+
+def _register_all() -> None:
+    from genlens.cli import core
+
+    core.register(app)
+    import genlens.cli.commands as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            mod = importlib.import_module(f"genlens.cli.commands.{module.name}")
+            if hasattr(mod, "register"):
+                mod.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    app(prog_name="genlens")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Core commands: suites, models, doctor, run, generate, score, import, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from genlens.backends.base import backend_classes, make_backend, plugin_errors
+from genlens.cli import err_console, out_console, user_errors
+from genlens.config import load_config, merge_kv, parse_shard, pick, slug
+from genlens.errors import SpecError
+from genlens.runs import engine
+from genlens.runs.engine import GenerateOptions, PhaseSummary
+from genlens.suites.base import ScoreContext, get_suite_class, suite_classes
+
+# -- shared option types ----------------------------------------------------------------------
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, folder:<dir>, synthetic:<pattern>.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default: runs/<suite>__<model>). The same command again resumes it.")]
+SamplesOpt = Annotated[int | None, typer.Option("--samples", "-k", min=1, help="Images per prompt (default: the suite's official number).")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N items (official order).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Base seed; each (item, sample) gets its own derived seed.")]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once (API backends and judges).")]
+ModelArgOpt = Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Backend argument key=value (repeatable): size, steps, guidance, base_url …")]
+SuiteArgOpt = Annotated[list[str] | None, typer.Option("--suite-arg", help="Suite argument key=value (repeatable), e.g. mode=reupload.")]
+ScorerArgOpt = Annotated[list[str] | None, typer.Option("--scorer-arg", help="Scorer argument key=value (repeatable).")]
+JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Judge spec for judged suites: openai:<model>, gemini:<model>, local:<id or dir>.")]
+JudgePromptOpt = Annotated[Path | None, typer.Option("--judge-prompt", help="Use this judge prompt text instead of genlens's own wording.")]
+DetectorOpt = Annotated[str | None, typer.Option("--detector", help="Detector weights (hub id or local dir) for suites that detect objects.")]
+ClipOpt = Annotated[str | None, typer.Option("--clip", help="CLIP weights (hub id or local dir) for suites that use CLIP.")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the suite's data lives (see `genlens data fetch`).")]
+ShardOpt = Annotated[str | None, typer.Option("--shard", help="Only this shard of the items, i/n (for Slurm arrays).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML file holding any of these options (the command line wins).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
+
+
+def _score_context(run_dir: Path, config: dict[str, Any], *, judge: str | None, judge_prompt: Path | None,
+                   detector: str | None, clip: str | None, data_dir: Path | None, concurrency: int | None,
+                   suite_arg: list[str] | None, scorer_arg: list[str] | None, quiet: bool, rejudge: bool = False) -> ScoreContext:
+    jp = pick(judge_prompt, config, "judge_prompt")
+    dd = pick(data_dir, config, "data_dir")
+    return ScoreContext(
+        run_dir=run_dir,
+        judge=pick(judge, config, "judge"),
+        judge_prompt=Path(jp) if jp else None,
+        detector=pick(detector, config, "detector"),
+        clip=pick(clip, config, "clip"),
+        data_dir=Path(dd) if dd else None,
+        rejudge=rejudge,
+        concurrency=int(pick(concurrency, config, "concurrency", 4)),
+        suite_args=merge_kv(config.get("suite_args"), suite_arg, "--suite-arg"),
+        scorer_args=merge_kv(config.get("scorer_args"), scorer_arg, "--scorer-arg"),
+        quiet=quiet,
+    )
+
+
+def _print_phase(name: str, summary: PhaseSummary, quiet: bool) -> None:
+    if summary.input_errors:
+        for line in summary.input_errors[:20]:
+            err_console.print(f"[bold red]error:[/] {line}")
+        more = len(summary.input_errors) - 20
+        if more > 0:
+            err_console.print(f"… and {more} more input errors")
+    if quiet:
+        return
+    states = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "nothing new"
+    err_console.print(
+        f"{name}: {summary.total} units, {summary.skipped} already done, {summary.done} new ({states}) in {summary.seconds:.1f}s"
+    )
+
+
+def _finish(summary: PhaseSummary) -> None:
+    """Exit 2 for input errors the user must fix, 1 when some requests failed (resume retries them)."""
+    if summary.input_errors:
+        err_console.print("fix the files named above, then run the same command again: finished work is kept")
+        raise typer.Exit(2)
+    if summary.statuses.get("error"):
+        err_console.print(f"{summary.statuses['error']} request(s) failed; run the same command again to retry them")
+        raise typer.Exit(1)
+
+
+def _show_results(results: dict[str, Any], as_json: bool, quiet: bool) -> None:
+    if as_json:
+        out_console.print_json(json.dumps(results, default=str))
+        return
+    if quiet:
+        return
+    from genlens.report.tables import results_table
+
+    out_console.print(results_table([results]))
+
+
+def _generate_phase(suite_name: str, model: str | None, out: Path | None, config: dict[str, Any], *,
+                    samples: int | None, limit: int | None, seed: int | None, concurrency: int | None,
+                    model_arg: list[str] | None, suite_arg: list[str] | None, data_dir: Path | None,
+                    shard: str | None, quiet: bool) -> tuple[Path, PhaseSummary]:
+    suite_name = pick(suite_name, config, "suite")
+    model = pick(model, config, "model")
+    if not model:
+        raise SpecError("no model given", fix="add --model SPEC, e.g. --model folder:./images (see `genlens models`)")
+    suite_cls = get_suite_class(suite_name)
+    suite_args = merge_kv(config.get("suite_args"), suite_arg, "--suite-arg")
+    dd = pick(data_dir, config, "data_dir")
+    suite = suite_cls(data_dir=Path(dd) if dd else None, suite_args=suite_args)
+    params = merge_kv(config.get("model_args"), model_arg, "--model-arg")
+    backend = make_backend(model, params)
+    run_dir = Path(pick(out, config, "out") or Path("runs") / f"{suite_name}__{slug(model)}")
+    opts = GenerateOptions(
+        samples=int(pick(samples, config, "samples", suite.meta.default_samples)),
+        seed=int(pick(seed, config, "seed", 0)),
+        limit=pick(limit, config, "limit"),
+        concurrency=int(pick(concurrency, config, "concurrency", 4)),
+        shard=parse_shard(pick(shard, config, "shard")),
+        mode=str(suite_args.get("mode", "native")) if suite.meta.task == "multiturn" else "",
+        quiet=quiet,
+    )
+    summary = engine.generate(run_dir, suite, backend, opts, data_dir=Path(dd) if dd else None)
+    return run_dir, summary
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("suites")
+    @user_errors
+    def suites_cmd(as_json: JsonOpt = False) -> None:
+        """List the suites: name, items, categories, what scoring needs, where the data comes from."""
+        rows = []
+        for name, cls in suite_classes().items():
+            m = cls.meta
+            rows.append({"name": name, "version": m.version, "title": m.title, "task": m.task,
+                         "items": m.item_count, "default_samples": m.default_samples,
+                         "categories": list(m.categories), "needs": list(m.needs), "data": m.data_source})
+        if as_json:
+            out_console.print_json(json.dumps(rows))
+            return
+        table = Table(title="genlens suites")
+        for col in ("suite", "task", "items", "k", "categories", "scoring needs", "data"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]),
+                          ", ".join(r["categories"]), ", ".join(r["needs"]), r["data"])
+        out_console.print(table)
+
+    @app.command("models")
+    @user_errors
+    def models_cmd(as_json: JsonOpt = False) -> None:
+        """List the generation backends and their model-spec syntax."""
+        rows = [{"scheme": s, "syntax": c.info.syntax, "tasks": list(c.info.tasks), "requires": c.info.requires,
+                 "description": c.info.description} for s, c in backend_classes().items()]
+        broken = plugin_errors()
+        if as_json:
+            out_console.print_json(json.dumps({"backends": rows, "plugin_errors": broken}))
+            return
+        table = Table(title="genlens model backends")
+        for col in ("spec", "tasks", "needs", "what"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r["syntax"], ", ".join(r["tasks"]), r["requires"] or "-", r["description"])
+        out_console.print(table)
+        for name, why in broken.items():
+            err_console.print(f"plugin backend {name!r} failed to load: {why}")
+        out_console.print("Plugins register more through the 'genlens.backends' entry-point group.")
+
+    @app.command("doctor")
+    @user_errors
+    def doctor_cmd(as_json: JsonOpt = False) -> None:
+        """What this machine has: torch/CUDA, cached weights, API keys present (never values), chromium, OCR."""
+        from genlens.doctor import checks
+
+        report = checks()
+        if as_json:
+            out_console.print_json(json.dumps(report, default=str))
+            return
+        table = Table(title="genlens doctor")
+        table.add_column("check")
+        table.add_column("status")
+        table.add_column("detail", overflow="fold")
+        for row in report["checks"]:
+            mark = "[green]ok[/]" if row["ok"] else "[yellow]missing[/]"
+            table.add_row(row["name"], mark, row["detail"])
+        out_console.print(table)
+
+    @app.command("run")
+    @user_errors
+    def run_cmd(
+        suite: Annotated[str, typer.Argument(help="Suite name (see `genlens suites`).")],
+        model: ModelOpt = None, out: OutOpt = None, samples: SamplesOpt = None, limit: LimitOpt = None,
+        seed: SeedOpt = None, concurrency: ConcurrencyOpt = None, model_arg: ModelArgOpt = None,
+        suite_arg: SuiteArgOpt = None, scorer_arg: ScorerArgOpt = None, judge: JudgeOpt = None,
+        judge_prompt: JudgePromptOpt = None, detector: DetectorOpt = None, clip: ClipOpt = None,
+        data_dir: DataDirOpt = None, shard: ShardOpt = None, config: ConfigOpt = None,
+        quiet: QuietOpt = False, as_json: JsonOpt = False,
+    ) -> None:
+        """Generate then score into a run directory. Run the same command again to resume."""
+        cfg = load_config(config)
+        run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
+                                           concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
+                                           data_dir=data_dir, shard=shard, quiet=quiet)
+        _print_phase("generate", summary, quiet)
+        ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
+                             data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
+                             scorer_arg=scorer_arg, quiet=quiet)
+        scored = engine.score(run_dir, ctx)
+        _print_phase("score", scored, quiet)
+        results = engine.aggregate(run_dir, ctx)
+        _show_results(results, as_json, quiet)
+        if not quiet:
+            err_console.print(f"results: {run_dir / 'results.json'}")
+        _finish(summary)
+
+    @app.command("generate")
+    @user_errors
+    def generate_cmd(
+        suite: Annotated[str, typer.Argument(help="Suite name (see `genlens suites`).")],
+        model: ModelOpt = None, out: OutOpt = None, samples: SamplesOpt = None, limit: LimitOpt = None,
+        seed: SeedOpt = None, concurrency: ConcurrencyOpt = None, model_arg: ModelArgOpt = None,
+        suite_arg: SuiteArgOpt = None, data_dir: DataDirOpt = None, shard: ShardOpt = None,
+        config: ConfigOpt = None, quiet: QuietOpt = False,
+    ) -> None:
+        """Phase 1 only: generate (or collect) the images into a run directory."""
+        cfg = load_config(config)
+        run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
+                                           concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
+                                           data_dir=data_dir, shard=shard, quiet=quiet)
+        _print_phase("generate", summary, quiet)
+        if not quiet:
+            err_console.print(f"run directory: {run_dir} (score it with `genlens score {run_dir}`)")
+        _finish(summary)
+
+    @app.command("score")
+    @user_errors
+    def score_cmd(
+        run: Annotated[Path, typer.Argument(help="Run directory made by `genlens generate`, `run` or `import`.")],
+        judge: JudgeOpt = None, judge_prompt: JudgePromptOpt = None, detector: DetectorOpt = None,
+        clip: ClipOpt = None, data_dir: DataDirOpt = None, concurrency: ConcurrencyOpt = None,
+        suite_arg: SuiteArgOpt = None, scorer_arg: ScorerArgOpt = None,
+        rejudge: Annotated[bool, typer.Option("--rejudge", help="Re-parse stored judge responses without calling any judge.")] = False,
+        config: ConfigOpt = None, quiet: QuietOpt = False, as_json: JsonOpt = False,
+    ) -> None:
+        """Phase 2 only: score a run's images and write results.json (resumable)."""
+        cfg = load_config(config)
+        ctx = _score_context(run, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
+                             data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
+                             scorer_arg=scorer_arg, quiet=quiet, rejudge=rejudge)
+        summary = engine.score(run, ctx)
+        _print_phase("score", summary, quiet)
+        results = engine.aggregate(run, ctx)
+        _show_results(results, as_json, quiet)
+
+    @app.command("import")
+    @user_errors
+    def import_cmd(
+        directory: Annotated[Path, typer.Argument(help="Folder of images in the suite's official layout.")],
+        suite: Annotated[str, typer.Option("--suite", "-s", help="Suite whose layout the folder follows.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to create or resume.")],
+        data_dir: DataDirOpt = None, quiet: QuietOpt = False,
+    ) -> None:
+        """Register images made elsewhere (official layout, e.g. GenEval's <index>/samples/<n>.png)."""
+        suite_obj = get_suite_class(suite)(data_dir=data_dir)
+        summary = engine.import_images(directory, suite_obj, out, quiet=quiet)
+        _print_phase("import", summary, quiet)
+        if not quiet:
+            err_console.print(f"run directory: {out} (score it with `genlens score {out}`)")
+        _finish(summary)
+
+    @app.command("report")
+    @user_errors
+    def report_cmd(
+        runs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv (html where installed).")] = "table",
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    ) -> None:
+        """Compare runs: headline, metrics and per-category scores side by side."""
+        from genlens.report import render
+
+        text = render(runs, fmt, out)
+        if out is None and text is not None:
+            if fmt == "table":
+                out_console.print(text)
+            else:
+                typer.echo(text, nl=not str(text).endswith("\n"))
+        elif out is not None:
+            err_console.print(f"wrote {out}")

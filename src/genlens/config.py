@@ -1,0 +1,84 @@
+"""Run options from the command line and ``--config run.yaml`` (the command line wins)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from genlens.errors import SpecError
+
+CONFIG_KEYS = {
+    "suite", "model", "out", "samples", "limit", "seed", "concurrency", "model_args", "suite_args",
+    "scorer_args", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard", "mode", "quiet",
+}
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
+    """Read a YAML config; unknown keys are an error (a typo must not be silently ignored)."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise SpecError("config file not found", path=path, fix="check the --config path") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"config is not valid YAML ({str(exc).splitlines()[0]})", path=path, fix="fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise SpecError("config must be a mapping of option: value", path=path, fix="see README 'Config files'")
+    normalised = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(set(normalised) - CONFIG_KEYS)
+    if unknown:
+        raise SpecError(f"unknown config key(s): {', '.join(unknown)}", path=path, fix=f"use only: {', '.join(sorted(CONFIG_KEYS))}")
+    return normalised
+
+
+def parse_scalar(text: str) -> Any:
+    """``3`` -> 3, ``0.5`` -> 0.5, ``true`` -> True, anything else stays a string."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, bool)) or value is None else text
+
+
+def parse_kv(pairs: list[str] | None, option: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"{option} {pair!r} is not key=value", fix=f"write it as {option} name=value")
+        out[key.strip()] = parse_scalar(value.strip())
+    return out
+
+
+def merge_kv(config_value: Any, cli_pairs: list[str] | None, option: str) -> dict[str, Any]:
+    base = dict(config_value or {})
+    if not isinstance(base, dict):
+        raise SpecError(f"config {option.lstrip('-').replace('-', '_')} must be a mapping")
+    base.update(parse_kv(cli_pairs, option))
+    return base
+
+
+_SHARD = re.compile(r"^(\d+)/(\d+)$")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = _SHARD.match(text.strip())
+    if not match or not 0 <= int(match.group(1)) < int(match.group(2)):
+        raise SpecError(f"--shard {text!r} is not i/n with 0 <= i < n", fix="e.g. --shard 0/4 for the first of four shards")
+    return int(match.group(1)), int(match.group(2))
+
+
+def pick(cli_value: Any, config: dict[str, Any], key: str, default: Any = None) -> Any:
+    if cli_value is not None:
+        return cli_value
+    return config.get(key, default)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "run"

@@ -1,0 +1,48 @@
+"""Errors that reach the user as one line and exit code 2 (never a traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GenlensError(Exception):
+    """A user-facing problem: what is wrong, where, and how to fix it.
+
+    The CLI prints ``str(error)`` on one line and exits with :attr:`exit_code`.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | Path | None = None, fix: str | None = None):
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.fix = fix
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.path and self.path not in text:
+            text = f"{self.path}: {text}"
+        if self.fix:
+            text = f"{text} — {self.fix}"
+        return text.replace("\n", " ")
+
+
+class InputError(GenlensError):
+    """Bad input data: a missing, corrupt or mislaid file, a wrong layout."""
+
+
+class SpecError(GenlensError):
+    """An unknown suite, model spec, option or config key."""
+
+
+class RunDirError(GenlensError):
+    """A run directory that belongs to another suite/model or another genlens format."""
+
+
+class Refused(Exception):
+    """A provider refused a request (content policy). Recorded as ``refused``, never retried."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)

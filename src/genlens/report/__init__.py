@@ -1,0 +1,59 @@
+"""Reports read run directories only (results.json), never the models that made them."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+from genlens.errors import RunDirError, SpecError
+from genlens.imageio import atomic_write, atomic_write_text
+from genlens.runs.rundir import RESULTS_JSON, load_run
+
+BUILT_IN = ("table", "md", "json", "csv")
+
+
+def load_results(run_dir: Path) -> dict[str, Any]:
+    """A run's results.json, with a one-line error when the run was never scored."""
+    load_run(run_dir)
+    path = run_dir / RESULTS_JSON
+    if not path.exists():
+        raise RunDirError("has no results.json yet", path=run_dir, fix=f"score it first: genlens score {run_dir}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"results.json is not valid JSON ({exc})", path=path, fix=f"re-create it: genlens score {run_dir}") from None
+    data.setdefault("run", run_dir.name)
+    data["run_dir"] = str(run_dir)
+    return data
+
+
+def render(runs: list[Path], fmt: str, out: Path | None) -> Any:
+    """Render runs in ``fmt``; write to ``out`` when given, else return the text (or rich table)."""
+    results = [load_results(run) for run in runs]
+    if fmt in BUILT_IN:
+        from genlens.report import tables
+
+        rendered: Any = {
+            "table": tables.results_table, "md": tables.to_markdown, "json": tables.to_json, "csv": tables.to_csv,
+        }[fmt](results)
+    else:
+        try:
+            module = importlib.import_module(f"genlens.report.fmt_{fmt}")
+        except ModuleNotFoundError:
+            raise SpecError(f"unknown report format {fmt!r}", fix=f"use one of: {', '.join(BUILT_IN)}") from None
+        rendered = module.render(results, out)
+    if out is None:
+        return rendered
+    if fmt == "table":
+        from rich.console import Console
+
+        console = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
+        console.print(rendered)
+        atomic_write_text(out, console.export_text())
+    elif isinstance(rendered, bytes):
+        atomic_write(out, rendered)
+    elif isinstance(rendered, str):
+        atomic_write_text(out, rendered)
+    return None

@@ -1,0 +1,624 @@
+"""The two phases: generate (or import) images into a run directory, then score and aggregate.
+
+Resume is by fingerprint: a unit of work (item × sample) whose record exists — and whose image
+files are still on disk with the recorded size — is skipped. Images are written atomically
+(temp file + rename) *before* their row is committed, so a killed run loses at most the units
+in flight, never a finished one, and never records one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genlens.backends.base import Backend, public_params
+from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
+from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
+from genlens.progress import progress_bar
+from genlens.runs.fingerprint import generation_fingerprint, sample_seed, score_fingerprint
+from genlens.runs.rundir import (
+    DB_NAME,
+    RESULTS_JSON,
+    RunSpec,
+    check_compatible,
+    load_run,
+    write_run_json,
+)
+from genlens.runs.store import RunStore
+from genlens.suites.base import ScoreContext, Suite, SuiteResult, get_suite_class
+from genlens.types import (
+    FINAL_STATUSES,
+    GeneratedImage,
+    GenerationRecord,
+    GenerationRequest,
+    Item,
+    ScoredGeneration,
+    ScoreInput,
+    ScoreRecord,
+)
+
+IMAGES_DIR = "images"
+ROWS_JSONL = "rows.jsonl"
+
+
+# ----------------------------------------------------------------------------------------------
+# run directory handling
+# ----------------------------------------------------------------------------------------------
+@contextmanager
+def locked_run(run_dir: Path) -> Iterator[RunStore]:
+    """Open the run's store under an exclusive lock (two processes never write one run)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(run_dir / ".lock", "a+")  # noqa: SIM115 - held for the context's lifetime
+    except OSError as exc:
+        raise disk_error(exc, run_dir) from None
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise RunDirError(
+            "another genlens process is using this run directory", path=run_dir,
+            fix="wait for it to finish (or stop it), then run the command again",
+        ) from None
+    try:
+        store = RunStore(run_dir / DB_NAME)
+    except Exception as exc:
+        lock.close()
+        if isinstance(exc, OSError):
+            raise disk_error(exc, run_dir) from None
+        raise RunDirError(f"cannot open genlens.sqlite ({exc})", path=run_dir, fix="use a new --out directory") from None
+    try:
+        yield store
+    finally:
+        store.close()
+        lock.close()
+
+
+def disk_error(exc: OSError, path: Path) -> GenlensError:
+    """A one-line message for read-only / full / forbidden disks (finished work stays on disk)."""
+    where = getattr(exc, "filename", None) or path
+    reasons = {
+        errno.ENOSPC: ("the disk is full", "free some space, then run the same command again to resume"),
+        errno.EROFS: ("the file system is read-only", "choose a writable --out directory"),
+        errno.EACCES: ("permission denied", "choose a writable --out directory or fix its permissions"),
+        errno.EDQUOT: ("the disk quota is exceeded", "free some space, then run the same command again to resume"),
+    }
+    message, fix = reasons.get(exc.errno or 0, (exc.strerror or str(exc), "check the path and run the command again"))
+    return GenlensError(f"cannot write: {message}", path=where, fix=fix)
+
+
+def _clean_temp_files(images_root: Path) -> None:
+    """Remove partial writes left by a killed run (they were never recorded)."""
+    if not images_root.exists():
+        return
+    for dirpath, _dirnames, filenames in os.walk(images_root):
+        for name in filenames:
+            if name.startswith(".tmp-"):
+                try:
+                    os.unlink(os.path.join(dirpath, name))
+                except FileNotFoundError:
+                    pass
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def path_component(item_id: str) -> str:
+    """A file-system-safe folder name for an item id (distinct ids stay distinct)."""
+    safe = _UNSAFE.sub("_", item_id)[:80]
+    if safe != item_id or safe in {"", ".", ".."}:
+        safe = f"{safe}-{hashlib.sha256(item_id.encode()).hexdigest()[:8]}"
+    return safe
+
+
+def make_suite(name: str, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None) -> Suite:
+    return get_suite_class(name)(data_dir=data_dir, suite_args=suite_args)
+
+
+def select_items(items: Sequence[Item], limit: int | None, shard: tuple[int, int] | None) -> list[Item]:
+    """First ``limit`` items (official order), then this shard's share (item i goes to shard i % n)."""
+    chosen = list(items[:limit] if limit is not None else items)
+    if shard is not None:
+        index, count = shard
+        chosen = [item for pos, item in enumerate(chosen) if pos % count == index]
+    return chosen
+
+
+# ----------------------------------------------------------------------------------------------
+# phase 1: generate
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class GenerateOptions:
+    samples: int
+    seed: int = 0
+    limit: int | None = None
+    concurrency: int = 4
+    shard: tuple[int, int] | None = None
+    mode: str = ""  # multi-round: "native" (session) or "reupload" (edit of the previous result)
+    quiet: bool = False
+
+
+@dataclass
+class PhaseSummary:
+    total: int = 0
+    skipped: int = 0
+    done: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    input_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+@dataclass
+class _Unit:
+    item: Item
+    sample: int
+    seed: int
+    fingerprint: str
+
+
+def _plan_units(
+    store: RunStore, suite: Suite, items: Sequence[Item], spec: RunSpec, opts: GenerateOptions,
+    run_dir: Path,
+) -> tuple[list[_Unit], int]:
+    """Units still to do, and how many were skipped as finished (the resume scan)."""
+    states = store.generation_states()
+    stale: list[str] = []
+    todo: list[_Unit] = []
+    skipped = 0
+    for item in items:
+        item_hash = item.content_hash()
+        for sample in range(opts.samples):
+            seed = sample_seed(opts.seed, item.id, sample)
+            fp = generation_fingerprint(
+                suite=suite.meta.name, suite_version=suite.meta.version, item_id=item.id, item_hash=item_hash,
+                model=spec.model, params=spec.params, seed=seed, sample=sample, mode=opts.mode,
+            )
+            state = states.get(fp)
+            if state is not None and state[0] in FINAL_STATUSES:
+                _status, images, sizes = state
+                if _files_intact(run_dir, images, sizes):
+                    skipped += 1
+                    continue
+                stale.append(fp)
+            todo.append(_Unit(item, sample, seed, fp))
+    if stale:
+        store.delete_generations(stale)
+    return todo, skipped
+
+
+def _files_intact(run_dir: Path, images: list[str], sizes: list[int]) -> bool:
+    for rel, size in zip(images, sizes, strict=False):
+        try:
+            if os.stat(run_dir / rel).st_size != size:
+                return False
+        except FileNotFoundError:
+            return False
+    return True
+
+
+class _Generator:
+    """Runs the units of phase 1 with ``concurrency`` workers and records each as it finishes."""
+
+    def __init__(self, run_dir: Path, store: RunStore, suite: Suite, backend: Backend, opts: GenerateOptions):
+        self.run_dir = run_dir
+        self.store = store
+        self.suite = suite
+        self.backend = backend
+        self.opts = opts
+        self.summary = PhaseSummary()
+
+    def _read_input(self, name: str) -> bytes:
+        path = self.suite.input_path(name)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(
+                "input image not found", path=path,
+                fix="point --data-dir at the suite's data (or run `genlens data fetch SUITE`)",
+            ) from None
+
+    def _request(self, unit: _Unit) -> GenerationRequest:
+        item = unit.item
+        return GenerationRequest(
+            item_id=item.id, prompt=item.prompt, sample=unit.sample, seed=unit.seed, kind=item.kind,
+            size=item.size, images=[self._read_input(n) for n in item.input_images],
+            mask=self._read_input(item.mask) if item.mask else None,
+            params=dict(self.backend.params),
+        )
+
+    async def _multiturn(self, request: GenerationRequest, item: Item) -> list[GeneratedImage]:
+        """Each round edits the previous result: in one session (native) or by re-uploading it."""
+        results: list[GeneratedImage] = []
+        if self.opts.mode == "reupload":
+            current = request.images[0]
+            for instruction in item.rounds:
+                step = GenerationRequest(
+                    item_id=item.id, prompt=instruction, sample=request.sample, seed=request.seed, kind="edit",
+                    size=request.size, images=[current], params=request.params,
+                )
+                image = await self.backend.edit(step)
+                results.append(image)
+                current = image.data
+            return results
+        session = self.backend.session(request)
+        try:
+            for index, instruction in enumerate(item.rounds):
+                results.append(await session.send(instruction, request.images[0] if index == 0 else None))
+        finally:
+            await session.close()
+        return results
+
+    async def _produce(self, units: list[_Unit]) -> list[list[GeneratedImage] | BaseException]:
+        requests: list[GenerationRequest] = []
+        out: list[list[GeneratedImage] | BaseException | None] = [None] * len(units)
+        for pos, unit in enumerate(units):
+            try:
+                requests.append(self._request(unit))
+            except InputError as exc:
+                out[pos] = exc
+                requests.append(None)  # type: ignore[arg-type]
+        live = [(pos, req) for pos, req in enumerate(requests) if req is not None]
+        if units[0].item.kind == "multiturn":
+            for pos, req in live:
+                try:
+                    out[pos] = await self._multiturn(req, units[pos].item)
+                except (Exception, asyncio.CancelledError) as exc:  # recorded per unit below
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    out[pos] = exc
+        elif len(live) == 1:
+            pos, req = live[0]
+            call = self.backend.edit if req.kind == "edit" else self.backend.generate
+            try:
+                out[pos] = [await call(req)]
+            except Exception as exc:
+                out[pos] = exc
+        elif live:
+            results = await self.backend.generate_batch([req for _pos, req in live])
+            for (pos, _req), result in zip(live, results, strict=True):
+                out[pos] = result if isinstance(result, BaseException) else [result]
+        return [r if r is not None else RuntimeError("no result") for r in out]
+
+    def _save(self, unit: _Unit, images: list[GeneratedImage]) -> GenerationRecord:
+        folder = Path(IMAGES_DIR) / path_component(unit.item.id)
+        rels: list[str] = []
+        sizes: list[int] = []
+        formats: list[str] = []
+        trace: list[str] = []
+        meta: dict[str, Any] = {}
+        multi = len(images) > 1 or unit.item.kind == "multiturn"
+        for index, image in enumerate(images):
+            fmt = sniff_format(image.data) if image.format in ("", "bin") else image.format
+            ext = EXTENSION.get(fmt, ".bin")
+            stem = f"{unit.sample}_r{index + 1}" if multi else f"{unit.sample}"
+            rel = folder / f"{stem}{ext}"
+            atomic_write(self.run_dir / rel, image.data)
+            rels.append(rel.as_posix())
+            sizes.append(len(image.data))
+            formats.append(fmt)
+            for frame_index, frame in enumerate(image.trace):
+                frame_rel = folder / f"{stem}.trace" / f"{frame_index:03d}{EXTENSION.get(sniff_format(frame), '.bin')}"
+                atomic_write(self.run_dir / frame_rel, frame)
+                trace.append(frame_rel.as_posix())
+            if multi:
+                meta.setdefault("rounds", []).append(image.meta)
+            else:
+                meta.update(image.meta)
+        return GenerationRecord(
+            fingerprint=unit.fingerprint, item_id=unit.item.id, sample=unit.sample, seed=unit.seed, status="ok",
+            images=rels, image_sizes=sizes, formats=formats, trace=trace, meta=meta,
+        )
+
+    def _record(self, unit: _Unit, result: list[GeneratedImage] | BaseException) -> None:
+        if isinstance(result, InputError):
+            self.summary.input_errors.append(str(result))
+            self.summary.count("input_error")
+            return
+        if isinstance(result, SpecError):
+            raise result
+        if isinstance(result, Refused):
+            record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [], reason=result.reason)
+        elif isinstance(result, BaseException):
+            reason = f"{type(result).__name__}: {result}"[:500]
+            record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "error", [], reason=reason)
+        else:
+            try:
+                record = self._save(unit, result)
+            except OSError as exc:
+                raise disk_error(exc, self.run_dir) from None
+        self.store.put_generation(record)
+        self.summary.count(record.status)
+        self.summary.done += 1
+
+    async def run(self, units: list[_Unit]) -> PhaseSummary:
+        batch = max(1, self.backend.batch_size) if units and units[0].item.kind != "multiturn" else 1
+        queue: asyncio.Queue[list[_Unit]] = asyncio.Queue()
+        # Batches hold units of one kind so a batched backend gets homogeneous requests.
+        for kind in ("generate", "edit", "multiturn"):
+            same = [u for u in units if u.item.kind == kind]
+            for start in range(0, len(same), batch):
+                queue.put_nowait(same[start:start + batch])
+        workers = max(1, self.opts.concurrency if batch == 1 else 1)
+        with progress_bar("generate", len(units), quiet=self.opts.quiet) as advance:
+
+            async def worker() -> None:
+                while True:
+                    try:
+                        chunk = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    results = await self._produce(chunk)
+                    for unit, result in zip(chunk, results, strict=True):
+                        self._record(unit, result)
+                    advance(len(chunk))
+
+            tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+        return self.summary
+
+
+def prepare_run(
+    run_dir: Path, store: RunStore, suite: Suite, spec: RunSpec, extra: dict[str, Any] | None = None
+) -> None:
+    """Check the run directory belongs to this spec, then (re)write run.json and the items."""
+    check_compatible(run_dir, spec)
+    try:
+        write_run_json(run_dir, spec, extra)
+    except OSError as exc:
+        raise disk_error(exc, run_dir) from None
+    store.set_meta("suite", spec.suite)
+    store.put_items(suite.items())
+
+
+def generate(
+    run_dir: Path, suite: Suite, backend: Backend, opts: GenerateOptions, *, data_dir: Path | None = None,
+) -> PhaseSummary:
+    """Phase 1. Safe to call again on the same directory: it resumes."""
+    started = time.perf_counter()
+    spec = RunSpec(
+        suite=suite.meta.name, suite_version=suite.meta.version, model=backend.spec,
+        params=public_params(backend.params), samples=opts.samples, seed=opts.seed, limit=opts.limit,
+        mode=opts.mode, suite_args=suite.suite_args,
+    )
+    with locked_run(run_dir) as store:
+        prepare_run(run_dir, store, suite, spec, {"backend": backend.describe(), "data_dir": str(data_dir) if data_dir else None})
+        _clean_temp_files(run_dir / IMAGES_DIR)
+        items = select_items(suite.items(), opts.limit, opts.shard)
+        units, skipped = _plan_units(store, suite, items, spec, opts, run_dir)
+        if hasattr(backend, "suite_candidates"):  # folder: the suite's official layout first
+            by_id = {item.id: item for item in items}
+            backend.suite_candidates = lambda item_id, sample: suite.folder_candidates(by_id[item_id], sample)
+        runner = _Generator(run_dir, store, suite, backend, opts)
+        runner.summary.total = len(units) + skipped
+        runner.summary.skipped = skipped
+
+        async def main() -> PhaseSummary:
+            try:
+                return await runner.run(units)
+            finally:
+                await backend.aclose()
+
+        summary = asyncio.run(main())
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------
+# import (images made elsewhere, in a suite's official layout)
+# ----------------------------------------------------------------------------------------------
+def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = False) -> PhaseSummary:
+    """Register images laid out in the suite's official layout as a ``folder:`` run (copies them)."""
+    started = time.perf_counter()
+    if not source.is_dir():
+        raise InputError("no such folder", path=source, fix="give the folder that holds the images")
+    found = list(suite.import_layout(source))
+    if not found:
+        raise InputError(
+            f"no images in the {suite.meta.name} layout were found", path=source,
+            fix=f"see `genlens suites` / docs for the {suite.meta.name} folder layout",
+        )
+    items = {item.id: item for item in suite.items()}
+    samples = max(f.sample for f in found) + 1
+    spec = RunSpec(suite=suite.meta.name, suite_version=suite.meta.version, model=f"folder:{source.resolve()}",
+                   samples=samples)
+    summary = PhaseSummary(total=len(found))
+    with locked_run(run_dir) as store:
+        prepare_run(run_dir, store, suite, spec, {"imported_from": str(source.resolve())})
+        _clean_temp_files(run_dir / IMAGES_DIR)
+        states = store.generation_states()
+        with progress_bar("import", len(found), quiet=quiet) as advance:
+            for entry in found:
+                advance(1)
+                item = items.get(entry.item_id)
+                if item is None:
+                    summary.input_errors.append(str(InputError(
+                        f"item {entry.item_id!r} is not part of suite {suite.meta.name}", path=entry.path,
+                        fix="remove or rename it to an item of the suite",
+                    )))
+                    continue
+                seed = sample_seed(0, item.id, entry.sample)
+                fp = generation_fingerprint(
+                    suite=suite.meta.name, suite_version=suite.meta.version, item_id=item.id,
+                    item_hash=item.content_hash(), model=spec.model, params={}, seed=seed, sample=entry.sample,
+                )
+                state = states.get(fp)
+                if state is not None and state[0] in FINAL_STATUSES and _files_intact(run_dir, state[1], state[2]):
+                    summary.skipped += 1
+                    continue
+                try:
+                    data = entry.path.read_bytes()
+                    decode(data, source=entry.path)
+                except (InputError, OSError) as exc:
+                    summary.input_errors.append(str(exc) if isinstance(exc, InputError) else f"{entry.path}: {exc}")
+                    continue
+                fmt = sniff_format(data)
+                rel = Path(IMAGES_DIR) / path_component(item.id) / f"{entry.sample}{EXTENSION.get(fmt, '.bin')}"
+                try:
+                    atomic_write(run_dir / rel, data)
+                except OSError as exc:
+                    raise disk_error(exc, run_dir) from None
+                store.put_generation(GenerationRecord(
+                    fingerprint=fp, item_id=item.id, sample=entry.sample, seed=seed, status="ok",
+                    images=[rel.as_posix()], image_sizes=[len(data)], formats=[fmt],
+                    meta={"source_path": str(entry.path)},
+                ))
+                summary.done += 1
+                summary.count("ok")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------
+# phase 2: score, then aggregate
+# ----------------------------------------------------------------------------------------------
+def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any], Suite]:
+    data = load_run(run_dir)
+    spec = data["spec"]
+    data_dir = ctx.data_dir or (Path(data["data_dir"]) if data.get("data_dir") else None)
+    suite_args = {**(spec.get("suite_args") or {}), **ctx.suite_args}
+    suite = make_suite(spec["suite"], data_dir=data_dir, suite_args=suite_args)
+    if suite.meta.version != spec["suite_version"]:
+        raise RunDirError(
+            f"was made with {spec['suite']} version {spec['suite_version']}, this genlens has version {suite.meta.version}",
+            path=run_dir, fix="score it with the genlens that made it, or generate a new run",
+        )
+    if ctx.data_dir is None:
+        ctx.data_dir = data_dir
+    return data, suite
+
+
+def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
+    """Phase 2: run every scorer of the suite over every finished generation not yet scored."""
+    started = time.perf_counter()
+    summary = PhaseSummary()
+    _data, suite = open_suite_for_run(run_dir, ctx)
+    with locked_run(run_dir) as store:
+        items = store.items()
+        generations = [g for g in store.generations("ok") if g.item_id in items]
+        for scorer in suite.scorers(ctx):
+            key = scorer.fingerprint_key()
+            done = store.score_fingerprints()
+            pending = [
+                (g, score_fingerprint(g.fingerprint, scorer.name, key)) for g in generations
+            ]
+            pending = [(g, fp) for g, fp in pending if fp not in done]
+            summary.total += len(generations)
+            summary.skipped += len(generations) - len(pending)
+            if not pending:
+                continue
+            scorer.load()
+            asyncio.run(_score_pending(store, scorer, pending, items, run_dir, ctx, summary))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def _score_pending(
+    store: RunStore, scorer: Any, pending: list[tuple[GenerationRecord, str]], items: dict[str, Item],
+    run_dir: Path, ctx: ScoreContext, summary: PhaseSummary,
+) -> None:
+    size = max(1, scorer.batch_size)
+    batches = [pending[i:i + size] for i in range(0, len(pending), size)]
+    queue: asyncio.Queue[list[tuple[GenerationRecord, str]]] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+    with progress_bar(f"score: {scorer.name}", len(pending), quiet=ctx.quiet) as advance:
+
+        async def worker() -> None:
+            while True:
+                try:
+                    batch = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                inputs = [ScoreInput(items[g.item_id], g, run_dir, ctx.data_dir) for g, _fp in batch]
+                results = await scorer.score_batch(inputs)
+                if len(results) != len(batch):
+                    raise RuntimeError(f"scorer {scorer.name} returned {len(results)} results for {len(batch)} inputs")
+                records = [
+                    ScoreRecord(fp, g.fingerprint, scorer.name, status, value)
+                    for (g, fp), (status, value) in zip(batch, results, strict=True)
+                ]
+                store.put_scores(records)
+                for record in records:
+                    summary.count(record.status)
+                summary.done += len(records)
+                advance(len(records))
+
+        tasks = [asyncio.create_task(worker()) for _ in range(max(1, scorer.concurrency))]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore) -> list[ScoredGeneration]:
+    """Every generation of the run with the scores of the *current* scorers (by fingerprint)."""
+    items = store.items()
+    by_fp = {s.fingerprint: s for s in store.scores()}
+    keys = [(sc.name, sc.fingerprint_key()) for sc in suite.scorers(ctx)]
+    scored = []
+    for gen in store.generations():
+        item = items.get(gen.item_id)
+        if item is None:
+            continue
+        entry = ScoredGeneration(item, gen)
+        for name, key in keys:
+            record = by_fp.get(score_fingerprint(gen.fingerprint, name, key))
+            if record is not None:
+                entry.scores[name] = record
+        scored.append(entry)
+    return scored
+
+
+def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
+    """Apply the suite's official aggregation; write results.json and rows.jsonl; return results."""
+    data, suite = open_suite_for_run(run_dir, ctx)
+    with locked_run(run_dir) as store:
+        scored = collect(run_dir, suite, ctx, store)
+        counts = store.counts()
+    result: SuiteResult = suite.aggregate(scored, ctx)
+    spec = data["spec"]
+    provenance = {"scorers": {sc.name: sc.identity() for sc in suite.scorers(ctx)}, **result.provenance}
+    results = {
+        "suite": suite.meta.name,
+        "suite_version": suite.meta.version,
+        "title": suite.meta.title,
+        "model": spec["model"],
+        "run": run_dir.name,
+        "genlens_version": data.get("genlens_version"),
+        "headline": result.headline,
+        "metrics": result.metrics,
+        "categories": result.categories,
+        "counts": {**{f"generations_{k}": v for k, v in counts.items()}, **result.counts},
+        "intervals": result.intervals,
+        "extra": result.extra,
+        "provenance": provenance,
+        "samples": spec.get("samples"),
+        "seed": spec.get("seed"),
+    }
+    try:
+        atomic_write_text(run_dir / RESULTS_JSON, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+        rows = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in result.rows)
+        atomic_write_text(run_dir / ROWS_JSONL, rows)
+    except OSError as exc:
+        raise disk_error(exc, run_dir) from None
+    return results
+

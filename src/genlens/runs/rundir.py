@@ -1,0 +1,146 @@
+"""The run directory: run.json (the spec, versions, git hash, seeds; never secrets) and its checks."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from genlens import __version__
+from genlens.errors import RunDirError
+from genlens.imageio import atomic_write_text
+
+#: Bump when the on-disk layout changes incompatibly.
+RUN_FORMAT = 1
+RUN_JSON = "run.json"
+DB_NAME = "genlens.sqlite"
+RESULTS_JSON = "results.json"
+
+_VERSIONED_PACKAGES = (
+    "numpy", "pillow", "torch", "transformers", "diffusers", "openai", "google-genai",
+    "opencv-python-headless", "scikit-image", "rapidocr", "mediapipe",
+)
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "genlens": __version__}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def git_hash() -> str | None:
+    """The genlens source checkout's commit, when it runs from one."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+@dataclass
+class RunSpec:
+    """What defines a run: the same spec resumes, a different one is refused."""
+
+    suite: str
+    suite_version: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)  # public model args (secrets removed)
+    samples: int = 1
+    seed: int = 0
+    limit: int | None = None
+    mode: str = ""  # e.g. multi-round mode (native / reupload)
+    suite_args: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that must match for a run directory to be resumed."""
+        return {
+            "suite": self.suite, "suite_version": self.suite_version, "model": self.model,
+            "params": self.params, "seed": self.seed, "mode": self.mode,
+        }
+
+
+def write_run_json(run_dir: Path, spec: RunSpec, extra: dict[str, Any] | None = None) -> None:
+    data = {
+        "format": RUN_FORMAT,
+        "genlens_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "spec": spec.__dict__,
+        "versions": package_versions(),
+        "git": git_hash(),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+    }
+    previous = read_run_json(run_dir)
+    if previous:
+        data["created"] = previous.get("created", data["created"])
+    data.update(extra or {})
+    atomic_write_text(run_dir / RUN_JSON, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def read_run_json(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / RUN_JSON
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"run.json is not valid JSON ({exc})", path=path, fix="restore it or start a new --out directory") from None
+    if not isinstance(data, dict) or "spec" not in data:
+        raise RunDirError("run.json is not a genlens run description", path=path, fix="use a new --out directory")
+    return data
+
+
+def check_format(run_dir: Path, data: dict[str, Any]) -> None:
+    fmt = data.get("format")
+    if fmt != RUN_FORMAT:
+        raise RunDirError(
+            f"run directory format {fmt} was written by genlens {data.get('genlens_version', '?')};"
+            f" this genlens {__version__} reads format {RUN_FORMAT}",
+            path=run_dir,
+            fix="use the genlens version that made it, or start a new --out directory",
+        )
+
+
+def check_compatible(run_dir: Path, spec: RunSpec) -> None:
+    """Refuse to resume a run directory made for another suite, model or genlens format."""
+    data = read_run_json(run_dir)
+    if data is None:  # a new run (or one killed before its first record: nothing to lose)
+        return
+    check_format(run_dir, data)
+    old = data["spec"]
+    mine = spec.identity()
+    for key, value in mine.items():
+        theirs = old.get(key)
+        if key == "params":
+            theirs = theirs or {}
+        if key == "mode":
+            theirs = theirs or ""
+        if theirs != value:
+            raise RunDirError(
+                f"was made with {key}={theirs!r}, this command asks for {key}={value!r}",
+                path=run_dir,
+                fix="re-run with the original options to resume, or give a new --out directory",
+            )
+
+
+def load_run(run_dir: Path) -> dict[str, Any]:
+    """run.json of an existing run, or a one-line error saying why it is not one."""
+    if not run_dir.is_dir():
+        raise RunDirError("no such run directory", path=run_dir, fix="give the --out directory of a genlens run")
+    data = read_run_json(run_dir)
+    if data is None:
+        raise RunDirError("not a genlens run directory (no run.json)", path=run_dir, fix="give the --out directory of a genlens run")
+    check_format(run_dir, data)
+    return data

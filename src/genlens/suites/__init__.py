@@ -1,0 +1,1 @@
+"""Benchmark suites, one module each; every module here registers itself on import."""

@@ -1,0 +1,167 @@
+"""What a suite is: typed metadata, its items, the scorers it needs, and its official aggregation."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from genlens.errors import InputError, SpecError
+from genlens.types import Item, ScoredGeneration, TaskKind
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+
+
+@dataclass(frozen=True)
+class SuiteMeta:
+    """Typed metadata shown by ``genlens suites`` and stored in every run.
+
+    ``version`` enters every fingerprint, so results of different suite versions never mix.
+    ``needs`` names what scoring requires ("detector", "clip", "judge", "ocr", "none" …).
+    """
+
+    name: str
+    version: str
+    title: str
+    task: TaskKind
+    categories: tuple[str, ...]
+    needs: tuple[str, ...]
+    data_source: str
+    default_samples: int = 1
+    item_count: int | None = None  # None when it depends on fetched data
+    description: str = ""
+
+
+@dataclass
+class ScoreContext:
+    """Options that reach scorers: model overrides, judge, data location, free-form suite args."""
+
+    run_dir: Path
+    detector: str | None = None
+    clip: str | None = None
+    judge: str | None = None
+    judge_prompt: Path | None = None
+    data_dir: Path | None = None
+    rejudge: bool = False
+    concurrency: int = 4
+    suite_args: dict[str, Any] = field(default_factory=dict)
+    scorer_args: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False
+
+
+@dataclass
+class ImportedImage:
+    """One image found in an official on-disk layout, for ``genlens import``."""
+
+    item_id: str
+    sample: int
+    path: Path
+
+
+@dataclass
+class SuiteResult:
+    """The aggregated result of a suite, the shape ``results.json`` and reports rely on.
+
+    - ``headline``: the suite's one official number (name -> value), e.g. ``{"overall": 0.84}``.
+    - ``metrics``: other run-level numbers (name -> value).
+    - ``categories``: per category, metric name -> value; always includes ``n`` (images counted).
+    - ``counts``: how many generations ended how (ok, refused, error, missing, unparsed …).
+    - ``intervals``: metric name -> [low, high] (95% unless ``extra`` says otherwise).
+    - ``extra``: suite-specific structures (histograms, curves, per-prompt scores …).
+    - ``provenance``: which scorer models / revisions / templates produced the numbers, caveats.
+    """
+
+    headline: dict[str, float | None]
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    categories: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    intervals: dict[str, list[float]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # per-image rows, written to rows.jsonl
+
+
+class Suite(ABC):
+    """A benchmark. Subclasses set ``meta`` and implement items, scorers and aggregation.
+
+    A suite never calls a backend and never knows which backend made an image.
+    """
+
+    meta: ClassVar[SuiteMeta]
+
+    def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
+        self.data_dir = data_dir
+        self.suite_args = dict(suite_args or {})
+
+    @abstractmethod
+    def items(self) -> Sequence[Item]:
+        """All items, in the suite's official order."""
+
+    @abstractmethod
+    def scorers(self, ctx: ScoreContext) -> Sequence[Any]:
+        """The scorers phase 2 runs (objects following :class:`genlens.scorers.base.Scorer`)."""
+
+    @abstractmethod
+    def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:
+        """The suite's official aggregation over every generation of the run."""
+
+    def input_path(self, name: str) -> Path:
+        """Resolve an item's input image/mask name (relative to the suite's data dir)."""
+        path = Path(name)
+        if not path.is_absolute() and self.data_dir is not None:
+            path = self.data_dir / path
+        return path
+
+    def folder_candidates(self, item: Item, sample: int) -> list[str]:
+        """Relative paths where a ``folder:`` model may hold this item's sample (first hit wins).
+
+        Suites with an official layout override this; the generic layouts are always tried after.
+        """
+        return []
+
+    def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
+        """Walk a directory in the suite's official output layout (``genlens import``)."""
+        raise InputError(
+            f"suite {self.meta.name!r} has no official image layout to import",
+            fix="use `genlens run SUITE --model folder:DIR` with <item id>/<sample>.png files instead",
+        )
+
+
+_SUITES: dict[str, type[Suite]] = {}
+_DISCOVERED = False
+
+
+def register_suite(cls: type[Suite]) -> type[Suite]:
+    """Class decorator: make a suite available by its ``meta.name``."""
+    _SUITES[cls.meta.name] = cls
+    return cls
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    import genlens.suites as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_") and module.name != "base":
+            importlib.import_module(f"genlens.suites.{module.name}")
+
+
+def suite_classes() -> dict[str, type[Suite]]:
+    """Every registered suite, by name, sorted."""
+    _discover()
+    return dict(sorted(_SUITES.items()))
+
+
+def get_suite_class(name: str) -> type[Suite]:
+    classes = suite_classes()
+    if name not in classes:
+        known = ", ".join(classes)
+        raise SpecError(f"unknown suite {name!r}", fix=f"choose one of: {known} (see `genlens suites`)")
+    return classes[name]

@@ -1,0 +1,148 @@
+"""The data that flows between suites, backends, the run store and scorers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+TaskKind = Literal["generate", "edit", "multiturn"]
+GenerationStatus = Literal["ok", "refused", "error"]
+# A generation in one of these states is final: resume skips it. "error" is retried on the next run.
+FINAL_STATUSES: frozenset[str] = frozenset({"ok", "refused"})
+
+
+@dataclass(frozen=True)
+class Item:
+    """One benchmark item: what a model is asked to do, plus what scoring needs to know.
+
+    ``kind`` says which backend call it takes: ``generate`` (text to image), ``edit``
+    (``input_images`` + ``prompt`` as the instruction, optional ``mask``), or ``multiturn``
+    (``input_images[0]`` edited by each of ``rounds`` in turn).
+    """
+
+    id: str
+    prompt: str
+    category: str = ""
+    kind: TaskKind = "generate"
+    input_images: tuple[str, ...] = ()
+    mask: str | None = None
+    rounds: tuple[str, ...] = ()
+    size: tuple[int, int] | None = None  # requested (width, height), if the item asks for one
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def content_hash(self) -> str:
+        """A stable hash of everything that defines the item (a changed prompt is a new item)."""
+        payload = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["input_images"] = list(self.input_images)
+        data["rounds"] = list(self.rounds)
+        data["size"] = list(self.size) if self.size else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Item:
+        return cls(
+            id=data["id"],
+            prompt=data["prompt"],
+            category=data.get("category", ""),
+            kind=data.get("kind", "generate"),
+            input_images=tuple(data.get("input_images") or ()),
+            mask=data.get("mask"),
+            rounds=tuple(data.get("rounds") or ()),
+            size=tuple(data["size"]) if data.get("size") else None,  # type: ignore[arg-type]
+            meta=dict(data.get("meta") or {}),
+        )
+
+
+@dataclass
+class GenerationRequest:
+    """One sample of one item, as handed to a backend.
+
+    ``images`` are the input images' bytes (edits); ``mask`` the optional mask's bytes.
+    ``params`` are the user's ``--model-arg`` values (already parsed), minus secrets.
+    """
+
+    item_id: str
+    prompt: str
+    sample: int
+    seed: int
+    kind: TaskKind = "generate"
+    size: tuple[int, int] | None = None
+    images: list[bytes] = field(default_factory=list)
+    mask: bytes | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GeneratedImage:
+    """Image bytes exactly as the provider returned them, plus what it told us about the call.
+
+    ``meta`` may hold ``usage`` (token counts), ``cost_usd``, ``latency_s``, ``revised_prompt``,
+    ``model_version``, ``resized`` (a recorded resize rule for oversized inputs), etc.
+    ``trace`` holds ordered partial images (streaming) when the provider sent them.
+    """
+
+    data: bytes
+    format: str = "png"
+    meta: dict[str, Any] = field(default_factory=dict)
+    trace: list[bytes] = field(default_factory=list)
+
+
+@dataclass
+class GenerationRecord:
+    """A finished (or refused / failed) generation as stored in the run."""
+
+    fingerprint: str
+    item_id: str
+    sample: int
+    seed: int
+    status: GenerationStatus
+    images: list[str]  # paths relative to the run dir, in order (rounds for multi-turn)
+    image_sizes: list[int] = field(default_factory=list)  # bytes on disk, to detect lost files
+    formats: list[str] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)  # partial-image frames, relative paths
+    reason: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def image_paths(self, run_dir: Path) -> list[Path]:
+        return [run_dir / p for p in self.images]
+
+
+@dataclass
+class ScoreInput:
+    """What a scorer sees for one generation."""
+
+    item: Item
+    generation: GenerationRecord
+    run_dir: Path
+    data_dir: Path | None = None  # where the suite's input images live (edits)
+
+    @property
+    def image_paths(self) -> list[Path]:
+        return self.generation.image_paths(self.run_dir)
+
+
+@dataclass
+class ScoreRecord:
+    """One scorer's verdict on one generation. ``value`` is free-form JSON owned by the scorer."""
+
+    fingerprint: str
+    generation_fingerprint: str
+    scorer: str
+    status: Literal["ok", "unparsed", "error", "skipped"]
+    value: dict[str, Any]
+
+
+@dataclass
+class ScoredGeneration:
+    """Everything aggregation needs about one generation: its item, record and scores by scorer name."""
+
+    item: Item
+    generation: GenerationRecord
+    scores: dict[str, ScoreRecord] = field(default_factory=dict)
