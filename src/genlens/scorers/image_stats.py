@@ -398,8 +398,10 @@ def probe_image(image: Image.Image, data: bytes | None = None) -> dict[str, Any]
     out.update(colour_stats(small_rgb(image)))
     grid = patch_grid(gray)
     out.update(grid)
-    out.update(resampling_peaks(gray, grid["patch_grid"]))
     out.update(jpeg_probe(image, gray, data, grid.get("grid_offset")))
+    # JPEG's own 8×8 grid shows at multiples of 1/8 cycles/px: that is compression, not resampling.
+    jpeg_grid = 8 if out["format"] == "jpeg" or out.get("jpeg_history") else None
+    out.update(resampling_peaks(gray, grid["patch_grid"] or jpeg_grid))
     return out
 
 
