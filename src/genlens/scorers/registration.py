@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-WORK_SIDE = 768
+WORK_SIDE = 512
 MIN_INLIERS = 12
 RATIO = 0.75
 
@@ -99,13 +99,36 @@ def describe_affine(matrix: np.ndarray, input_size: tuple[int, int], output_size
 def register_images(source: np.ndarray, output: np.ndarray) -> Registration | None:
     """The affine map from ``source`` to ``output`` pixels (RGB or grey uint8 arrays), or None.
 
-    None when fewer than ``MIN_INLIERS`` matches agree (unrelated images, flat images).
+    SIFT is not invariant to strong stretching, so when the direct fit fails and the aspect
+    ratios differ, the output is first resized to the source's size (undoing a whole-frame
+    stretch), registered, and the resize is composed back into the map. None when fewer than
+    ``MIN_INLIERS`` matches agree (unrelated images, flat images).
     """
+    import cv2
+
+    direct = _fit(source, output)
+    if direct is not None:
+        return direct
+    (h_in, w_in), (h_out, w_out) = source.shape[:2], output.shape[:2]
+    if abs(np.log((w_out / h_out) / (w_in / h_in))) < 0.02:
+        return None
+    unstretched = cv2.resize(output, (w_in, h_in), interpolation=cv2.INTER_AREA)
+    fit = _fit(source, unstretched)
+    if fit is None:
+        return None
+    sx, sy = w_out / w_in, h_out / h_in  # pixel centres: x_out + 0.5 = sx (x + 0.5)
+    stretch = np.array([[sx, 0.0, 0.5 * (sx - 1)], [0.0, sy, 0.5 * (sy - 1)], [0.0, 0.0, 1.0]])
+    matrix = (stretch @ np.vstack([np.array(fit.matrix), [0.0, 0.0, 1.0]]))[:2]
+    return describe_affine(matrix, (w_in, h_in), (w_out, h_out), fit.inliers, fit.matches)
+
+
+def _fit(source: np.ndarray, output: np.ndarray) -> Registration | None:
+    """One SIFT + RANSAC affine fit (see :func:`register_images`)."""
     import cv2
 
     src, f_src = _gray8(source)
     out, f_out = _gray8(output)
-    sift = cv2.SIFT_create(nfeatures=2000)
+    sift = cv2.SIFT_create(nfeatures=1000)
     kp1, des1 = sift.detectAndCompute(src, None)
     kp2, des2 = sift.detectAndCompute(out, None)
     if des1 is None or des2 is None or len(kp1) < MIN_INLIERS or len(kp2) < MIN_INLIERS:

@@ -196,6 +196,6 @@ class DiagSizeSuite(DiagSuite):
             provenance={"rule": (f"generation passes with the exact requested size; an edit passes with the exact size and its "
                                  f"geometry kept (registers; input visible >= {CROP_LIMIT}; frame covered >= {PAD_LIMIT}; "
                                  f"|ln(scale_x/scale_y)| <= {STRETCH_LIMIT}); refusals fail; errors are excluded"),
-                        "registration": "SIFT (ratio 0.75) + RANSAC affine (3 px), on copies <= 768 px, mapped back to full size"},
+                        "registration": "SIFT (ratio 0.75) + RANSAC affine (3 px), on copies <= 512 px, mapped back to full size"},
             rows=rows,
         )
