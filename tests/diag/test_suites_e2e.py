@@ -228,3 +228,17 @@ def test_diag_people_counts_faces_per_category(cli, tmp_path):
     assert results["headline"]["count_exact_rate"] == pytest.approx((4 + 5) / 18)
     assert results["metrics"]["undercount_rate"] == pytest.approx(9 / 18)
     assert rows_of(out)["count1-p0"]["boxes"][0]["label"] == "face"
+
+
+def test_tone_is_measured_after_undoing_a_silent_zoom():
+    # A no-op answered with a 10% zoom (crop of the centre, scaled back to the same size): a
+    # pixel-by-pixel comparison would see large ΔE; after registration only resampling remains.
+    from genlens.suites._diag import load_input_rgb
+    from genlens.suites.diag_tone import measure
+
+    source = load_input_rgb("diag/v1/tone/astronaut-disc.png")
+    h, w = source.shape[:2]
+    zoomed = np.asarray(Image.fromarray(source[h // 20: h - h // 20, w // 20: w - w // 20]).resize((w, h), Image.BICUBIC))
+    value = measure(source, zoomed, None)
+    assert value["alignment"] == "registered"
+    assert value["delta_e_mean"] < 2.0 and abs(value["delta_b"]) < 0.5

@@ -87,6 +87,8 @@ def align(source: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """The output in the source's frame, the source pixels it covers, and how it was aligned."""
     from genlens.scorers.registration import register_images, source_mask_visible, warp_to_source
 
+    if output.shape == source.shape and _same_frame(source, output):
+        return output, np.ones(source.shape[:2], dtype=bool), "identity"
     registration = register_images(source, output)
     if registration is None:
         resized = np.asarray(Image.fromarray(output).resize((source.shape[1], source.shape[0]), Image.BICUBIC))
@@ -97,6 +99,17 @@ def align(source: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.ndarra
     warped = warp_to_source(output, registration, source.shape)
     visible = source_mask_visible(registration, source.shape, (output.shape[1], output.shape[0]))
     return warped, visible, "registered"
+
+
+def _same_frame(source: np.ndarray, output: np.ndarray) -> bool:
+    """Phase correlation of the luminance: a peak within 0.5 px of zero shift means no movement."""
+    import cv2
+
+    def gray(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    (dx, dy), response = cv2.phaseCorrelate(gray(source), gray(output))
+    return abs(dx) < 0.5 and abs(dy) < 0.5 and response > 0.3
 
 
 def shrink(array: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
