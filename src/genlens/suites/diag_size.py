@@ -187,7 +187,7 @@ class DiagSizeSuite(DiagSuite):
                 "edit_pad_rate": rate([r.get("padded") for r in edits]),
                 "edit_stretch_rate": rate([r.get("stretched") for r in edits]),
                 "edit_unregistered_rate": rate([not r["registered"] for r in edits]),
-                "mean_edit_scale": mean_of(regs, "scale_x", lambda v: v) if regs else None,
+                "mean_edit_scale_x": mean_of(regs, "scale_x"), "mean_edit_scale_y": mean_of(regs, "scale_y"),
                 "mean_visible_fraction": mean_of(regs, "visible_fraction"),
             },
             categories=categories,
