@@ -87,6 +87,8 @@ def diagnose_paths(paths: Iterable[Path], root: Path, advance: Callable[[int], N
             row = probe_file(path)
         except (GenlensError, OSError) as exc:
             result.errors.append(str(exc) if isinstance(exc, GenlensError) else f"{path}: {exc}")
+        except Exception as exc:  # a probe that fails on one odd image must not stop the folder
+            result.errors.append(f"{path}: could not be probed ({type(exc).__name__}: {exc}) — please report it")
         else:
             row = {"image": path.relative_to(root).as_posix(), **row}
             row["size"] = f"{row['width']}x{row['height']}"

@@ -69,3 +69,22 @@ def test_unknown_format_and_missing_folder_are_user_errors(cli, folder, tmp_path
     assert cli("diagnose", folder, "--format", "xml").exit_code == 2
     result = cli("diagnose", tmp_path / "nope")
     assert result.exit_code == 2 and "no such folder" in result.stderr
+
+
+def test_odd_modes_and_tiny_images_are_probed_or_marked(cli, tmp_path):
+    # A 16-bit grey copy (v × 257) must read as the 8-bit grey (same Laplacian variance), not clip
+    # at 255; RGBA/LA drop alpha; an image under 16 px is listed with a note and no readings.
+    import numpy as np
+
+    photo = Image.fromarray(skimage_data.astronaut())
+    grey = np.asarray(photo.convert("L"))
+    Image.fromarray(grey).save(tmp_path / "grey8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "grey16.png")
+    photo.convert("RGBA").save(tmp_path / "rgba.png")
+    photo.resize((8, 8)).save(tmp_path / "tiny.png")
+    result = cli("diagnose", tmp_path, "--format", "json", "-q")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["image"]: r for r in json.loads(result.stdout)["images"]}
+    assert rows["grey16.png"]["laplacian_var"] == pytest.approx(rows["grey8.png"]["laplacian_var"], rel=1e-6)
+    assert rows["rgba.png"]["laplacian_var"] > 0
+    assert rows["tiny.png"]["laplacian_var"] is None and "not probed" in rows["tiny.png"]["note"]

@@ -17,6 +17,10 @@ import numpy as np
 from PIL import Image
 
 CROP = 512
+MIN_SIDE = 16
+SIZE_BOUND_KEYS = ("laplacian_var", "hf_share", "edge_blur_sigma", "noise_sigma", "mean_L", "cast_a", "cast_b",
+                   "cast_chroma", "wb_rg", "wb_bg", "clipped_share", "patch_grid", "grid_strength", "grid_offset",
+                   "resampling_peaks", "upsampling_period", "jpeg_quality", "jpeg_quality_source", "double_compression_hint")
 HISTORY_CROP = 256  # 1,024 blocks: enough coefficients per frequency to find a step
 #: The JPEG standard's example luminance quantisation table (ITU-T T.81 Annex K), natural order.
 JPEG_LUMA_TABLE = np.array([
@@ -45,6 +49,17 @@ def luminance(image: Image.Image) -> np.ndarray:
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     return np.asarray(image.convert("L") if image.mode != "L" else image, dtype=np.float32)
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit and float greys scaled to 8 bits (Pillow's own conversion would clip them at 255)."""
+    if image.mode.startswith("I") or image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        scale = 1 / 257 if image.mode.startswith("I") else 255.0 if float(array.max(initial=0)) <= 1.0 else 1.0
+        kept_format = image.format
+        image = Image.fromarray(np.clip(array * scale, 0, 255).round().astype(np.uint8), "L")
+        image.format = kept_format
+    return image
 
 
 def centre_crop(array: np.ndarray, size: int = CROP) -> np.ndarray:
@@ -406,8 +421,12 @@ def resampling_peaks(gray: np.ndarray, grid: int | None = None,
 # ---------------------------------------------------------------------------------------------
 def probe_image(image: Image.Image, data: bytes | None = None) -> dict[str, Any]:
     """Every weight-free probe on one decoded image (``data``: the file bytes, to read JPEG tables)."""
-    gray = luminance(image)
     out: dict[str, Any] = {"width": image.width, "height": image.height, "mode": image.mode}
+    image = to_8bit(image)
+    gray = luminance(image)
+    if min(gray.shape) < MIN_SIDE:
+        return {**out, **dict.fromkeys(SIZE_BOUND_KEYS), "format": (image.format or "").lower(),
+                "note": f"smaller than {MIN_SIDE}×{MIN_SIDE}: not probed"}
     out["laplacian_var"] = laplacian_variance(gray)
     out["hf_share"] = high_frequency_share(gray)
     out["edge_blur_sigma"] = edge_blur_sigma(gray)
