@@ -103,7 +103,7 @@ def test_colour_cast_of_a_grey_with_known_b_star():
 def test_jpeg_quality_from_the_files_quantisation_table(astronaut: np.ndarray, quality: int):
     # Pillow writes libjpeg's scaled Annex K table, so the nearest scaled table is the quality itself.
     image = jpeg_roundtrip(astronaut, quality)
-    result = S.jpeg_probe(image, S.luminance(image), None, None)
+    result = S.jpeg_probe(image, S.luminance(image))
     assert result["jpeg_quality"] == quality
     assert result["jpeg_quality_source"] == "quantisation table"
     assert result["double_compression_hint"] is False
@@ -115,8 +115,8 @@ def test_double_compression_hint_after_a_coarser_first_pass(astronaut: np.ndarra
     # bins between stay empty; a single q90 pass fills every bin.
     once = jpeg_roundtrip(astronaut, 90)
     twice = jpeg_roundtrip(np.asarray(jpeg_roundtrip(astronaut, first).convert("RGB")), 90)
-    assert S.jpeg_probe(once, S.luminance(once), None, None)["double_compression_hint"] is False
-    hint = S.jpeg_probe(twice, S.luminance(twice), None, None)
+    assert S.jpeg_probe(once, S.luminance(once))["double_compression_hint"] is False
+    hint = S.jpeg_probe(twice, S.luminance(twice))
     assert hint["double_compression_hint"] is True and hint["histogram_holes"] >= 3
 
 
@@ -125,11 +125,11 @@ def test_jpeg_quality_estimated_from_pixels_of_a_png(astronaut: np.ndarray, qual
     # A JPEG decoded and stored losslessly keeps DCT coefficients on multiples of its steps;
     # matching the steps found at 8 low frequencies to libjpeg's tables gives the quality ±3.
     pixels = Image.fromarray(np.asarray(jpeg_roundtrip(astronaut, quality).convert("RGB")))
-    result = S.jpeg_probe(pixels, S.luminance(pixels), None, None)
+    result = S.jpeg_probe(pixels, S.luminance(pixels))
     assert result["jpeg_history"] is True
     assert result["jpeg_quality"] == pytest.approx(quality, abs=3)
     untouched = Image.fromarray(astronaut)
-    assert S.jpeg_probe(untouched, S.luminance(untouched), None, None)["jpeg_history"] is False
+    assert S.jpeg_probe(untouched, S.luminance(untouched))["jpeg_history"] is False
 
 
 @pytest.mark.parametrize("period", [8, 16])

@@ -242,3 +242,11 @@ def test_tone_is_measured_after_undoing_a_silent_zoom():
     value = measure(source, zoomed, None)
     assert value["alignment"] == "registered"
     assert value["delta_e_mean"] < 2.0 and abs(value["delta_b"]) < 0.5
+
+
+def test_refusals_fail_the_size_check_and_are_counted(cli, tmp_path):
+    # The first 3 items all ask for the lighthouse; the synthetic model refuses them: pass rate 0 of 3.
+    results = run_suite(cli, "diag-size", "synthetic:gradient", tmp_path / "run", "--limit", "3",
+                        "--model-arg", "refuse=lighthouse")
+    assert results["headline"]["pass_rate"] == 0.0
+    assert results["counts"]["refused"] == 3 and results["counts"]["images_scored"] == 0

@@ -8,7 +8,6 @@ Heavy work is bounded: spectral and block probes look at a centred crop of at mo
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -419,8 +418,8 @@ def resampling_peaks(gray: np.ndarray, grid: int | None = None,
 # ---------------------------------------------------------------------------------------------
 # everything for one file
 # ---------------------------------------------------------------------------------------------
-def probe_image(image: Image.Image, data: bytes | None = None) -> dict[str, Any]:
-    """Every weight-free probe on one decoded image (``data``: the file bytes, to read JPEG tables)."""
+def probe_image(image: Image.Image) -> dict[str, Any]:
+    """Every weight-free probe on one decoded image (a JPEG keeps its quantisation tables on ``image``)."""
     out: dict[str, Any] = {"width": image.width, "height": image.height, "mode": image.mode}
     image = to_8bit(image)
     gray = luminance(image)
@@ -435,15 +434,16 @@ def probe_image(image: Image.Image, data: bytes | None = None) -> dict[str, Any]
     profiles = _difference_profiles(gray) if min(gray.shape) >= 64 else None
     grid = patch_grid(gray, profiles)
     out.update(grid)
-    out.update(jpeg_probe(image, gray, data, grid.get("grid_offset")))
+    out.update(jpeg_probe(image, gray, grid.get("grid_offset")))
     # JPEG's own 8×8 grid shows at multiples of 1/8 cycles/px: that is compression, not resampling.
     jpeg_grid = 8 if out["format"] == "jpeg" or out.get("jpeg_history") else None
     out.update(resampling_peaks(gray, grid["patch_grid"] or jpeg_grid, profiles))
     return out
 
 
-def jpeg_probe(image: Image.Image, gray: np.ndarray, data: bytes | None, grid_offset: list[int] | None) -> dict[str, Any]:
-    """JPEG files: quality from the file's own table + double-compression hint; others: history from pixels."""
+def jpeg_probe(image: Image.Image, gray: np.ndarray, grid_offset: list[int] | None = None) -> dict[str, Any]:
+    """JPEG files: the nearest libjpeg quality to the file's own luminance table (``jpeg_table_error``
+    = mean |difference|; 0 for libjpeg-made files) + double-compression hint; others: history from pixels."""
     tables = getattr(image, "quantization", None)
     if image.format == "JPEG" and tables:
         table = np.array(tables[0], dtype=np.float64)
@@ -461,12 +461,4 @@ def probe_file(path: Path) -> dict[str, Any]:
     """Decode ``path`` fully and probe it (raises :class:`genlens.errors.InputError` for bad files)."""
     from genlens.imageio import decode
 
-    data = Path(path).read_bytes()
-    image = decode(data, source=path)
-    return probe_image(image, data)
-
-
-def probe_bytes(data: bytes) -> dict[str, Any]:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return probe_image(image, data)
+    return probe_image(decode(Path(path).read_bytes(), source=path))
