@@ -250,3 +250,13 @@ def test_refusals_fail_the_size_check_and_are_counted(cli, tmp_path):
                         "--model-arg", "refuse=lighthouse")
     assert results["headline"]["pass_rate"] == 0.0
     assert results["counts"]["refused"] == 3 and results["counts"]["images_scored"] == 0
+
+
+def test_a_missing_scoring_dependency_is_one_line(cli, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))
+    result = cli("run", "diag-text", "--model", "synthetic:blank", "--out", tmp_path / "run", "--limit", "1", "-q")
+    assert result.exit_code == 2
+    assert "diag-text scoring needs rapidocr" in result.stderr and "genlens[ocr]" in result.stderr

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from genlens.errors import InputError
+from genlens.errors import GenlensError, InputError
 from genlens.imageio import atomic_write
 from genlens.stats import mean_or_none, wilson_interval
 from genlens.suites.base import Suite
@@ -33,6 +33,18 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "diag"
 def prompts(name: str) -> dict[str, Any]:
     """A diag suite's package data (``genlens/data/diag/<name>.json``)."""
     return json.loads((DATA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def require(suite: str, *modules: str) -> None:
+    """Fail early, in one line, when a diag suite's scoring dependency is not installed."""
+    import importlib.util
+
+    fixes = {"cv2": "pip install 'genlens[diag]'", "skimage": "pip install 'genlens[diag]'",
+             "rapidocr": "pip install 'genlens[ocr]'", "onnxruntime": "pip install 'genlens[ocr]'",
+             "mediapipe": "pip install --no-deps mediapipe==0.10.21 absl-py attrs flatbuffers 'protobuf>=4.25.3,<5' (see scripts/install)"}
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise GenlensError(f"{suite} scoring needs {', '.join(missing)}, which is not installed", fix=fixes.get(missing[0]))
 
 
 def cache_dir() -> Path:

@@ -30,6 +30,7 @@ from genlens.suites._diag import (
     prompts,
     rate,
     rate_interval,
+    require,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -108,6 +109,7 @@ class DiagBlurSuite(DiagSuite):
         return out
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
+        require(self.meta.name, "cv2", "skimage")
         return [BlurScorer()]
 
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:

@@ -18,7 +18,7 @@ import numpy as np
 
 from genlens.imageio import load_image
 from genlens.scorers.base import Scorer
-from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, split_scored
+from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, split_scored
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -75,6 +75,7 @@ class DiagPeopleSuite(DiagSuite):
         return out
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
+        require(self.meta.name, "mediapipe", "cv2")
         return [PeopleScorer()]
 
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:

@@ -29,6 +29,7 @@ from genlens.suites._diag import (
     prompts,
     rate,
     rate_interval,
+    require,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -146,6 +147,7 @@ class DiagSizeSuite(DiagSuite):
         return out
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
+        require(self.meta.name, "cv2", "skimage")
         return [SizeScorer()]
 
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:

@@ -18,7 +18,7 @@ import numpy as np
 from genlens.imageio import load_image
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
-from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, split_scored
+from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, split_scored
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -82,6 +82,7 @@ class DiagTextSuite(DiagSuite):
         return out
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
+        require(self.meta.name, "rapidocr", "onnxruntime")
         models = {key.removeprefix("ocr_model_"): str(value) for key, value in ctx.scorer_args.items() if key.startswith("ocr_model_")}
         return [TextScorer(models)]
 

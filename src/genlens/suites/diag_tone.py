@@ -32,6 +32,7 @@ from genlens.suites._diag import (
     rate,
     rate_interval,
     red_disc,
+    require,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -185,6 +186,7 @@ class DiagToneSuite(DiagSuite):
         return out
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
+        require(self.meta.name, "cv2", "skimage")
         return [ToneScorer()]
 
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:

@@ -51,8 +51,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(text, nl=False)
         else:
             out_console.print(_table(diagnosis))
+        from rich.markup import escape
+
         for line in diagnosis.errors:
-            err_console.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True, highlight=False)
         if diagnosis.errors:
             err_console.print(f"{len(diagnosis.errors)} file(s) could not be read; the other {len(diagnosis.images)} were diagnosed")
             raise typer.Exit(2)
