@@ -27,7 +27,7 @@ TABLE_COLUMNS = (
     ("cast_a", "a*", "{:+.1f}"),
     ("jpeg", "JPEG q", "{}"),
     ("patch_grid", "grid", "{}"),
-    ("upsampling_period", "resample", "{}"),
+    ("upsampling_period", "resamp", "{}"),
 )
 
 

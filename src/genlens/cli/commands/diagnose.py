@@ -74,7 +74,7 @@ def _table(diagnosis: Diagnosis) -> Table:
     table = Table(title="genlens diagnose", caption=caption)
     table.add_column("image", overflow="fold")
     for _key, header, _fmt in TABLE_COLUMNS:
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True)
     for row in diagnosis.images:
         table.add_row(*table_cells(row))
     return table
