@@ -113,6 +113,7 @@ def test_diag_blur_compliance_against_matched_sharp_images(cli, tmp_path):
     # 32 soft images (20 generated, 12 edits); the 5 generated motion-blur ones fail: 27 / 32.
     assert results["headline"]["compliance_rate"] == pytest.approx(27 / 32)
     assert results["categories"]["motion-blur"]["compliance_rate"] == pytest.approx(3 / 8)
+    assert results["categories"]["motion-blur"]["sharpened_rate"] == 0.0  # ratio exactly 1 is not sharper
     assert results["categories"]["fog"]["geo_mean_lap_ratio"] == pytest.approx(0.16, abs=0.01)
     assert results["categories"]["sharp"]["n"] == 5
     assert results["counts"]["soft_images_judged"] == 32
@@ -164,7 +165,7 @@ def test_diag_tone_separates_clean_local_edits_from_a_warm_no_op(cli, tmp_path):
     results = run_suite(cli, "diag-tone", f"folder:{folder}", out)
     local, noop = results["categories"]["local-edit"], results["categories"]["no-op"]
     assert local["n"] == 8 and local["tone_shift_rate"] == 0.0 and local["mean_delta_e"] == pytest.approx(0.0, abs=0.05)
-    assert local["mean_region_delta_e"] > 20  # the edit itself was made
+    assert local["mean_region_delta_e"] > 20 and local["edit_made_rate"] == 1.0  # the edit itself was made
     # Half the no-ops come back with the +6 b* cast (gamut clipping keeps it a little under 6).
     assert noop["warm_shift_rate"] == 0.5 and noop["tone_shift_rate"] == 0.5
     assert noop["mean_delta_b"] == pytest.approx(6.0 / 2, abs=0.5)

@@ -6,8 +6,9 @@ reference — the sharp request of the same scene and sample, or for an edit its
 after both are area-resized to 512 pixels on the long side (sharpness depends on scale).
 Measures: Laplacian variance, high-frequency energy share (> 0.25 cycles/px) and edge blur σ
 (:mod:`genlens.scorers.image_stats`). Rule: a soft request *complies* when its Laplacian
-variance is at most half its reference's (``lap_ratio`` ≤ 0.5). Sharp requests are references,
-not scored for compliance.
+variance is at most half its reference's (``lap_ratio`` ≤ 0.5); it was *sharpened* when the
+ratio exceeds 1 (crisper than the sharp reference — GPT-ImgEval's forced sharpening). Sharp
+requests are references, not scored for compliance.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ class DiagBlurSuite(DiagSuite):
         for style in STYLES:
             sub = [r for r in judged if r["category"] == style]
             categories[style] = {"compliance_rate": rate([r["complied"] for r in sub]),
+                                 "sharpened_rate": rate([r["lap_ratio"] > 1.0 if r["lap_ratio"] is not None else None for r in sub]),
                                  "geo_mean_lap_ratio": _geo_mean([r["lap_ratio"] for r in sub]),
                                  "mean_hf_ratio": mean_of(sub, "hf_ratio"), "n": len(sub)}
         sharp_rows = [r for r in rows if r.get("category") == "sharp" and "laplacian_var" in r]
@@ -149,6 +151,7 @@ class DiagBlurSuite(DiagSuite):
         return SuiteResult(
             headline={"compliance_rate": rate(complied)},
             metrics={"geo_mean_lap_ratio": _geo_mean([r["lap_ratio"] for r in judged]), "mean_hf_ratio": mean_of(judged, "hf_ratio"),
+                     "sharpened_rate": rate([r["lap_ratio"] > 1.0 if r["lap_ratio"] is not None else None for r in judged]),
                      "generate_compliance_rate": rate([r["complied"] for r in judged if r["kind"] == "generate"]),
                      "edit_compliance_rate": rate([r["complied"] for r in judged if r["kind"] == "edit"])},
             categories=categories,

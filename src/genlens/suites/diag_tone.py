@@ -8,7 +8,7 @@ side; the whole image for no-ops). Per image: mean and 95th-percentile ΔE2000, 
 Δb* (warm cast = +b*), exposure shift in stops (log2 of mean linear luminance), white-balance
 shift (Δ log R/G, Δ log B/G of channel means). Rules: *tone shifted* = mean ΔE2000 > 2.0;
 *warm shift* = Δb* > +1.0, *cool shift* = Δb* < −1.0. For local edits ``region_delta_e`` (mean
-ΔE2000 inside the disc) shows whether the edit was made at all.
+ΔE2000 inside the disc) shows whether the edit was made at all (*edit made* = > 10).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from genlens.types import Item, ScoredGeneration, ScoreInput
 WORK_SIDE = 512
 SHIFT_DELTA_E = 2.0
 CAST_B = 1.0
+EDIT_MADE_DELTA_E = 10.0
 REGION_GROW = 0.25
 CATEGORIES = ("local-edit", "no-op")
 
@@ -211,6 +212,8 @@ class DiagToneSuite(DiagSuite):
                 "mean_exposure_stops": mean_of(sub, "exposure_stops"), "n": len(sub)}
             if category == "local-edit":
                 categories[category]["mean_region_delta_e"] = mean_of(sub, "region_delta_e")
+                categories[category]["edit_made_rate"] = rate([r["region_delta_e"] > EDIT_MADE_DELTA_E
+                                                               if r.get("region_delta_e") is not None else None for r in sub])
         shifted = [r["tone_shifted"] for r in measured]
         interval = rate_interval(shifted)
         return SuiteResult(
