@@ -114,7 +114,9 @@ class DiagTextSuite(DiagSuite):
                                    "n": len(sub) + len(penalties)}
             for length in LENGTHS:
                 cat[f"cer_{length}"] = mean_of([r for r in sub if r["length"] == length], "cer")
-            if not sub and script in reasons:
+            if sub:
+                cat["measurable"] = True
+            elif script in reasons:
                 cat["measurable"] = False
                 cat["n"] = 0
             categories[script] = cat
