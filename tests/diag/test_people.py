@@ -17,9 +17,14 @@ def test_box_overlap_and_merging_by_hand():
     assert [b for _s, b in merge_boxes(boxes)] == [(40, 40, 50, 50), (0, 0, 10, 10)]
 
 
-def test_tiles_cover_a_wide_image_with_short_side_squares():
-    # 1536 × 512: whole image + squares of 512 at stride 256: x = 0, 256, …, 1024 (5 tiles).
-    assert tiles(1536, 512) == sorted({(0, 0, 1536, 512)} | {(x, 0, x + 512, 512) for x in range(0, 1025, 256)})
+def test_tiles_cover_a_wide_image_at_two_scales():
+    # 1536 × 512: the whole image; squares of 512 at stride 256 (x = 0 … 1024: 5) at confidence
+    # 0.75; squares of 256 at stride 128 (x = 0 … 1280: 11, y = 0, 128, 256: 3) at 0.85; a
+    # quarter (128 px) is under the detector's 192-px input and is skipped. 1 + 5 + 33 = 39 tiles.
+    found = tiles(1536, 512)
+    expected = {(0, 0, 1536, 512, 0.75)} | {(x, 0, x + 512, 512, 0.75) for x in range(0, 1025, 256)}
+    expected |= {(x, y, x + 256, y + 256, 0.85) for x in range(0, 1281, 128) for y in (0, 128, 256)}
+    assert found == sorted(expected) and len(found) == 39
 
 
 def skeleton(upper_arm: float = 0.30, forearm: float = 0.26) -> np.ndarray:
@@ -70,3 +75,21 @@ def test_mediapipe_counts_the_astronaut_once_twice_and_not_in_a_coffee_cup():
     pair = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)
     assert analyse_people(pair)["people_found"] == 2
     assert analyse_people(data.coffee())["people_found"] == 0
+
+
+def test_six_small_people_on_a_large_canvas_are_all_counted():
+    # Six 256-px astronauts (faces ≈ 55 px) on a 1024² grey canvas: in the whole image the faces
+    # shrink to ≈ 10 px at the detector's 192-px input and are lost; the 256-px tiles see them at
+    # ≈ 40 px. Expected count: 6.
+    pytest.importorskip("mediapipe")
+    data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from genlens.scorers.people import detect_faces
+
+    small = np.asarray(Image.fromarray(data.astronaut()).resize((256, 256)))
+    canvas = np.full((1024, 1024, 3), 120, np.uint8)
+    for index in range(6):
+        y, x = 266 * (index // 3), 266 * (index % 3)
+        canvas[y:y + 256, x:x + 256] = small
+    assert len(detect_faces(canvas)) == 6

@@ -2,7 +2,7 @@
 
 Every prompt states how many people should be visible with faces toward the camera. Scoring
 (:mod:`genlens.scorers.people`, mediapipe 0.10.21 legacy solutions): ``people_found`` = faces
-detected (tiled full-range detector + NMS), ``count_exact`` = found == asked, ``count_error`` =
+detected (full-range detector on multi-scale tiles + NMS), ``count_exact`` = found == asked, ``count_error`` =
 found − asked (negative: people missing or faces unreadable; positive: extra people); and the
 pose plausibility of the most prominent person (share of limb-proportion checks passed).
 Limits, also in ``provenance``: a face count is a lower bound on people; pose covers one person.
@@ -109,10 +109,11 @@ class DiagPeopleSuite(DiagSuite):
             categories=categories,
             counts={"images_measured": len(measured), **counts},
             intervals={"count_exact_rate": interval} if interval else {},
-            provenance={"rule": "people found = faces (mediapipe full-range, confidence >= 0.6, whole image + short-side tiles, NMS); "
+            provenance={"rule": "people found = faces (mediapipe full-range on the whole image and on tiles of the short side (confidence >= 0.75), "
+                                "a half and a quarter of it (>= 0.85), NMS); "
                                 "exact = found == asked; pose plausibility = share of limb-ratio checks passed on the main person's "
                                 "3-D landmarks; refusals and errors are not measured",
-                        "limits": "faces hidden, turned away or under ~20 px are missed (a lower bound on people); legacy pose sees one "
+                        "limits": "faces hidden, turned away or under ~40 px are missed (a lower bound on people); legacy pose sees one "
                                   "person; no anatomy judge in this version"},
             rows=rows,
         )
