@@ -117,7 +117,7 @@ def to_markdown(results: list[dict[str, Any]]) -> str:
     from genlens.report.summary import summaries
 
     header, body = _wide(results)
-    lines = _md_table(header, body, left=3) + [""]
+    lines = [*_md_table(header, body, left=3), ""]
     for summary in summaries(results):
         lines += _md_summary(summary)
     lines += _md_comparisons(results)
