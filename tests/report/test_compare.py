@@ -46,6 +46,15 @@ def test_paired_bootstrap_symmetric_noise_is_not_significant() -> None:
     assert p > 0.5
 
 
+def test_paired_bootstrap_shortcut_matches_index_resampling() -> None:
+    # 30 wins, 10 losses, 60 ties: the multinomial shortcut and plain index resampling give the same interval
+    diffs = np.array([1.0] * 30 + [-1.0] * 10 + [0.0] * 60)
+    interval, _p = paired_bootstrap(diffs, resamples=4000)
+    rng = np.random.default_rng(1)
+    reference = np.quantile(diffs[rng.integers(0, 100, (4000, 100))].mean(axis=1), [0.025, 0.975])
+    assert interval == pytest.approx(list(reference), abs=0.025)
+
+
 def _row(item: str, passed: bool | None, sample: int = 0, category: str = "c") -> dict:
     return {"item": item, "sample": sample, "category": category, "passed": passed}
 

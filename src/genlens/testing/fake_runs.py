@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ class FakeRun:
     suite: str
     model: str
     rates: dict[str, float]
-    items_per_category: int = 4
+    items_per_category: int | dict[str, int] = 4  # one count for all, or per category
     samples: int = 1
     kind: str = "binary"  # "binary" (passed) | "continuous" (score)
     headline: str = "overall"
@@ -34,6 +36,7 @@ class FakeRun:
     extra: dict[str, Any] = field(default_factory=dict)
     side_files: dict[str, Any] = field(default_factory=dict)  # e.g. {"detect.json": {...}}
     item_prefix: str = "item"
+    image_pool: list[Path] = field(default_factory=list)  # hard-link these (cycled) instead of drawing images
 
 
 def _image(path: Path, size: tuple[int, int], rng: np.random.Generator, passed: bool) -> None:
@@ -46,20 +49,32 @@ def _image(path: Path, size: tuple[int, int], rng: np.random.Generator, passed: 
     img.save(path, compress_level=1)
 
 
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem: copy
+        shutil.copyfile(source, target)
+
+
 def _rows(spec: FakeRun, run_dir: Path, rng: np.random.Generator) -> list[dict[str, Any]]:
     rows = []
     for category, rate in spec.rates.items():
-        n = spec.items_per_category * spec.samples
+        count = spec.items_per_category if isinstance(spec.items_per_category, int) else spec.items_per_category[category]
+        n = count * spec.samples
         wanted = round(rate * n)
         outcomes = np.array([1] * wanted + [0] * (n - wanted))
         rng.shuffle(outcomes)
-        for index in range(spec.items_per_category):
+        for index in range(count):
             for sample in range(spec.samples):
                 k = index * spec.samples + sample
                 item = f"{spec.item_prefix}-{category}-{index:04d}"
                 image = f"images/{item}/{sample}.png"
                 passed = bool(outcomes[k])
-                _image(run_dir / image, spec.image_size, rng, passed)
+                if spec.image_pool:
+                    _link(spec.image_pool[len(rows) % len(spec.image_pool)], run_dir / image)
+                else:
+                    _image(run_dir / image, spec.image_size, rng, passed)
                 row: dict[str, Any] = {"item": item, "sample": sample, "category": category,
                                        "prompt": f"a photo for {category} number {index}", "image": image, "status": "ok"}
                 if spec.kind == "binary":
