@@ -91,3 +91,21 @@ def test_bar_heights_are_proportional() -> None:
     svg = str(plots.bar_chart(["c"], [plots.Series("m", [0.5])]))
     rect = next(el for el in ET.fromstring(svg).iter() if el.tag.endswith("rect") and el.get("fill") == plots.PALETTE[0])
     assert float(rect.get("height")) == 90.0  # half of the 180-pixel plot height on a 0..1 axis
+
+
+def test_masks_are_tinted_in_the_box_colour(tmp_path: Path) -> None:
+    path = tmp_path / "img.png"
+    Image.new("RGB", (100, 100), "white").save(path)
+    mask = Image.new("L", (100, 100), 0)
+    mask.paste(255, (60, 60, 80, 80))
+    mask.save(tmp_path / "mask.png")
+    boxes = [{"box": [10, 10, 50, 50], "label": "a", "polygon": [[15, 15], [45, 15], [45, 45], [15, 45]]},
+             {"box": [55, 55, 85, 85], "label": "b", "mask": "mask.png"}]
+    thumb = _decode(thumbnail(path, boxes, run_dir=tmp_path))  # 100 px: no downscale, scale 1
+    # inside the polygon: white blended toward palette[0] (#e6194b) at alpha 110/255 -> red channel stays high
+    r, g, b = thumb.getpixel((30, 30))
+    assert r > 200 and g < 200 and b < 220
+    r, g, b = thumb.getpixel((70, 70))  # inside the mask PNG: toward palette[1] (#3cb44b), green dominates
+    assert g > r and g > b
+    assert _close(thumb.getpixel((5, 95)), "#ffffff")  # outside everything
+    assert _close(thumb.getpixel((80, 58)), "#ffffff")  # inside box b, right of its tag, above its mask

@@ -49,6 +49,8 @@ class CategoryGallery:
     good: list[Tile]
     bad: list[Tile]
     reasons: list[tuple[str, int]]  # most common failure reasons, with counts
+    good_total: int = 0  # how many images fall on each side (the tiles are a spread of them)
+    bad_total: int = 0
 
 
 def spread(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
@@ -82,14 +84,41 @@ def valid_boxes(row: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], scale: float) -> None:
-    """Draw each detection's box and a 'label colour score' tag, scaled into thumbnail pixels."""
+def _stroke_colours(boxes: list[dict[str, Any]]) -> list[str]:
+    """One palette colour per distinct label, in order of first appearance."""
+    labels: dict[str, str] = {}
+    return [labels.setdefault(str(d.get("label", "")), BOX_PALETTE[len(labels) % len(BOX_PALETTE)]) for d in boxes]
+
+
+def _mask_alpha(det: dict[str, Any], size: tuple[int, int], scale: float, run_dir: Path | None) -> Image.Image | None:
+    """An 'L' alpha layer of the detection's mask: ``polygon`` [[x, y], …] or ``mask`` (PNG path in the run dir)."""
+    polygon = det.get("polygon")
+    if isinstance(polygon, list) and len(polygon) >= 3:
+        layer = Image.new("L", size, 0)
+        ImageDraw.Draw(layer).polygon([(float(x) * scale, float(y) * scale) for x, y in polygon], fill=110)
+        return layer
+    mask = det.get("mask")
+    if isinstance(mask, str) and run_dir is not None:
+        try:
+            with Image.open(run_dir / mask) as img:
+                binary = img.convert("L").resize(size, Image.Resampling.NEAREST)
+        except (OSError, ValueError):
+            return None
+        return binary.point(lambda v: 110 if v else 0)
+    return None
+
+
+def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], scale: float, run_dir: Path | None = None) -> None:
+    """Draw each detection's mask (tinted), box and a 'label colour score' tag, scaled into thumbnail pixels."""
+    strokes = _stroke_colours(boxes)
+    for det, stroke in zip(boxes, strokes, strict=True):
+        alpha = _mask_alpha(det, image.size, scale, run_dir)
+        if alpha is not None:
+            image.paste(Image.new("RGB", image.size, stroke), (0, 0), alpha)
     draw = ImageDraw.Draw(image)
     font = _font(11)
-    labels: dict[str, str] = {}
-    for det in boxes:
+    for det, stroke in zip(boxes, strokes, strict=True):
         label = str(det.get("label", ""))
-        stroke = labels.setdefault(label, BOX_PALETTE[len(labels) % len(BOX_PALETTE)])
         x1, y1, x2, y2 = (float(v) * scale for v in det["box"])
         draw.rectangle([x1, y1, x2, y2], outline=stroke, width=2)
         tag = " ".join(str(p) for p in (label, det.get("color") or "",
@@ -101,7 +130,7 @@ def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], scale: float) ->
 
 
 def thumbnail(path: Path, boxes: list[dict[str, Any]] | None = None, side: int = THUMB_SIDE,
-              quality: int = THUMB_QUALITY) -> str:
+              quality: int = THUMB_QUALITY, run_dir: Path | None = None) -> str:
     """A data URI of a downscaled WebP copy of ``path`` with ``boxes`` (original pixel coords) drawn on."""
     with Image.open(path) as img:
         original_w = img.size[0]  # boxes are in original pixels; draft() shrinks size
@@ -109,7 +138,7 @@ def thumbnail(path: Path, boxes: list[dict[str, Any]] | None = None, side: int =
         image = img.convert("RGB")
     image.thumbnail((side, side), Image.Resampling.BILINEAR)
     if boxes:
-        draw_boxes(image, boxes, image.size[0] / original_w)
+        draw_boxes(image, boxes, image.size[0] / original_w, run_dir)
     buffer = io.BytesIO()
     image.save(buffer, "WEBP", quality=quality, method=2)
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -158,27 +187,27 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
             run=str(result.get("run")), category=category, good_label=good_label, bad_label=bad_label,
             good=tiles(spread(good, per_side), "pass" if good_label == "passed" else "high"),
             bad=tiles(spread(bad, per_side), "fail" if bad_label == "failed" else "low"),
-            reasons=_reasons(bad if bad_label == "failed" else []),
+            reasons=_reasons(bad if bad_label == "failed" else []), good_total=len(good), bad_total=len(bad),
         ))
     return galleries
 
 
 def fill_thumbnails(results: list[dict[str, Any]], galleries: list[list[CategoryGallery]], workers: int = 4) -> None:
     """Read and downscale every planned image (threads: PIL decodes outside the GIL)."""
-    jobs: list[tuple[Tile, Path]] = []
+    jobs: list[tuple[Tile, Path, Path]] = []
     for result, run_galleries in zip(results, galleries, strict=True):
         run_dir = Path(result["run_dir"])
         for gallery in run_galleries:
             for tile in gallery.good + gallery.bad:
                 if tile.row.get("image"):
-                    jobs.append((tile, run_dir / str(tile.row["image"])))
+                    jobs.append((tile, run_dir / str(tile.row["image"]), run_dir))
                 else:
                     tile.missing = f"no image ({tile.row.get('status') or 'not generated'})"
 
-    def one(job: tuple[Tile, Path]) -> None:
-        tile, path = job
+    def one(job: tuple[Tile, Path, Path]) -> None:
+        tile, path, run_dir = job
         try:
-            tile.thumb = thumbnail(path, tile.boxes)
+            tile.thumb = thumbnail(path, tile.boxes, run_dir=run_dir)
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
             tile.missing = f"image unreadable: {type(exc).__name__}"
 

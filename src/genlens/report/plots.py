@@ -130,15 +130,23 @@ def radar(axes: Sequence[str], series: Sequence[Series], title: str = "") -> Mar
     return _svg(pad + size + 200, size + 20, body, title or "radar chart")
 
 
+def _x_ticks(xr: tuple[float, float], integer: bool) -> list[float]:
+    """Five even ticks, or every integer when the axis counts rounds (at most 12 of them)."""
+    if integer and xr[1] - xr[0] <= 11:
+        return [float(v) for v in range(int(xr[0]), int(xr[1]) + 1)]
+    return [xr[0] + (xr[1] - xr[0]) * t / 4 for t in range(5)]
+
+
 def _axes(left: float, top: float, w: float, h: float, xr: tuple[float, float], yr: tuple[float, float],
-          xlabel: str, ylabel: str) -> list[str]:
+          xlabel: str, ylabel: str, integer_x: bool = False) -> list[str]:
     out = [f'<rect x="{left}" y="{top}" width="{w}" height="{h}" class="frame"/>']
+    for xv in _x_ticks(xr, integer_x):
+        x = left + w * (xv - xr[0]) / (xr[1] - xr[0])
+        out.append(f'<text x="{_num(x)}" y="{_num(top + h + 14)}" class="ax" text-anchor="middle">{xv:.3g}</text>')
     for t in range(5):
-        xv = xr[0] + (xr[1] - xr[0]) * t / 4
         yv = yr[0] + (yr[1] - yr[0]) * t / 4
-        x, y = left + w * t / 4, top + h - h * t / 4
-        out.append(f'<text x="{_num(x)}" y="{_num(top + h + 14)}" class="ax" text-anchor="middle">{xv:.3g}</text>'
-                   f'<text x="{_num(left - 4)}" y="{_num(y + 4)}" class="ax" text-anchor="end">{yv:.3g}</text>'
+        y = top + h - h * t / 4
+        out.append(f'<text x="{_num(left - 4)}" y="{_num(y + 4)}" class="ax" text-anchor="end">{yv:.3g}</text>'
                    f'<line x1="{left}" x2="{left + w}" y1="{_num(y)}" y2="{_num(y)}" class="grid"/>')
     out.append(f'<text x="{_num(left + w / 2)}" y="{_num(top + h + 30)}" class="ax" text-anchor="middle">{escape(xlabel)}</text>'
                f'<text x="12" y="{_num(top + h / 2)}" class="ax" text-anchor="middle" '
@@ -158,7 +166,9 @@ def line_chart(lines: Sequence[tuple[str, Sequence[float], Sequence[float]]], *,
         xr = (min(xs_all), max(xs_all) if max(xs_all) > min(xs_all) else min(xs_all) + 1)
         ylo, yhi = min(0.0, min(ys_all)), max(ys_all) if ys_all else 1.0
         yr = (ylo, 1.0 if yhi <= 1.0 else yhi * 1.05)
-    body = [f'<text x="{left}" y="16" class="tt">{escape(title)}</text>', *_axes(left, top, w, h, xr, yr, xlabel, ylabel)]
+    integer_x = bool(xs_all) and all(float(x).is_integer() for x in xs_all)
+    body = [f'<text x="{left}" y="16" class="tt">{escape(title)}</text>',
+            *_axes(left, top, w, h, xr, yr, xlabel, ylabel, integer_x=integer_x and not unit_square)]
 
     def px(x: float, y: float) -> str:
         return f"{_num(left + w * (x - xr[0]) / (xr[1] - xr[0]))},{_num(top + h - h * (y - yr[0]) / (yr[1] - yr[0]))}"
