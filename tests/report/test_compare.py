@@ -97,3 +97,11 @@ def test_compare_rows_continuous_uses_bootstrap() -> None:
 def test_compare_rows_without_overlap() -> None:
     c = compare_rows([_row("a", True)], [_row("b", True)])
     assert c.kind == "none" and c.n_pairs == 0 and c.p_value is None and c.mean_a is None
+
+
+def test_odd_rows_do_not_crash_alignment() -> None:
+    rows_a = [{"item": "x", "sample": "zero", "passed": True}, {"item": "y", "passed": False}, {"item": "z", "sample": 0, "score": float("nan")}]
+    rows_b = [{"item": "x", "sample": "zero", "passed": False}, {"item": "y", "passed": True}]
+    c = compare_rows(rows_a, rows_b)
+    assert c.n_pairs == 2  # x and y align on the 'missing sample' key; z's NaN score is not an outcome
+    assert (c.wins_a, c.wins_b) == (1, 1)

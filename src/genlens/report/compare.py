@@ -39,6 +39,14 @@ def load_rows(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def sample_of(row: dict[str, Any]) -> int:
+    """The row's sample index (-1 when missing or not a number, so it never aliases sample 0)."""
+    try:
+        return int(row.get("sample", -1))
+    except (TypeError, ValueError):
+        return -1
+
+
 def outcome(row: dict[str, Any]) -> tuple[str, float] | None:
     """('binary', 0/1) from ``passed``, else ('continuous', score), else None (errored, unscored)."""
     passed = row.get("passed")
@@ -134,7 +142,7 @@ def _keyed(rows: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[dict[str, 
     for row in rows:
         value = outcome(row)
         if value is not None:
-            out[(str(row.get("item")), int(row.get("sample") or 0))] = (row, value)
+            out[(str(row.get("item")), sample_of(row))] = (row, value)
     return out
 
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
-from genlens.report.compare import outcome
+from genlens.report.compare import outcome, sample_of
 
 THUMB_SIDE = 200  # longest side of a thumbnail, pixels
 THUMB_QUALITY = 62
@@ -171,7 +171,7 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
     """Which images each category shows (no image is read yet)."""
     run_dir = Path(result["run_dir"])
     by_cat: dict[str, list[dict[str, Any]]] = {str(c): [] for c in result.get("categories") or {}}  # suite's order
-    for row in sorted(rows, key=lambda r: (str(r.get("item")), int(r.get("sample") or 0))):
+    for row in sorted(rows, key=lambda r: (str(r.get("item")), sample_of(r))):
         by_cat.setdefault(str(row.get("category") or "all"), []).append(row)
     galleries = []
     for category, cat_rows in by_cat.items():

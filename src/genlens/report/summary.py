@@ -83,7 +83,10 @@ def run_values(result: dict[str, Any], anchor: AnchorTable | None) -> dict[str, 
     values: dict[str, float | None] = {("overall" if anchor else (name or "overall")): headline_value(result)}
     for category, metrics in (result.get("categories") or {}).items():
         column = anchor_column(anchor, category) if anchor else None
-        values[column or str(category)] = category_value(metrics or {}, name)
+        if isinstance(metrics, dict):
+            values[column or str(category)] = category_value(metrics, name)
+        else:  # a bare number per category
+            values[column or str(category)] = float(metrics) if is_number(metrics) else None
     return values
 
 
