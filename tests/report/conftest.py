@@ -46,13 +46,16 @@ def build_runs(root: Path) -> dict[str, Path]:
                          decorate=add_text, seed=4, headline="exact_rate", headline_rule="pooled",
                          extra={"curves": {"consistency": {"rounds": [1, 2, 3, 4], "values": [0.9, 0.8, 0.62, 0.5]}}},
                          side_files={
-                             "detect.json": {"detectors": {
+                             "detect.json": {"n_real": 20, "n_generated": 12, "normalisation": "both sides resized to 256 px <b>",
+                                             "perturbations": {"jpeg-75": "JPEG quality 75"}, "detectors": {
                                  "fft-peaks": {"metrics": {"auc": 0.91, "accuracy": 0.84}, "intervals": {"auc": [0.85, 0.95]},
                                                "roc": {"fpr": [0, 0.1, 0.3, 1], "tpr": [0, 0.6, 0.9, 1]},
                                                "robustness": {"jpeg-75": {"auc": 0.8}, "resize-0.5": {"auc": 0.7}}},
                                  "<b>evil</b>": {"metrics": {"auc": 0.5}, "roc": {"fpr": [0, 1], "tpr": [0, 1]}}}},
                              "probe.json": {"classes": ["diffusion", "autoregressive"],
                                             "distribution": {"diffusion": 0.7, "autoregressive": 0.3},
+                                            "heldout": {"accuracy": 0.91, "interval": [0.85, 0.95], "n_images": 40,
+                                                        "protocol": "prompt-grouped 5-fold"},
                                             "histogram": {"bins": [0, 0.25, 0.5, 0.75, 1.0],
                                                           "counts": {"diffusion": [1, 2, 3, 8], "autoregressive": [5, 3, 1, 1]}}}}),
     }

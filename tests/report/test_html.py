@@ -125,6 +125,8 @@ def test_comparison_and_side_files_are_shown(report_page) -> None:
     assert page.locator("text=consistency by round").count() == 1
     assert page.locator("text=OPEN 24 HOURS").count() >= 1
     assert page.locator(".judge details").count() >= 1
+    assert page.locator("text=both sides resized to 256 px <b>").count() == 1  # detect.json's normalisation, as text
+    assert page.locator("text=held-out accuracy of the probe: 0.910 [0.850, 0.950] on 40 images").count() == 1
 
 
 def test_sorting_and_baseline_toggle_work(report_page) -> None:

@@ -39,6 +39,7 @@ class RunView:
     rows: list[dict[str, Any]]
     href: str
     detect: list[dict[str, Any]] = field(default_factory=list)
+    detect_info: dict[str, Any] = field(default_factory=dict)  # detect.json's scalars: real set, normalisation …
     probe: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # unreadable side files
     galleries: list[CategoryGallery] = field(default_factory=list)
@@ -82,6 +83,17 @@ def detectors_of(data: Any) -> list[dict[str, Any]]:
     return [{"name": str(name), **{k: v for k, v in body.items() if k != "name"}} for name, body in items if isinstance(body, dict)]
 
 
+def detect_info(data: Any) -> dict[str, Any]:
+    """The top-level facts of detect.json a reader needs beside the numbers (scalars and short descriptions)."""
+    if not isinstance(data, dict):
+        return {}
+    info = {k: data[k] for k in ("n_generated", "n_real", "real_dir", "threshold", "normalisation")
+            if isinstance(data.get(k), str | int | float)}
+    if isinstance(data.get("perturbations"), dict):
+        info["perturbations"] = "; ".join(f"{k}: {v}" for k, v in data["perturbations"].items())
+    return info
+
+
 def _rel(path: Path, base: Path) -> str:
     return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
 
@@ -91,7 +103,9 @@ def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
     for index, res in enumerate(results):
         run_dir = Path(res["run_dir"])
         view = RunView(index=index, result=res, rows=load_rows(run_dir), href=_rel(run_dir, base) + "/")
-        view.detect = detectors_of(_read_json(run_dir / DETECT_JSON, view.notes))
+        detect = _read_json(run_dir / DETECT_JSON, view.notes)
+        view.detect = detectors_of(detect)
+        view.detect_info = detect_info(detect)
         probe = _read_json(run_dir / PROBE_JSON, view.notes)
         view.probe = probe if isinstance(probe, dict) else None
         views.append(view)
