@@ -109,3 +109,9 @@ def test_masks_are_tinted_in_the_box_colour(tmp_path: Path) -> None:
     assert g > r and g > b
     assert _close(thumb.getpixel((5, 95)), "#ffffff")  # outside everything
     assert _close(thumb.getpixel((80, 58)), "#ffffff")  # inside box b, right of its tag, above its mask
+
+
+def test_transparent_pixels_show_on_white(tmp_path: Path) -> None:
+    path = tmp_path / "cutout.png"
+    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(path)
+    assert _close(_decode(thumbnail(path)).getpixel((20, 20)), "#ffffff")

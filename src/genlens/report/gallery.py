@@ -129,13 +129,23 @@ def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], scale: float, ru
             draw.text((x1 + 2, y1 + 1), tag, fill="white", font=font)
 
 
+def _on_white(img: Image.Image) -> Image.Image:
+    """RGB copy; transparent pixels over white (not black) so cut-outs read as they would on a page."""
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, "white")
+        background.paste(rgba, (0, 0), rgba)
+        return background
+    return img.convert("RGB")
+
+
 def thumbnail(path: Path, boxes: list[dict[str, Any]] | None = None, side: int = THUMB_SIDE,
               quality: int = THUMB_QUALITY, run_dir: Path | None = None) -> str:
     """A data URI of a downscaled WebP copy of ``path`` with ``boxes`` (original pixel coords) drawn on."""
     with Image.open(path) as img:
         original_w = img.size[0]  # boxes are in original pixels; draft() shrinks size
         img.draft("RGB", (side, side))  # JPEG: decode at reduced size
-        image = img.convert("RGB")
+        image = _on_white(img)
     image.thumbnail((side, side), Image.Resampling.BILINEAR)
     if boxes:
         draw_boxes(image, boxes, image.size[0] / original_w, run_dir)
