@@ -152,3 +152,15 @@ def test_unreadable_side_file_and_missing_image_do_not_break_the_page(fixture_ru
     html = render([run], "html", tmp_path / "r.html") or (tmp_path / "r.html").read_text()
     assert "detect.json could not be read" in html
     assert "image unreadable" in html
+
+
+def test_opening_findings_say_where_each_run_stands(report_page) -> None:
+    page, _events, _out = report_page
+    items = page.eval_on_selector_all("ul.findings li", "els => els.map(e => e.textContent.replace(/\\s+/g, ' ').trim())")
+    line = next(t for t in items if t.startswith("synthetic:gradient (geneval_a)"))
+    # overall 0.625 (mean of 1, .75, .5, .75, .25, .5) vs 0.84 -> -0.215; the largest shortfall is
+    # position (0.25 vs 0.75, -0.50); position has the most failures (3 of 4)
+    assert "overall 0.625 vs GPT-4o's published 0.840 (-0.215)" in line
+    assert "furthest behind: position 0.250 vs 0.750" in line
+    assert "most common failure: “missing object in position” (3×)" in line
+    assert any(t.startswith("synthetic:gradient (ocr_a) on diag-text: exact_rate 0.500; weakest: long 0.250") for t in items)

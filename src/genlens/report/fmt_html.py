@@ -172,6 +172,53 @@ def _suite_radar(views: list[RunView], suite_names: list[str]) -> Any:
     return plots.radar(suite_names, series, title="headline per suite")
 
 
+@dataclass
+class Finding:
+    """One line of the page's opening summary: where a run stands and its weakest category."""
+
+    run: str
+    suite: str
+    headline: str | None
+    value: float | None
+    reference: float | None  # GPT-4o's published overall, when the suite has one
+    weakest: str | None
+    weakest_value: float | None
+    weakest_reference: float | None
+    top_reason: tuple[str, int] | None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.value is None or self.reference is None else self.value - self.reference
+
+
+def findings(summaries_: list[SuiteSummary], views: list[RunView]) -> list[Finding]:
+    """Per run: headline (beside GPT-4o's), the category furthest below GPT-4o (or the lowest), top failure reason."""
+    by_run = {(str(v.result.get("suite")), str(v.result.get("run"))): v for v in views}
+    out = []
+    for summary in summaries_:
+        ref = summary.reference
+        for row in summary.run_rows:
+            head_col = summary.columns[0]
+            cats = [c for c in summary.columns[1:] if row.values.get(c) is not None]
+            if ref is not None and any(row.deltas.get(c) is not None for c in cats):
+                weakest = min((c for c in cats if row.deltas.get(c) is not None), key=lambda c: row.deltas[c])
+            else:
+                weakest = min(cats, key=lambda c: row.values[c]) if cats else None
+            view = by_run.get((summary.suite, str(row.run)))
+            reasons: dict[str, int] = {}
+            for gallery in view.galleries if view else []:
+                for reason, count in gallery.reasons:
+                    reasons[reason] = reasons.get(reason, 0) + count
+            top = max(reasons.items(), key=lambda kv: kv[1]) if reasons else None
+            out.append(Finding(
+                run=row.label, suite=summary.suite, headline=summary.headline, value=row.values.get(head_col),
+                reference=ref.values.get(head_col) if ref else None, weakest=weakest,
+                weakest_value=row.values.get(weakest) if weakest else None,
+                weakest_reference=ref.values.get(weakest) if ref and weakest else None, top_reason=top,
+            ))
+    return out
+
+
 def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int = PER_SIDE,
                   resamples: int = 2000) -> dict[str, Any]:
     """Everything the template needs: summaries, per-suite sections, comparisons, galleries."""
@@ -193,7 +240,7 @@ def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int
     return {
         "title": "genlens report", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "version": __version__, "paper": PAPER, "runs": views, "suites": suites, "comparisons": comparisons,
-        "suite_radar": _suite_radar(views, list(grouped)),
+        "suite_radar": _suite_radar(views, list(grouped)), "findings": findings(sums, views),
     }
 
 
