@@ -187,17 +187,22 @@ def compare_rows(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], *, 
 def compare_runs(results: list[dict[str, Any]], rows: dict[str, list[dict[str, Any]]] | None = None,
                  resamples: int = 2000) -> list[Comparison]:
     """Every pair of runs of the same suite (earlier run as A), rows read from each run_dir."""
-    rows = rows if rows is not None else {}
+    cache = dict(rows or {})
+
+    def rows_of(res: dict[str, Any]) -> list[dict[str, Any]]:
+        key = str(res["run_dir"])
+        if key not in cache:
+            cache[key] = load_rows(Path(key))
+        return cache[key]
+
     by_suite: dict[str, list[dict[str, Any]]] = {}
     for res in results:
         by_suite.setdefault(str(res.get("suite")), []).append(res)
     comparisons = []
     for suite, runs in by_suite.items():
         for ra, rb in combinations(runs, 2):
-            rows_a = rows.get(ra["run_dir"]) if ra.get("run_dir") in rows else load_rows(Path(ra["run_dir"]))
-            rows_b = rows.get(rb["run_dir"]) if rb.get("run_dir") in rows else load_rows(Path(rb["run_dir"]))
             comparisons.append(compare_rows(
-                rows_a, rows_b, suite=suite, names=(str(ra.get("run")), str(rb.get("run"))),
+                rows_of(ra), rows_of(rb), suite=suite, names=(str(ra.get("run")), str(rb.get("run"))),
                 models=(str(ra.get("model")), str(rb.get("model"))), resamples=resamples,
             ))
     return comparisons

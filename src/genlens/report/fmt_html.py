@@ -64,6 +64,7 @@ class SuiteView:
 
 
 def _read_json(path: Path, notes: list[str]) -> Any:
+    """A side file's JSON, None when absent; unreadable ones leave a note for the page instead of failing."""
     if not path.exists():
         return None
     try:
@@ -99,6 +100,7 @@ def _rel(path: Path, base: Path) -> str:
 
 
 def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
+    """Each run's rows and side files (detect.json, probe.json), with links relative to ``base``."""
     views = []
     for index, res in enumerate(results):
         run_dir = Path(res["run_dir"])
@@ -258,10 +260,12 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 
 def fmt_delta(value: float | None) -> str:
+    """Signed difference with three decimals ('' for none)."""
     return "" if value is None else f"{value:+.3f}"
 
 
 def fmt_p(value: float | None) -> str:
+    """p-values: three significant digits, '< 0.001' below that."""
     if value is None:
         return "—"
     return "< 0.001" if value < 0.001 else f"{value:.3g}"

@@ -27,6 +27,7 @@ class Series:
 
 
 def colour(index: int) -> str:
+    """The index-th series colour (cycles through a colour-blind-friendly-ish palette)."""
     return PALETTE[index % len(PALETTE)]
 
 

@@ -12,6 +12,7 @@ LEVEL_TOLERANCE = 0.005
 
 
 def is_number(value: Any) -> bool:
+    """int or float, not bool (True is not a score)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -24,6 +25,7 @@ def headline_name(result: dict[str, Any]) -> str | None:
 
 
 def headline_value(result: dict[str, Any]) -> float | None:
+    """The run's headline number, None when it has none."""
     name = headline_name(result)
     value = (result.get("headline") or {}).get(name) if name else None
     return float(value) if is_number(value) else None
@@ -128,6 +130,7 @@ def by_suite(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def summaries(results: list[dict[str, Any]]) -> list[SuiteSummary]:
+    """One summary table per suite, in the order the runs were given."""
     return [suite_summary(suite, runs) for suite, runs in by_suite(results).items()]
 
 
