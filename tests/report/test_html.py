@@ -164,3 +164,17 @@ def test_opening_findings_say_where_each_run_stands(report_page) -> None:
     assert "furthest behind: position 0.250 vs 0.750" in line
     assert "most common failure: “missing object in position” (3×)" in line
     assert any(t.startswith("synthetic:gradient (ocr_a) on diag-text: exact_rate 0.500; weakest: long 0.250") for t in items)
+
+
+def test_runs_without_rows_still_render(fixture_runs: dict[str, Path], tmp_path: Path) -> None:
+    from genlens.report import render
+
+    copies = []
+    for name in ("geneval_a", "geneval_b"):
+        shutil.copytree(fixture_runs[name], tmp_path / name)
+        (tmp_path / name / "rows.jsonl").unlink()  # e.g. a run scored by an older genlens
+        copies.append(tmp_path / name)
+    html = render(copies, "html", None)
+    assert "no aligned images" in html
+    assert "data:image/webp" not in html
+    assert 'data-col="overall" data-value="0.625"' in html  # the tables still come from results.json

@@ -27,7 +27,7 @@ class Series:
 
 
 def colour(index: int) -> str:
-    """The index-th series colour (cycles through a colour-blind-friendly-ish palette)."""
+    """The index-th series colour (matplotlib's tab10 order, cycling)."""
     return PALETTE[index % len(PALETTE)]
 
 
