@@ -92,3 +92,13 @@ def test_summary_without_anchor_uses_headline_name() -> None:
     assert summary.columns == ["pass_rate", "square"]
     assert summary.run_rows[0].values == {"pass_rate": 0.9, "square": 1.0}  # the headline metric, not the first
     assert summary.anchor is None and not summary.anchor_rows
+
+
+def test_reason_edit_headline_stands_beside_fig4() -> None:
+    result = {"suite": "reason-edit", "run": "r", "model": "m", "headline": {"gpt_score": 0.5},
+              "categories": {"1-Left-Right": {"gpt_score": 0.6, "psnr": 20.0, "n": 10}}}
+    summary = suite_summary("reason-edit", [result])
+    run = summary.run_rows[0]
+    assert run.values == {"overall": 0.5, "1-Left-Right": 0.6}  # the category's gpt_score, not its PSNR
+    assert run.deltas["overall"] == pytest.approx(0.5 - 0.929)  # -0.429
+    assert [r.label for r in summary.anchor_rows][:2] == ["GPT-4o", "IP2P"]
