@@ -270,7 +270,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def report_cmd(
         runs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv (html where installed).")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv | html (one self-contained page; use --out FILE).")] = "table",
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
     ) -> None:
         """Compare runs: headline, metrics and per-category scores side by side."""
