@@ -13,13 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from genlens.imageio import atomic_write_text
 from genlens.judges.base import Judge, JudgeReply, JudgeRequest
 from genlens.judges.cache import JudgeCache, request_key
 from genlens.judges.parsing import PARSER_VERSION
 from genlens.judges.templates import Template
 from genlens.scorers.base import Scorer
+from genlens.suites.base import ScoreContext
 from genlens.types import ScoreInput
 
 BuildRequest = Callable[[ScoreInput, Template], JudgeRequest]
@@ -123,3 +127,45 @@ class JudgeScorer(Scorer):
         if value.get("reply_status") not in ("ok", "refused"):
             return None
         return self._parsed({**value, "parser": self.parser_id})
+
+
+# -- which judge scores a run -------------------------------------------------------------------
+JUDGE_CHOICE_FILE = "judge.json"
+
+
+@dataclass
+class JudgeChoice:
+    """The judge spec, prompt file and judge arguments a run is scored with."""
+
+    spec: str
+    prompt_file: Path | None
+    params: dict[str, Any]
+
+
+def judge_choice(ctx: ScoreContext, default_spec: str) -> JudgeChoice:
+    """Options given now win; else what ``<run>/judge.json`` remembers; else the suite's default.
+
+    Remembering means ``genlens score RUN`` (or ``--rejudge``) after ``genlens run … --judge X``
+    keeps judging with X instead of silently switching to the default judge.
+    """
+    path = ctx.run_dir / JUDGE_CHOICE_FILE
+    stored: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            stored = {}
+    args = {k: v for k, v in ctx.scorer_args.items()}
+    if ctx.judge:
+        choice = JudgeChoice(ctx.judge, ctx.judge_prompt, args)
+    else:
+        prompt = ctx.judge_prompt or (Path(stored["judge_prompt"]) if stored.get("judge_prompt") else None)
+        choice = JudgeChoice(stored.get("judge") or default_spec, prompt, {**stored.get("judge_args", {}), **args})
+    record = {"judge": choice.spec, "judge_prompt": str(choice.prompt_file) if choice.prompt_file else None,
+              "judge_args": choice.params}
+    if record != stored and ctx.run_dir.is_dir():
+        try:
+            atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+        except OSError:
+            pass  # a read-only run dir can still be scored with explicit options
+    return choice

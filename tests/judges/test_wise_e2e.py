@@ -1,0 +1,77 @@
+"""End to end: `genlens run wise --model folder:<dir> --judge openai:<model>` against a local chat server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.judges.wise_fixture import EXPECTED_CATEGORIES, EXPECTED_OVERALL, scripted_answer, write_images, write_wise_data
+
+from genlens.testing.fake_chat import FakeChat
+from genlens.testing.http import FakeServer
+
+
+@pytest.fixture
+def setup(tmp_path):
+    data = write_wise_data(tmp_path / "wise_data")
+    images = write_images(tmp_path / "images")
+    with FakeServer() as server:
+        chat = FakeChat(server, answer=scripted_answer, reported_model={"gpt-4o-2024-05-13": "gpt-4o-2024-05-13"})
+        yield tmp_path, data, images, server, chat
+
+
+def run_wise(cli, run, data, images, server, *extra):
+    return cli("run", "wise", "--model", f"folder:{images}", "--judge", "openai:gpt-4o-2024-05-13", "--data-dir", data,
+               "--out", run, "--scorer-arg", f"base_url={server.url}/v1", "--quiet", *extra)
+
+
+def test_run_scores_categories_overall_and_counts_unparsed(cli, setup):
+    tmp, data, images, server, chat = setup
+    result = run_wise(cli, tmp / "run", data, images, server)
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp / "run" / "results.json").read_text())
+    assert results["headline"]["overall"] == pytest.approx(EXPECTED_OVERALL)
+    for name, expected in EXPECTED_CATEGORIES.items():
+        assert results["categories"][name]["score"] == pytest.approx(expected), name
+    assert results["categories"]["chemistry"]["n"] == 1 and results["categories"]["chemistry"]["unparsed"] == 2
+    counts = results["counts"]
+    assert (counts["images_scored"], counts["unparsed"], counts["judge_refused"]) == (7, 1, 1)
+    assert results["provenance"]["judge_models"] == ["gpt-4o-2024-05-13"]
+    assert any(t.startswith("genlens-wise-legacy-v1:") for t in results["provenance"]["judge_templates"])
+    assert results["extra"]["judge_usage"]["calls"] == 9
+    # the judge saw Prompt and Explanation; the image was sent as a data URL
+    first = chat.requests[0]["messages"][1]["content"]
+    assert "what fixture" in first[0]["text"] and first[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    rows = [json.loads(line) for line in (tmp / "run" / "rows.jsonl").read_text().splitlines()]
+    unparsed = next(r for r in rows if r["item"] == "902")
+    assert unparsed["status"] == "unparsed" and unparsed["score"] is None
+    assert unparsed["judge"]["raw"] == "The picture looks lovely, well done."
+
+
+def test_rejudge_and_rescore_make_no_calls(cli, setup, monkeypatch):
+    tmp, data, images, server, _chat = setup
+    assert run_wise(cli, tmp / "run", data, images, server).exit_code == 0
+    before = json.loads((tmp / "run" / "results.json").read_text())
+    server.log.clear()
+    # a new parser version changes the scorer's fingerprint: --rejudge moves every verdict across by re-parsing
+    monkeypatch.setattr("genlens.judges.scorer.PARSER_VERSION", "2-test")
+    result = cli("score", tmp / "run", "--rejudge", "--quiet")  # the judge is remembered from the run
+    assert result.exit_code == 0, result.output
+    assert server.log == []
+    after = json.loads((tmp / "run" / "results.json").read_text())
+    assert after["headline"] == before["headline"] and after["counts"]["unparsed"] == 1
+    assert after["provenance"]["scorers"]["wise_judge"]["parser"].endswith("2-test")
+    # a plain score afterwards finds everything final: still no calls
+    assert cli("score", tmp / "run", "--quiet").exit_code == 0
+    assert server.log == []
+
+
+def test_another_run_dir_with_the_same_images_is_served_by_the_cache(cli, setup):
+    tmp, data, images, server, _chat = setup
+    assert run_wise(cli, tmp / "run1", data, images, server).exit_code == 0
+    calls = len(server.log)
+    assert run_wise(cli, tmp / "run2", data, images, server).exit_code == 0
+    assert len(server.log) == calls  # refusals are cached too: nothing asked twice
+    results = json.loads((tmp / "run2" / "results.json").read_text())
+    assert results["headline"]["overall"] == pytest.approx(EXPECTED_OVERALL)
+    assert results["extra"]["judge_usage"] == {"calls": 0, "cached": 9, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}
