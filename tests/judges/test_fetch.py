@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.judges.wise_fixture import write_wise_data
 
 from genlens.data.fetch import MANIFEST_DIR, load_manifest, message_texts
 from genlens.testing.http import FakeServer, Response
+from tests.judges.wise_fixture import write_wise_data
 
 SHARED = Path(os.environ.get("GENLENS_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.judges.wise_fixture import EXPECTED_CATEGORIES, EXPECTED_OVERALL, scripted_answer, write_images, write_wise_data
 
 from genlens.testing.fake_chat import FakeChat
 from genlens.testing.http import FakeServer
+from tests.judges.wise_fixture import EXPECTED_CATEGORIES, EXPECTED_OVERALL, scripted_answer, write_images, write_wise_data
 
 
 @pytest.fixture

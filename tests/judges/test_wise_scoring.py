@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.judges.wise_fixture import write_wise_data
 
 from genlens.errors import InputError
 from genlens.judges.templates import Template, load_template_file
 from genlens.suites.base import ScoreContext
 from genlens.suites.wise import WiseSuite, WiseVerifiedSuite, category_of, weighted_overall, wiscore
 from genlens.types import GenerationRecord, Item, ScoredGeneration, ScoreRecord
+from tests.judges.wise_fixture import write_wise_data
 
 SHARED = Path(os.environ.get("GENLENS_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
 

@@ -6,9 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import write_png
-
 from genlens.testing.fake_chat import ChatAnswer
+from tests.conftest import write_png
 
 # prompt_id -> category by the legacy ranges: 1-400 cultural, 401-567 time, 568-700 space,
 # 701-800 biology, 801-900 physics, 901-1000 chemistry.
@@ -59,3 +58,19 @@ def write_images(folder: Path) -> Path:
 def scripted_answer(text: str) -> str | ChatAnswer:
     match = re.search(r"fixture-(\d+)", text)
     return ANSWERS[int(match.group(1))] if match else "no fixture id in the request"
+
+
+# WISE Verified ranges: 1-400 cultural, 401-520 time, 521-640 space, 641-760 biology, 761-880 physics, 881-1000 chemistry.
+VERIFIED_IDS = [1, 2, 401, 521, 641, 761, 881]
+
+
+def write_verified_data(root: Path) -> Path:
+    """``root/verified/merge.json`` in the WISE record shape, with made-up prompts."""
+    records = [{"Prompt": f"fixture-{pid}: a scene that needs some knowledge", "Explanation": f"what fixture {pid} must show",
+                "Category": "fixture", "Subcategory": "fixture", "prompt_id": pid} for pid in VERIFIED_IDS]
+    path = root / "verified" / "merge.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records), encoding="utf-8")
+    for pid in VERIFIED_IDS:
+        write_png(root.parent / "verified_images" / f"{pid}.png", seed=pid)
+    return root
