@@ -1,7 +1,7 @@
 """OpenAI-compatible chat completions (and Gemini generateContent) on a :class:`FakeServer`, with scripted answers.
 
 ``FakeChat(server, answer=fn)`` adds ``POST /v1/chat/completions`` and
-``POST /v1beta/models/<model>:generateContent``. Each request takes the next scripted
+``POST /v1[beta]/models/<model>:generateContent``. Each request takes the next scripted
 :class:`ChatAnswer` if any is queued, else ``answer(request_text)``. A ``ChatAnswer`` is a
 well-formed or malformed text, or a refusal (``refusal=`` text, or ``content_filter=True``);
 HTTP 429/500 come from the server's faults (``server.add_fault(Fault(status=429, ...))``).
@@ -52,27 +52,28 @@ class FakeChat:
 
     def __init__(
         self, server: FakeServer, answer: Callable[[str], str | ChatAnswer] | None = None,
-        reported_model: dict[str, str] | None = None,
+        reported_model: dict[str, str] | None = None, by_model: dict[str, Callable[[str], str | ChatAnswer]] | None = None,
     ):
         self.server = server
         self.answer = answer or (lambda _text: "Consistency: 1\nRealism: 1\nAesthetic Quality: 1")
+        self.by_model = dict(by_model or {})  # requested model -> its own answer function
         self.reported_model = dict(reported_model or {})
         self.queue: list[ChatAnswer] = []
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         server.route("POST", r"/v1/chat/completions", self._openai)
-        server.route("POST", r"/v1beta/models/(?P<model>[^/:]+):generateContent", self._gemini)
+        server.route("POST", r"/v1(?:beta|alpha)?/models/(?P<model>[^/:]+):generateContent", self._gemini)
 
     def script(self, *answers: str | ChatAnswer) -> None:
         """Queue answers for the next requests, in order."""
         with self._lock:
             self.queue.extend(a if isinstance(a, ChatAnswer) else ChatAnswer(text=a) for a in answers)
 
-    def _next(self, text: str) -> ChatAnswer:
+    def _next(self, text: str, model: str = "") -> ChatAnswer:
         with self._lock:
             if self.queue:
                 return self.queue.pop(0)
-        answer = self.answer(text)
+        answer = self.by_model.get(model, self.answer)(text)
         return answer if isinstance(answer, ChatAnswer) else ChatAnswer(text=answer)
 
     def _openai(self, request: Request) -> Response:
@@ -80,7 +81,7 @@ class FakeChat:
         with self._lock:
             self.requests.append(body)
         messages = body.get("messages") or []
-        answer = self._next(request_text(messages))
+        answer = self._next(request_text(messages), body.get("model", ""))
         model = self.reported_model.get(body.get("model", ""), body.get("model", ""))
         message: dict[str, Any] = {"role": "assistant", "content": answer.text or None, "refusal": answer.refusal}
         finish = "content_filter" if answer.content_filter else "stop"
@@ -100,8 +101,8 @@ class FakeChat:
             self.requests.append(body)
         texts = [p.get("text", "") for c in body.get("contents") or [] for p in c.get("parts") or [] if "text" in p]
         images = sum(1 for c in body.get("contents") or [] for p in c.get("parts") or [] if "inlineData" in p)
-        answer = self._next("\n".join(texts))
         model = request.match.group("model") if request.match else ""
+        answer = self._next("\n".join(texts), model)
         model = self.reported_model.get(model, model)
         usage = {"promptTokenCount": 100 + 258 * images, "candidatesTokenCount": max(1, len(answer.text.split()))}
         if answer.refusal is not None:
