@@ -598,6 +598,9 @@ async def _score_pending(
         finally:
             for task in tasks:
                 task.cancel()
+            close = getattr(scorer, "aclose", None)  # API clients belong to this event loop: close them in it
+            if close is not None:
+                await close()
 
 
 def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore) -> list[ScoredGeneration]:
