@@ -112,3 +112,11 @@ class GeminiJudge(Judge):
 
     def call_stats(self) -> dict[str, Any]:
         return self.layer.stats.summary()
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            try:
+                await client.aio.aclose()
+            except (RuntimeError, AttributeError):  # its loop is gone / an SDK without aclose
+                pass

@@ -68,6 +68,10 @@ class JudgeScorer(Scorer):
             self._cache = JudgeCache()
         return self._cache if self.use_cache else None
 
+    async def aclose(self) -> None:
+        """Close the judge's clients at the end of the engine's event loop (they cannot outlive it)."""
+        await self.judge.aclose()
+
     # -- scoring ---------------------------------------------------------------------------------
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
         raise NotImplementedError("JudgeScorer is async: the engine awaits score_batch")
