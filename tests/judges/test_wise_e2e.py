@@ -7,7 +7,7 @@ import json
 import pytest
 
 from genlens.testing.fake_chat import FakeChat
-from genlens.testing.http import FakeServer
+from genlens.testing.http import FakeServer, Fault
 from tests.judges.wise_fixture import EXPECTED_CATEGORIES, EXPECTED_OVERALL, scripted_answer, write_images, write_wise_data
 
 
@@ -75,3 +75,45 @@ def test_another_run_dir_with_the_same_images_is_served_by_the_cache(cli, setup)
     results = json.loads((tmp / "run2" / "results.json").read_text())
     assert results["headline"]["overall"] == pytest.approx(EXPECTED_OVERALL)
     assert results["extra"]["judge_usage"] == {"calls": 0, "cached": 9, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}
+
+
+def test_failed_judge_calls_are_retried_on_the_next_score(cli, setup):
+    tmp, data, images, server, _chat = setup
+    server.add_fault(Fault(status=500), times=3)  # one question fails all its attempts (max_retries=2)
+    result = run_wise(cli, tmp / "run", data, images, server, "--scorer-arg", "max_retries=2", "--scorer-arg", "backoff_base_s=0.01",
+                      "--concurrency", "1")
+    assert result.exit_code == 0, result.output
+    first = json.loads((tmp / "run" / "results.json").read_text())
+    assert first["counts"]["judge_errors"] == 1 and first["counts"]["images_scored"] == 6
+    server.log.clear()
+    assert cli("score", tmp / "run", "--quiet").exit_code == 0
+    assert len(server.log) == 1  # only the failed question is asked again
+    again = json.loads((tmp / "run" / "results.json").read_text())
+    assert again["counts"]["judge_errors"] == 0 and again["headline"]["overall"] == pytest.approx(EXPECTED_OVERALL)
+
+
+def test_judge_prompt_file_and_official_prompt_are_used_and_recorded(cli, setup):
+    tmp, data, images, server, chat = setup
+    prompt = tmp / "my_prompt.txt"
+    prompt.write_text("[system]\nMy system.\n[user]\nMine: {Prompt} / {Explanation}\n")
+    assert run_wise(cli, tmp / "run", data, images, server, "--judge-prompt", prompt).exit_code == 0
+    assert chat.requests[0]["messages"][0]["content"] == "My system."
+    assert chat.requests[0]["messages"][1]["content"][0]["text"].startswith("Mine: fixture-")
+    results = json.loads((tmp / "run" / "results.json").read_text())
+    assert [t.split(":")[0:2] for t in results["provenance"]["judge_templates"]] == [["file", "my_prompt.txt"]]
+    # the official wording, as `genlens data fetch wise` leaves it in the data dir
+    (data / "judge_prompts").mkdir()
+    (data / "judge_prompts" / "wise_legacy_system.txt").write_text("Official system.")
+    (data / "judge_prompts" / "wise_legacy_user_template.txt").write_text('PROMPT: "{Prompt}" EXPLANATION: "{Explanation}"')
+    chat.requests.clear()
+    assert run_wise(cli, tmp / "run2", data, images, server, "--suite-arg", "prompt=official").exit_code == 0
+    assert chat.requests[0]["messages"][0]["content"] == "Official system."
+    results = json.loads((tmp / "run2" / "results.json").read_text())
+    assert results["provenance"]["judge_templates"][0].startswith("official:")
+    assert not any("other than the official" in note for note in results["provenance"]["caveats"])
+
+
+def test_official_prompt_not_fetched_is_a_one_line_error(cli, setup):
+    tmp, data, images, server, _chat = setup
+    result = run_wise(cli, tmp / "run", data, images, server, "--suite-arg", "prompt=official")
+    assert result.exit_code == 2 and "genlens data fetch wise" in result.stderr
