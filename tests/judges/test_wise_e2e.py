@@ -117,3 +117,14 @@ def test_official_prompt_not_fetched_is_a_one_line_error(cli, setup):
     tmp, data, images, server, _chat = setup
     result = run_wise(cli, tmp / "run", data, images, server, "--suite-arg", "prompt=official")
     assert result.exit_code == 2 and "genlens data fetch wise" in result.stderr
+
+
+def test_rejudge_with_another_judge_reparses_nothing_and_calls_nothing(cli, setup):
+    tmp, data, images, server, _chat = setup
+    assert run_wise(cli, tmp / "run", data, images, server).exit_code == 0
+    server.log.clear()
+    result = cli("score", tmp / "run", "--rejudge", "--judge", "openai:another-model")
+    assert result.exit_code == 0 and server.log == []
+    assert "not_rescored 9" in result.stderr  # the stored answers belong to another judge: nothing is carried over
+    results = json.loads((tmp / "run" / "results.json").read_text())
+    assert results["headline"]["overall"] is None and results["counts"]["not_judged"] == 9

@@ -64,7 +64,7 @@ class LocalJudge(Judge):
 
     def settings(self) -> dict[str, Any]:
         out: dict[str, Any] = {"decoding": "greedy", "max_new_tokens": self.max_new_tokens}
-        for key in ("min_pixels", "max_pixels", "dtype"):
+        for key in ("min_pixels", "max_pixels", "dtype", "attn_implementation"):
             if self.params.get(key) is not None:
                 out[key] = self.params[key]
         return out
@@ -93,7 +93,13 @@ class LocalJudge(Judge):
                             fix="local judges support Qwen2.5-VL and Qwen2-VL (model_type qwen2_5_vl / qwen2_vl)")
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = getattr(torch, self.dtype_name) if self.dtype_name else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
-        model = getattr(transformers, class_name).from_pretrained(self.target, dtype=dtype).to(device).eval()
+        extra = {k: self.params[k] for k in ("device_map", "attn_implementation") if self.params.get(k)}
+        model = getattr(transformers, class_name).from_pretrained(self.target, dtype=dtype, **extra)
+        if "device_map" in extra:  # sharded over the GPUs by accelerate: inputs go where the embeddings are
+            device = str(model.get_input_embeddings().weight.device)
+        else:
+            model = model.to(device)
+        model = model.eval()
         tokenizer = AutoTokenizer.from_pretrained(self.target)
         tokenizer.padding_side = "left"
         image_processor = self._image_processor()
