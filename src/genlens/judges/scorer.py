@@ -77,7 +77,23 @@ class JudgeScorer(Scorer):
         raise NotImplementedError("JudgeScorer is async: the engine awaits score_batch")
 
     async def score_batch(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        requests = [self.build(inp, self.template) for inp in batch]
+        requests: list[JudgeRequest | None] = []
+        results: list[tuple[str, dict[str, Any]] | None] = []
+        for inp in batch:
+            try:
+                requests.append(self.build(inp, self.template))
+                results.append(None)
+            except OSError as exc:  # an image that vanished since generation: an error, retried next time
+                requests.append(None)
+                results.append(("error", {"scores": None, "reason": f"cannot read the image ({exc})", "reply_status": "error"}))
+        live = [i for i, r in enumerate(requests) if r is not None]
+        replies = await self._answers([requests[i] for i in live])  # type: ignore[misc]
+        for index, reply in zip(live, replies, strict=True):
+            results[index] = self.verdict(reply, requests[index])  # type: ignore[arg-type]
+        return results  # type: ignore[return-value]
+
+    async def _answers(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
+        """Cached answers where there are any; the rest asked of the judge (and cached when final)."""
         keys = [request_key(self.judge_key(), self.template.sha256, r) for r in requests]
         cache = self.cache
         replies: list[JudgeReply | None] = [cache.get(k) if cache else None for k in keys]
@@ -88,7 +104,7 @@ class JudgeScorer(Scorer):
                 replies[index] = reply
                 if cache:
                     cache.put(keys[index], self.judge.spec, reply)
-        return [self.verdict(reply, request) for reply, request in zip(replies, requests, strict=True)]  # type: ignore[arg-type]
+        return replies  # type: ignore[return-value]
 
     def verdict(self, reply: JudgeReply, request: JudgeRequest) -> tuple[str, dict[str, Any]]:
         """The stored record of one answer: raw text, identities, hashes and the parsed scores."""

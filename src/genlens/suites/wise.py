@@ -55,7 +55,8 @@ def weighted_overall(category_scores: dict[str, float | None], weights: dict[str
     return float(sum(weights[name] * category_scores[name] for name in weights))  # type: ignore[operator]
 
 
-def data_root() -> Path:
+def default_wise_dir() -> Path:
+    """Where `genlens data fetch wise` puts the data ($GENLENS_DATA_DIR/wise by default)."""
     from genlens.data.fetch import suite_data_dir
 
     return suite_data_dir("wise")
@@ -105,7 +106,7 @@ class _WiseBase(Suite):
 
     @property
     def wise_dir(self) -> Path:
-        return self.data_dir or data_root()
+        return self.data_dir or default_wise_dir()
 
     # -- items ---------------------------------------------------------------------------------
     def items(self) -> Sequence[Item]:
