@@ -33,7 +33,7 @@ def test_run_scores_categories_overall_and_counts_unparsed(cli, setup):
     assert results["headline"]["overall"] == pytest.approx(EXPECTED_OVERALL)
     for name, expected in EXPECTED_CATEGORIES.items():
         assert results["categories"][name]["score"] == pytest.approx(expected), name
-    assert results["categories"]["chemistry"]["n"] == 1 and results["categories"]["chemistry"]["unparsed"] == 2
+    assert results["categories"]["chemistry"]["n"] == 1 and results["extra"]["unparsed_by_category"]["chemistry"] == 2
     counts = results["counts"]
     assert (counts["images_scored"], counts["unparsed"], counts["judge_refused"]) == (7, 1, 1)
     assert results["provenance"]["judge_models"] == ["gpt-4o-2024-05-13"]

@@ -69,7 +69,8 @@ def test_verified_binary_aggregation_by_hand(tmp_path):
     # overall = 0.40*(2/3) + 0.12*(1 + 0 + 1 + 1 + 0) = 0.266667 + 0.36 = 0.626667
     assert result.headline["overall"] == pytest.approx(0.4 * 2 / 3 + 0.36)
     assert result.categories["cultural"]["score"] == pytest.approx(2 / 3)
-    assert result.categories["chemistry"] == {"score": 0.0, "n": 1, "unparsed": 2}
+    assert result.categories["chemistry"] == {"score": 0.0, "n": 1}
+    assert result.extra["unparsed_by_category"]["chemistry"] == 2
     assert (result.counts["unparsed"], result.counts["judge_refused"]) == (1, 1)
     assert result.extra["judge_usage"]["cost_usd"] == pytest.approx(5.0)  # 10 answered calls × 0.5
 

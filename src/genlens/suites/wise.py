@@ -183,7 +183,7 @@ class _WiseBase(Suite):
             tally.add(entry, self.image_score)
         categories: dict[str, dict[str, float | int | None]] = {}
         for name in self.ranges:
-            categories[name] = self.category_metrics(tally.scored.get(name, []), tally.unparsed.get(name, 0))
+            categories[name] = self.category_metrics(tally.scored.get(name, []))
         means = {name: categories[name]["score"] for name in self.ranges}
         overall = weighted_overall(means, self.weights)  # type: ignore[arg-type]
         n_items = len(self.items())
@@ -197,14 +197,16 @@ class _WiseBase(Suite):
             categories=categories,
             counts={"images_scored": counted, **tally.counts, "items_in_suite": n_items},
             intervals={"mean_image_score": ci} if ci else {},
-            extra={"judge_usage": tally.usage(), "weights": self.weights},
+            extra={"judge_usage": tally.usage(), "weights": self.weights,
+                   "unparsed_by_category": {name: tally.unparsed.get(name, 0) for name in self.ranges}},
             provenance={"protocol": self.protocol_text(), "judge_models": sorted(tally.models),
                         "judge_templates": sorted(tally.templates), "caveats": caveats},
             rows=tally.rows,
         )
 
-    def category_metrics(self, rows: list[dict[str, Any]], unparsed: int) -> dict[str, float | int | None]:
-        return {"score": mean_or_none([r["score"] for r in rows]), "n": len(rows), "unparsed": unparsed}
+    def category_metrics(self, rows: list[dict[str, Any]]) -> dict[str, float | int | None]:
+        """Scores only (reports read a category's first number); counts of unread answers live in extra."""
+        return {"score": mean_or_none([r["score"] for r in rows]), "n": len(rows)}
 
     def criterion_means(self, tally: _Tally) -> dict[str, float | None]:
         return {}
@@ -339,13 +341,13 @@ class WiseSuite(_WiseBase):
     def image_score(self, scores: dict[str, int]) -> float:
         return wiscore(scores["Consistency"], scores["Realism"], scores["Aesthetic Quality"])
 
-    def category_metrics(self, rows: list[dict[str, Any]], unparsed: int) -> dict[str, float | int | None]:
+    def category_metrics(self, rows: list[dict[str, Any]]) -> dict[str, float | int | None]:
         return {
             "score": mean_or_none([r["score"] for r in rows]),
             "consistency": mean_or_none([r["Consistency"] for r in rows]),
             "realism": mean_or_none([r["Realism"] for r in rows]),
             "aesthetic": mean_or_none([r["Aesthetic Quality"] for r in rows]),
-            "n": len(rows), "unparsed": unparsed,
+            "n": len(rows),
         }
 
     def criterion_means(self, tally: _Tally) -> dict[str, float | None]:
