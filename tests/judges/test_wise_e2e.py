@@ -138,3 +138,14 @@ def test_an_image_lost_after_generation_is_an_error_not_a_crash(cli, setup):
     assert result.exit_code == 0
     results = json.loads((tmp / "run" / "results.json").read_text())
     assert results["counts"]["judge_errors"] == 1 and results["counts"]["images_scored"] == 6
+
+
+def test_import_the_official_layout_then_score(cli, setup):
+    tmp, data, images, server, _chat = setup
+    result = cli("import", images, "--suite", "wise", "--out", tmp / "run", "--data-dir", data, "--quiet")
+    assert result.exit_code == 0, result.output
+    result = cli("score", tmp / "run", "--judge", "openai:gpt-4o-2024-05-13", "--data-dir", data,
+                 "--scorer-arg", f"base_url={server.url}/v1", "--quiet")
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp / "run" / "results.json").read_text())
+    assert results["headline"]["overall"] == pytest.approx(EXPECTED_OVERALL)
