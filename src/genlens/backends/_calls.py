@@ -64,7 +64,7 @@ class CallPolicy:
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **defaults: Any) -> CallPolicy:
-        """A policy from ``--model-arg`` values (concurrency, rate, max_retries, timeout)."""
+        """A policy from ``--model-arg`` values: concurrency, rate, max_retries, timeout, backoff_base, backoff_max."""
         policy = cls(**defaults)
         if "concurrency" in params:
             policy.concurrency = max(1, int(params["concurrency"]))
@@ -74,6 +74,10 @@ class CallPolicy:
             policy.max_retries = max(0, int(params["max_retries"]))
         if "timeout" in params:
             policy.timeout_s = float(params["timeout"])
+        if "backoff_base" in params:
+            policy.backoff_base_s = float(params["backoff_base"])
+        if "backoff_max" in params:
+            policy.backoff_max_s = float(params["backoff_max"])
         return policy
 
 

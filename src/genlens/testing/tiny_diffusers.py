@@ -78,7 +78,7 @@ def _components(in_channels: int, seed: int) -> dict[str, Any]:
         text_encoder, tokenizer = tiny_clip_text(Path(scratch))
     return {"unet": _unet(in_channels), "vae": _vae(), "text_encoder": text_encoder, "tokenizer": tokenizer,
             "scheduler": DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                       clip_sample=False, set_alpha_to_one=False),
+                                       clip_sample=False, set_alpha_to_one=False, steps_offset=1),
             "safety_checker": None, "feature_extractor": None}
 
 
