@@ -80,6 +80,7 @@ def test_run_completes(cli, scheme, openai_server, gemini_server, tmp_path):
     assert statuses(out) == {"ok": 4}
     results = json.loads((out / "results.json").read_text())
     assert results["counts"]["generations_ok"] == 4
+    assert results["cost"]["calls"] == 4 and results["cost"]["cost_usd"] > 0 and results["cost"]["tokens_out"] > 0
     meta = generations(out)[0][3]["meta"]
     assert meta["cost_usd"] > 0 and meta["latency_s"] >= 0 and meta["usage"]
 
