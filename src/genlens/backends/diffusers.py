@@ -76,10 +76,10 @@ class _Call:
 class DiffusersBackend(Backend):
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="diffusers",
-        syntax="diffusers:<hub id or local dir>  (any text-to-image pipeline; InstructPix2Pix, FLUX Kontext, Qwen-Image-Edit for edits)",
-        description="local diffusers pipelines: batched, per-(item, sample) seeds, steps/guidance/size as model args",
+        syntax="diffusers:<hub id or local dir>",
+        description="local diffusers pipelines: any text-to-image; InstructPix2Pix / Kontext / Qwen-Image-Edit edits; batched, seeded per item",
         tasks=("generate", "edit", "multiturn"),
-        requires="pip install 'genlens[local]' (torch, diffusers, transformers); a GPU is advised",
+        requires="extra: local (torch, diffusers); a GPU is advised",
     )
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):

@@ -50,10 +50,10 @@ def _name(value: Any) -> str:
 class GeminiBackend(Backend):
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="gemini",
-        syntax="gemini:<model>  (gemini-2.5-flash-image, …; imagen-4.0-generate-001 and other imagen-* models)",
-        description="Gemini image output (generate, edit, chat sessions) and Imagen generate_images, via google-genai",
+        syntax="gemini:<model>",
+        description="Gemini image models (generate, edit, sessions with kept history) and imagen-* models, via google-genai",
         tasks=("generate", "edit", "multiturn"),
-        requires="env GEMINI_API_KEY or GOOGLE_API_KEY; pip install 'genlens[api]'",
+        requires="env GEMINI_API_KEY or GOOGLE_API_KEY; extra: api",
     )
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):

@@ -81,10 +81,10 @@ def _dump(value: Any) -> dict[str, Any] | None:
 class OpenAIBackend(Backend):
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="openai",
-        syntax="openai:<model>  (gpt-image-1, gpt-image-1-mini, dall-e-3, dall-e-2; --model-arg base_url=… for compatible servers)",
-        description="OpenAI Images API: generate, edit (mask), streamed partial images; sessions via the Responses API",
+        syntax="openai:<model>",
+        description="OpenAI Images API (gpt-image-1, dall-e-3 …; base_url=… for compatible servers): generate, edit, streamed partials; sessions via the Responses API",
         tasks=("generate", "edit", "multiturn"),
-        requires="env OPENAI_API_KEY; pip install 'genlens[api]'",
+        requires="env OPENAI_API_KEY; extra: api",
     )
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
