@@ -60,6 +60,14 @@ def test_pix2pix_edits_natively_and_cannot_generate(loaded):
         asyncio.run(b.generate(request("g", 1)))
 
 
+def test_call_passthrough_and_unknown_argument(loaded):
+    b = sibling(loaded["t2i"], **{"call.eta": 0.5})
+    image = asyncio.run(b.generate(request("c", 3)))
+    assert decode(image.data).size == (32, 32)
+    with pytest.raises(SpecError, match="takes no argument"):
+        asyncio.run(sibling(loaded["t2i"], **{"call.no_such_arg": 1}).generate(request("c", 3)))
+
+
 def test_text2image_pipeline_edits_via_img2img(loaded):
     b, source = sibling(loaded["t2i"], steps=4, strength=0.5), loaded["source"]
     edited = asyncio.run(b.edit(request("e", 2, "make it blue", kind="edit", images=[source])))

@@ -138,20 +138,21 @@ def test_faults_every_item_accounted_for_and_no_key_leaks(cli, openai_server, tm
     server, fake = openai_server
     fake.refuse_word = "apple"  # image-props prompt 0 ("a red apple …") is refused: 11 items
     for fault, times in [(Fault(status=429, headers={"Retry-After": "0"}), 3), (Fault(status=500), 2),
-                         (Fault(status=503), 2), (Fault(truncate=True), 1), (Fault(delay=1.5), 1)]:
+                         (Fault(status=503), 2), (Fault(truncate=True), 1), (Fault(delay=4.0), 1)]:
         server.add_fault(fault, times)
     fake.corrupt_next(2)
     caplog.set_level(logging.DEBUG)  # SDK and httpx debug logs included in the scan
     out = tmp_path / "run"
     result = cli("run", "image-props", "--model", "openai:gpt-image-1", *model_args("openai", server),
-                 "--model-arg", "timeout=1", "--model-arg", "max_retries=8", "--limit", "14", "--concurrency", "4", "--out", out, "--quiet")
+                 "--model-arg", "timeout=2", "--model-arg", "max_retries=8", "--limit", "14", "--concurrency", "4", "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     rows = generations(out)
     assert len(rows) == 14 and statuses(out) == {"refused": 11, "ok": 3}
     refused = [payload["reason"] for _i, _s, status, payload in rows if status == "refused"]
     assert all("safety system" in reason for reason in refused)
-    # each of the 11 injected faults (3 + 2 + 2 + 1 + 1 HTTP, 2 bad base64) costs exactly one extra request
-    assert len(server.log) == 14 + 11
+    # each of the 11 injected faults (3 + 2 + 2 + 1 + 1 HTTP, 2 bad base64) costs one extra request
+    # (at least: on a busy machine a normal answer may also pass the timeout and be retried)
+    assert len(server.log) >= 14 + 11
     assert any(os.environ["OPENAI_API_KEY"] in r.headers.get("authorization", "") for r in server.log)  # the key was really used
     assert_no_secret(out, caplog.text, result.output)
 

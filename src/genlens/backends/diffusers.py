@@ -10,7 +10,8 @@ depend on batch composition. Device: cuda > mps > cpu; dtype bf16/fp16 on GPU, f
 Model args: ``steps``, ``guidance``, ``image_guidance`` (InstructPix2Pix), ``strength`` (img2img),
 ``negative_prompt``, ``size`` (WxH; else the item's size, else the pipeline default),
 ``batch_size`` (default 4), ``device``, ``dtype`` (float32/float16/bfloat16), ``revision``,
-``variant``.
+``variant``, and ``call.NAME=VALUE`` for any other argument of the pipeline's call (e.g.
+``call.true_cfg_scale=4`` for Qwen-Image-Edit).
 """
 
 from __future__ import annotations
@@ -156,7 +157,13 @@ class DiffusersBackend(Backend):
                   "negative_prompt": self.params.get("negative_prompt"),
                   "image_guidance_scale": self.params.get("image_guidance"),
                   "strength": self.params.get("strength", 0.6 if mode == "img2img" else None)}
-        return {k: v for k, v in wanted.items() if v is not None and k in accepted}
+        extra = {k.removeprefix("call."): v for k, v in self.params.items() if k.startswith("call.")}
+        named = {n for n, p in accepted.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+        unknown = sorted(set(extra) - named)  # a catch-all **kwargs would swallow a typo silently
+        if unknown:
+            raise SpecError(f"{type(pipe).__name__} takes no argument(s) {', '.join(unknown)}",
+                            fix="check the pipeline's call signature (--model-arg call.NAME=VALUE passes NAME through)")
+        return {**{k: v for k, v in wanted.items() if v is not None and k in accepted}, **extra}
 
     def _run_sync(self, call: _Call, requests: list[GenerationRequest]) -> list[GeneratedImage | BaseException]:
         import torch
@@ -176,7 +183,8 @@ class DiffusersBackend(Backend):
         if call.kind == "edit":
             kwargs["image"] = [Image.open(io.BytesIO(r.images[0])).convert("RGB") for r in chosen]
         accepted = inspect.signature(pipe.__call__).parameters
-        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+        passthrough = {k.removeprefix("call.") for k in self.params if k.startswith("call.")}
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted or k in passthrough}
         started = time.perf_counter()
         with self._run_lock, torch.inference_mode():
             output = pipe(**kwargs)
