@@ -206,3 +206,21 @@ def test_missing_key_is_a_one_line_error(monkeypatch):
 def test_n_other_than_one_is_refused(api_keys):
     with pytest.raises(SpecError, match="--samples"):
         make_backend("openai:gpt-image-1", {"n": 4})
+
+
+def test_streamed_edit_keeps_partial_frames(openai_server):
+    server, _fake = openai_server
+    source = draw_png((64, 48), "source")
+    b = backend(server, partial_images=2)
+
+    async def go():
+        try:
+            return await b.edit(GenerationRequest("i", "make it blue", 0, 1, kind="edit", images=[source]))
+        finally:
+            await b.aclose()
+
+    image = asyncio.run(go())
+    fields, _files = parse_multipart(server.log[0])
+    assert fields["stream"] == "true" and fields["partial_images"] == "2"
+    assert len(image.trace) == 2 and decode(image.trace[0]).size == (16, 12)  # the fake's quarter-size drafts
+    assert decode(image.data).size == (64, 48)

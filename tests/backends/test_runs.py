@@ -74,10 +74,14 @@ def assert_no_secret(run_dir: Path, *texts: str) -> None:
 def test_run_completes(cli, scheme, openai_server, gemini_server, tmp_path):
     server = openai_server[0] if scheme == "openai" else gemini_server[0]
     out = tmp_path / "run"
-    result = cli("run", "image-props", "--model", spec(scheme), *model_args(scheme, server), "--limit", "4",
+    extra = ["--model-arg", "partial_images=2"] if scheme == "openai" else []
+    result = cli("run", "image-props", "--model", spec(scheme), *model_args(scheme, server), *extra, "--limit", "4",
                  "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert statuses(out) == {"ok": 4}
+    if scheme == "openai":  # streamed partial frames are stored, in order, beside each image
+        trace = generations(out)[0][3]["trace"]
+        assert [Path(t).name for t in trace] == ["000.png", "001.png"] and all((out / t).is_file() for t in trace)
     results = json.loads((out / "results.json").read_text())
     assert results["counts"]["generations_ok"] == 4
     assert results["cost"]["calls"] == 4 and results["cost"]["cost_usd"] > 0 and results["cost"]["tokens_out"] > 0

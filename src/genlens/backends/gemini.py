@@ -17,7 +17,7 @@ import os
 import time
 from typing import Any, ClassVar
 
-from genlens.backends._calls import CallLayer, CallPolicy, TransientError
+from genlens.backends._calls import CallLayer, CallPolicy, TransientError, log
 from genlens.backends._media import fit_input, mime_of, nearest_aspect
 from genlens.backends.base import Backend, BackendInfo, Session, is_secret_arg, register_backend
 from genlens.errors import Refused, SpecError
@@ -93,6 +93,8 @@ class GeminiBackend(Backend):
         return self._client
 
     async def aclose(self) -> None:
+        if self.calls.stats.requests:
+            log.info("%s: %s", self.calls.name, self.calls.stats.summary())
         if self._client is not None:
             try:
                 await self._client.aio.aclose()

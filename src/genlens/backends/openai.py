@@ -20,7 +20,7 @@ import os
 import time
 from typing import Any, ClassVar
 
-from genlens.backends._calls import CallLayer, CallPolicy, TransientError
+from genlens.backends._calls import CallLayer, CallPolicy, TransientError, log
 from genlens.backends._media import decode_b64_image, fit_input, mime_of, nearest_size, parse_size_arg
 from genlens.backends.base import Backend, BackendInfo, Session, is_secret_arg, register_backend
 from genlens.errors import Refused, SpecError
@@ -118,6 +118,8 @@ class OpenAIBackend(Backend):
         return self._client
 
     async def aclose(self) -> None:
+        if self.calls.stats.requests:
+            log.info("%s: %s", self.calls.name, self.calls.stats.summary())
         if self._client is not None:
             await self._client.close()
             self._client = None
