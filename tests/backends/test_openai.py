@@ -224,3 +224,29 @@ def test_streamed_edit_keeps_partial_frames(openai_server):
     assert fields["stream"] == "true" and fields["partial_images"] == "2"
     assert len(image.trace) == 2 and decode(image.trace[0]).size == (16, 12)  # the fake's quarter-size drafts
     assert decode(image.data).size == (64, 48)
+
+
+def test_session_moderation_block_is_refused(openai_server):
+    server, _fake = openai_server
+    b = backend(server)
+
+    async def go():
+        session = b.session(GenerationRequest("i", "", 0, 1, kind="multiturn", images=[draw_png((8, 8), "s")]))
+        try:
+            return await session.send("make it FORBIDDEN", draw_png((8, 8), "s"))
+        finally:
+            await b.aclose()
+
+    with pytest.raises(Refused, match=r"safety system.*\(input: test\)"):
+        asyncio.run(go())
+    assert len(server.log) == 1
+
+
+def test_compatible_server_model_gets_size_as_asked(openai_server, monkeypatch):
+    server, _fake = openai_server
+    monkeypatch.delenv("OPENAI_API_KEY")  # local servers often need no key: base_url alone is enough
+    image = run(_generate(backend(server, "my-local-sdxl"), request(size=(1280, 720))))
+    sent = server.log[0].json()
+    assert sent["size"] == "1280x720" and sent["response_format"] == "b64_json"
+    assert decode(image.data).size == (1280, 720) and "requested_size" not in image.meta
+    assert image.meta["cost_usd"] is None  # no price known, none given

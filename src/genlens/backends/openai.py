@@ -270,7 +270,12 @@ class ResponsesSession(Session):
             raise Refused("no image returned: " + " ".join(t for t in texts if t)[:300])
         last = calls[-1]
         if last.status == "failed":
-            raise TransientError(f"image generation call failed: {getattr(last, 'error', None)}")
+            error = getattr(last, "error", None)
+            if error is not None and getattr(error, "code", None) in ("moderation_blocked", "content_policy_violation"):
+                details = getattr(error, "moderation_details", None)
+                stage = f" ({details.moderation_stage}: {', '.join(details.categories)})" if details else ""
+                raise Refused(f"{error.message}{stage}")
+            raise TransientError(f"image generation call failed: {getattr(error, 'message', 'no detail')}")
         payload = decode_b64_image(last.result)
         meta = {"usage": _dump(response.usage), "response_id": response.id}
         if getattr(last, "revised_prompt", None):

@@ -8,7 +8,8 @@ image the next round edits). Images are small PNG gradients of the requested siz
 the prompt, so output is deterministic.
 
 Content faults on top of the server's HTTP faults: a prompt containing :attr:`FakeOpenAI.refuse_word`
-is refused (400 ``moderation_blocked``, as the real service does); :meth:`FakeOpenAI.corrupt_next`
+is refused (Images API: 400 ``moderation_blocked``; Responses API: a completed response whose
+``image_generation_call`` failed with ``moderation_blocked``); :meth:`FakeOpenAI.corrupt_next`
 makes the next responses carry invalid base64.
 """
 
@@ -162,9 +163,12 @@ class FakeOpenAI:
     def responses_create(self, request: Request) -> Response:
         body = request.json()
         text, image = _response_input(body.get("input"))
-        refused = self._refusal(text)
-        if refused:
-            return refused
+        if self.refuse_word and self.refuse_word in text:  # the tool call is blocked, the response itself completes
+            return self._response(body, [{"type": "image_generation_call", "id": "ig_blocked", "status": "failed", "result": None,
+                                          "error": {"code": "moderation_blocked", "message": REFUSAL_MESSAGE,
+                                                    "type": "image_generation_user_error",
+                                                    "moderation_details": {"categories": ["test"], "moderation_stage": "input"}}}],
+                                  text, None)
         previous = body.get("previous_response_id")
         if previous:
             with self._lock:
@@ -184,12 +188,17 @@ class FakeOpenAI:
             {"type": "message", "id": f"msg_{response_id}", "role": "assistant", "status": "completed",
              "content": [{"type": "output_text", "text": "Here is the edited image.", "annotations": []}]},
         ]
+        return self._response(body, output, text, image, response_id)
+
+    def _response(self, body: dict[str, Any], output: list[dict[str, Any]], text: str, image: bytes | None,
+                  response_id: str | None = None) -> Response:
         usage = {"input_tokens": len(text.split()) + (65 if image else 0), "output_tokens": 12, "total_tokens": 0,
                  "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
-        return Response.json({"id": response_id, "object": "response", "created_at": int(time.time()), "status": "completed",
+        return Response.json({"id": response_id or f"resp_{next(self._ids):06d}", "object": "response",
+                              "created_at": int(time.time()), "status": "completed",
                               "model": body.get("model"), "output": output, "usage": usage,
-                              "previous_response_id": previous, "tools": body.get("tools") or [],
+                              "previous_response_id": body.get("previous_response_id"), "tools": body.get("tools") or [],
                               "parallel_tool_calls": True, "tool_choice": body.get("tool_choice", "auto")})
 
 
