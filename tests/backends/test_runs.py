@@ -23,6 +23,7 @@ import pytest
 from genlens.backends.base import make_backend
 from genlens.runs import engine
 from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult
+from genlens.testing.fake_gemini import b64decode_any
 from genlens.testing.fake_openai import draw_png
 from genlens.testing.http import Fault
 from genlens.types import Item, ScoredGeneration
@@ -192,12 +193,14 @@ class _EditSuite(Suite):
 
 
 @pytest.mark.parametrize("mode", ["native", "reupload"])
-def test_multiturn_through_the_engine(openai_server, tmp_path, mode):
-    server, _fake = openai_server
+@pytest.mark.parametrize("scheme", ["openai", "gemini"])
+def test_multiturn_through_the_engine(openai_server, gemini_server, tmp_path, mode, scheme):
+    server = openai_server[0] if scheme == "openai" else gemini_server[0]
     data = tmp_path / "data"
     data.mkdir()
     (data / "src.png").write_bytes(draw_png((64, 64), "source"))
-    backend = make_backend("openai:gpt-image-1", {"base_url": f"{server.url}/v1"})
+    base = f"{server.url}/v1" if scheme == "openai" else server.url
+    backend = make_backend(spec(scheme), {"base_url": base})
     out = tmp_path / "run"
     summary = engine.generate(out, _EditSuite(data_dir=data), backend,
                               engine.GenerateOptions(samples=1, mode=mode, quiet=True), data_dir=data)
@@ -205,8 +208,15 @@ def test_multiturn_through_the_engine(openai_server, tmp_path, mode):
     (_item, _sample, _status, payload), = generations(out)
     assert len(payload["images"]) == 3 and len(payload["meta"]["rounds"]) == 3
     paths = [r.path for r in server.log]
-    if mode == "native":
+    if scheme == "openai" and mode == "native":
         assert paths == ["/v1/responses"] * 3
         assert server.log[2].json()["previous_response_id"] == payload["meta"]["rounds"][1]["response_id"]
-    else:
+    elif scheme == "openai":
         assert paths == ["/v1/images/edits"] * 3
+    else:  # gemini: native resends the growing conversation, re-upload sends one turn with the last image
+        turns = [len(r.json()["contents"]) for r in server.log]
+        assert turns == ([1, 3, 5] if mode == "native" else [1, 1, 1])
+        if mode == "reupload":
+            sent = [next(p for p in r.json()["contents"][0]["parts"] if "inlineData" in p) for r in server.log]
+            second_input = b64decode_any(sent[1]["inlineData"]["data"])
+            assert second_input == (out / payload["images"][0]).read_bytes()  # round 2 edits round 1's image
