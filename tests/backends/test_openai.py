@@ -250,3 +250,10 @@ def test_compatible_server_model_gets_size_as_asked(openai_server, monkeypatch):
     assert sent["size"] == "1280x720" and sent["response_format"] == "b64_json"
     assert decode(image.data).size == (1280, 720) and "requested_size" not in image.meta
     assert image.meta["cost_usd"] is None  # no price known, none given
+
+
+def test_invalid_base64_in_a_stream_is_retried(openai_server):
+    server, fake = openai_server
+    fake.corrupt_next(1)  # the first partial frame of the first stream
+    image = run(_generate(backend(server, partial_images=2), request()))
+    assert image.meta["attempts"] == 2 and len(image.trace) == 2 and len(server.log) == 2

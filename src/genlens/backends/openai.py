@@ -184,13 +184,16 @@ class OpenAIBackend(Backend):
         """Partial frames in ``partial_image_index`` order, then the completed image."""
         partials: list[tuple[int, bytes]] = []
         final: GeneratedImage | None = None
-        async for event in stream:
-            kind = getattr(event, "type", "")
-            if kind.endswith(".partial_image"):
-                partials.append((event.partial_image_index, decode_b64_image(event.b64_json, what="partial image")))
-            elif kind.endswith(".completed"):
-                payload = decode_b64_image(event.b64_json)
-                final = GeneratedImage(payload, sniff_format(payload), {"usage": _dump(getattr(event, "usage", None))})
+        try:
+            async for event in stream:
+                kind = getattr(event, "type", "")
+                if kind.endswith(".partial_image"):
+                    partials.append((event.partial_image_index, decode_b64_image(event.b64_json, what="partial image")))
+                elif kind.endswith(".completed"):
+                    payload = decode_b64_image(event.b64_json)
+                    final = GeneratedImage(payload, sniff_format(payload), {"usage": _dump(getattr(event, "usage", None))})
+        finally:
+            await stream.close()  # also when a bad frame or a timeout ends the read early
         if final is None:
             raise TransientError("the stream ended before the completed image")
         final.trace = [frame for _index, frame in sorted(partials, key=lambda pair: pair[0])]
