@@ -101,6 +101,22 @@ def test_httpx_status_error_uses_response_status():
     assert classify_error(err404)[0] == "fatal"
 
 
+def test_stream_error_events_without_status():
+    # an ``error`` event inside an SSE stream becomes a bare openai.APIError carrying the error body
+    server = openai.APIError("The server had an error", REQUEST, body={"message": "x", "type": "server_error", "code": None})
+    refusal = openai.APIError("rejected", REQUEST, body={"message": "rejected", "code": "moderation_blocked"})
+    other = openai.APIError("bad", REQUEST, body={"message": "bad", "code": "invalid_value"})
+    assert classify_error(server)[0] == "retry"
+    assert classify_error(refusal)[0] == "refused"
+    assert classify_error(other)[0] == "fatal"
+
+
+def test_non_policy_400_is_not_a_refusal():
+    exc = openai_status(openai.BadRequestError, 400, {"message": "Invalid image file", "type": "image_generation_user_error",
+                                                      "code": "invalid_image_file"})
+    assert classify_error(exc)[0] == "fatal"
+
+
 def test_programming_errors_and_user_errors_are_fatal():
     assert classify_error(ValueError("bug"))[0] == "fatal"
     assert classify_error(SpecError("bad spec"))[0] == "fatal"

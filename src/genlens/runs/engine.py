@@ -26,6 +26,7 @@ from genlens.backends.base import Backend, public_params
 from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import progress_bar
+from genlens.runs.cost import cost_summary
 from genlens.runs.fingerprint import generation_fingerprint, sample_seed, score_fingerprint
 from genlens.runs.rundir import (
     DB_NAME,
@@ -645,6 +646,7 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         "intervals": result.intervals,
         "extra": result.extra,
         "provenance": provenance,
+        "cost": cost_summary(entry.generation for entry in scored),
         "samples": spec.get("samples"),
         "seed": spec.get("seed"),
     }
