@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -240,22 +238,34 @@ def test_concurrency_is_bounded():
     assert fn.max_active == 3
 
 
-def test_rate_limit_spaces_request_starts():
-    starts: list[float] = []
+def test_rate_limit_reserves_evenly_spaced_start_slots():
+    from genlens.backends._calls import _RateLimiter
 
-    async def fn() -> int:
-        starts.append(time.monotonic())
-        return 1
+    waits: list[float] = []
 
-    layer = CallLayer("t", CallPolicy(concurrency=8, rate_per_s=50.0))
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    # A frozen clock at t=100: 50 per second -> slots at 100.00, 100.02, 100.04, … so the k-th
+    # caller waits k * 0.02 s (the first does not wait at all). Deterministic: no wall-clock timing.
+    limiter = _RateLimiter(50.0, clock=lambda: 100.0, sleep=record)
 
     async def main() -> None:
-        await asyncio.gather(*(layer.call(fn) for _ in range(5)))
+        await asyncio.gather(*(limiter.wait() for _ in range(5)))
 
     asyncio.run(main())
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    # 50 per second -> starts at least 1/50 = 0.02 s apart (sleep never wakes early; allow clock slop)
-    assert all(gap >= 0.019 for gap in gaps)
+    assert waits == pytest.approx([0.02, 0.04, 0.06, 0.08])
+    assert limiter.next_slot == pytest.approx(100.10)
+
+
+def test_rate_limit_is_used_by_the_layer():
+    layer = CallLayer("t", CallPolicy(concurrency=8, rate_per_s=50.0))
+
+    async def main() -> float:
+        _sem, limiter = layer._primitives()
+        return limiter.interval
+
+    assert asyncio.run(main()) == pytest.approx(0.02)
 
 
 def test_stats_summary_percentiles_and_cost():

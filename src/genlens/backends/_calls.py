@@ -253,20 +253,23 @@ def classify_error(exc: BaseException) -> tuple[Verdict, float | None, str]:
 class _RateLimiter:
     """At most ``rate`` request starts per second, spaced evenly (a reservation schedule)."""
 
-    def __init__(self, rate: float | None):
+    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.interval = 1.0 / rate if rate else 0.0
         self.next_slot = 0.0
         self.lock = asyncio.Lock()
+        self.clock = clock
+        self.sleep = sleep
 
     async def wait(self) -> None:
         if not self.interval:
             return
         async with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             slot = max(now, self.next_slot)
             self.next_slot = slot + self.interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self.sleep(slot - now)
 
 
 class CallLayer:

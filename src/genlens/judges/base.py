@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import re
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from genlens.backends.base import is_secret_arg
 from genlens.errors import SpecError
-
-# Credential-looking argument names (max_tokens is a setting, not a token).
-_SECRET_NAME = re.compile(r"key|secret|password|authorization|(^|_)token$")
 
 JUDGE_SCHEMES = {
     "openai": "genlens.judges.openai_judge:OpenAIJudge",
@@ -65,7 +62,7 @@ class Judge(ABC):
 
     def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
         params = dict(params or {})
-        secrets = [k for k in params if _SECRET_NAME.search(k.lower())]
+        secrets = [k for k in params if is_secret_arg(k)]
         if secrets:
             raise SpecError(
                 f"judge argument(s) {', '.join(secrets)} look like credentials",
