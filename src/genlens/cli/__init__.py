@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from genlens.errors import GenlensError
 
@@ -42,8 +43,6 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except GenlensError as exc:
-            from rich.markup import escape
-
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
