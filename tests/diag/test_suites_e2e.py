@@ -267,3 +267,11 @@ def test_a_missing_scoring_dependency_is_one_line(cli, tmp_path, monkeypatch):
     result = cli("run", "diag-text", "--model", "synthetic:blank", "--out", tmp_path / "run", "--limit", "1", "-q")
     assert result.exit_code == 2
     assert "diag-text scoring needs rapidocr" in result.stderr and "genlens[ocr]" in result.stderr
+
+
+def test_size_rows_say_when_the_backend_mapped_the_size():
+    from genlens.suites.diag_size import backend_size_notes
+
+    meta = {"sent_size": "1536x1024", "requested_size": [1792, 1024], "size_rule": "gpt-image-1 accepts only …", "latency_s": 1.0}
+    assert backend_size_notes(meta) == {"sent_size": "1536x1024", "requested_size": [1792, 1024], "size_rule": "gpt-image-1 accepts only …"}
+    assert backend_size_notes({"resized": {"image": "fit 1536"}}) == {"inputs_resized_by_backend": {"image": "fit 1536"}}

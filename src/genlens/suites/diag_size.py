@@ -116,6 +116,18 @@ def describe(value: dict[str, Any], requested: tuple[int, int] | None) -> str:
     return "; ".join(parts) or "ok"
 
 
+def backend_size_notes(meta: dict[str, Any]) -> dict[str, Any]:
+    """What the backend recorded about sizes: the size it sent and why, and inputs it resized.
+
+    Lets a row say whether a wrong size came from the model or from an API that only accepts a
+    few sizes (the request was mapped before the model saw it).
+    """
+    notes = {key: meta[key] for key in ("sent_size", "requested_size", "size_rule") if key in meta}
+    if meta.get("resized"):
+        notes["inputs_resized_by_backend"] = meta["resized"]
+    return notes
+
+
 @register_suite
 class DiagSizeSuite(DiagSuite):
     meta = SuiteMeta(
@@ -156,6 +168,9 @@ class DiagSizeSuite(DiagSuite):
         for entry, value in done:
             row = {**base_row(entry), "requested": list(entry.item.size or ()), "kind": entry.item.kind, **value,
                    "values": {k: value[k] for k in ("aspect_error",) if value.get(k) is not None}}
+            row.update(backend_size_notes(entry.generation.meta))
+            if row.get("size_rule"):
+                row["reason"] = f"{row['reason']} (backend: {row['size_rule']})"
             reg = value.get("registration")
             if reg:
                 row["values"].update({k: reg[k] for k in ("scale_x", "scale_y", "shift_x", "shift_y", "visible_fraction", "covered_fraction")})
@@ -193,7 +208,8 @@ class DiagSizeSuite(DiagSuite):
                 "mean_visible_fraction": mean_of(regs, "visible_fraction"),
             },
             categories=categories,
-            counts={"images_scored": len(counted), "edits_scored": len(edits), "edits_registered": len(regs), **counts},
+            counts={"images_scored": len(counted), "edits_scored": len(edits), "edits_registered": len(regs),
+                    "size_mapped_by_backend": sum(1 for r in counted if r.get("size_rule")), **counts},
             intervals={"pass_rate": interval} if interval else {},
             provenance={"rule": (f"generation passes with the exact requested size; an edit passes with the exact size and its "
                                  f"geometry kept (registers; input visible >= {CROP_LIMIT}; frame covered >= {PAD_LIMIT}; "
