@@ -77,25 +77,47 @@ def find_images(directory: Path) -> list[Path]:
     return found
 
 
-def diagnose_paths(paths: Iterable[Path], root: Path, advance: Callable[[int], None] = lambda n: None) -> Diagnosis:
-    """Probe every path; an unreadable one becomes an error line, never an exception."""
-    from genlens.scorers.image_stats import probe_file
-
+def diagnose_paths(paths: Iterable[Path], root: Path, advance: Callable[[int], None] = lambda n: None,
+                   workers: int = 1) -> Diagnosis:
+    """Probe every path (in ``workers`` processes); an unreadable one becomes an error line, never an exception."""
+    paths = list(paths)
     result = Diagnosis()
+    if workers > 1 and len(paths) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            outcomes = pool.map(probe_one, paths, chunksize=max(1, min(16, len(paths) // (4 * workers))))
+            for path, (row, error) in zip(paths, outcomes, strict=True):
+                _collect(result, path, root, row, error)
+                advance(1)
+        return result
     for path in paths:
-        try:
-            row = probe_file(path)
-        except (GenlensError, OSError) as exc:
-            result.errors.append(str(exc) if isinstance(exc, GenlensError) else f"{path}: {exc}")
-        except Exception as exc:  # a probe that fails on one odd image must not stop the folder
-            result.errors.append(f"{path}: could not be probed ({type(exc).__name__}: {exc}) — please report it")
-        else:
-            row = {"image": path.relative_to(root).as_posix(), **row}
-            row["size"] = f"{row['width']}x{row['height']}"
-            row["jpeg"] = _jpeg_cell(row)
-            result.images.append(row)
+        row, error = probe_one(path)
+        _collect(result, path, root, row, error)
         advance(1)
     return result
+
+
+def probe_one(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(probe row, None) or (None, one-line error) for one file; safe to run in a worker process."""
+    from genlens.scorers.image_stats import probe_file
+
+    try:
+        return probe_file(path), None
+    except (GenlensError, OSError) as exc:
+        return None, str(exc) if isinstance(exc, GenlensError) else f"{path}: {exc}"
+    except Exception as exc:  # a probe that fails on one odd image must not stop the folder
+        return None, f"{path}: could not be probed ({type(exc).__name__}: {exc}) — please report it"
+
+
+def _collect(result: Diagnosis, path: Path, root: Path, row: dict[str, Any] | None, error: str | None) -> None:
+    if row is None:
+        result.errors.append(error or f"{path}: unknown error")
+        return
+    row = {"image": path.relative_to(root).as_posix(), **row}
+    row["size"] = f"{row['width']}x{row['height']}"
+    row["jpeg"] = _jpeg_cell(row)
+    result.images.append(row)
 
 
 def _jpeg_cell(row: dict[str, Any]) -> str:

@@ -88,3 +88,9 @@ def test_odd_modes_and_tiny_images_are_probed_or_marked(cli, tmp_path):
     assert rows["grey16.png"]["laplacian_var"] == pytest.approx(rows["grey8.png"]["laplacian_var"], rel=1e-6)
     assert rows["rgba.png"]["laplacian_var"] > 0
     assert rows["tiny.png"]["laplacian_var"] is None and "not probed" in rows["tiny.png"]["note"]
+
+
+def test_parallel_workers_give_the_same_rows(cli, folder):
+    one = json.loads(cli("diagnose", folder, "--format", "json", "-q").stdout)
+    two = json.loads(cli("diagnose", folder, "--format", "json", "-q", "--workers", "2").stdout)
+    assert one == two

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         directory: Annotated[Path, typer.Argument(help="Folder of images (searched recursively).")],
         fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | rows (one JSON line per image).")] = "table",
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+        workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes probing in parallel (default 1).")] = 1,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     ) -> None:
         """Sharpness, noise, colour cast, JPEG quality and double compression, resampling peaks and patch grids per image."""
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
             raise SpecError(f"unknown format {fmt!r}", fix=f"use one of: {', '.join(FORMATS)}")
         paths = find_images(directory)
         with progress_bar("diagnose", len(paths), quiet=quiet) as advance:
-            diagnosis = diagnose_paths(paths, directory, advance)
+            diagnosis = diagnose_paths(paths, directory, advance, workers=workers)
         if fmt == "json":
             text = json.dumps(diagnosis.to_json(), indent=2, ensure_ascii=False, default=str) + "\n"
         elif fmt == "rows":
