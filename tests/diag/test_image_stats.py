@@ -185,3 +185,14 @@ def test_probe_file_reports_every_probe(tmp_path, astronaut: np.ndarray):
                 "upsampling_period", "jpeg_quality", "double_compression_hint"):
         assert key in result
     assert result["jpeg_quality"] == 80 and result["width"] == 512
+
+
+def test_blockiness_grows_as_jpeg_quality_falls(astronaut: np.ndarray):
+    # Coarser quantisation -> stronger 8×8 block edges; the untouched photo has none (≈ 0 ± 0.05).
+    def block(image: Image.Image) -> float:
+        gray = S.luminance(image.convert("RGB"))
+        return S.blockiness(S._difference_profiles(gray))
+
+    values = [block(jpeg_roundtrip(astronaut, q)) for q in (20, 50, 90)]
+    assert values[0] > values[1] > values[2]
+    assert abs(block(Image.fromarray(astronaut))) < 0.05

@@ -19,7 +19,7 @@ CROP = 512
 MIN_SIDE = 16
 SIZE_BOUND_KEYS = ("laplacian_var", "hf_share", "edge_blur_sigma", "noise_sigma", "mean_L", "cast_a", "cast_b",
                    "cast_chroma", "wb_rg", "wb_bg", "clipped_share", "patch_grid", "grid_strength", "grid_offset",
-                   "resampling_peaks", "upsampling_period", "jpeg_quality", "jpeg_quality_source", "double_compression_hint")
+                   "resampling_peaks", "upsampling_period", "blockiness_8", "jpeg_quality", "jpeg_quality_source", "double_compression_hint")
 HISTORY_CROP = 256  # 1,024 blocks: enough coefficients per frequency to find a step
 #: The JPEG standard's example luminance quantisation table (ITU-T T.81 Annex K), natural order.
 JPEG_LUMA_TABLE = np.array([
@@ -353,6 +353,22 @@ def patch_grid(gray: np.ndarray, profiles: dict[str, tuple[np.ndarray, ...]] | N
     return result
 
 
+def blockiness(profiles: dict[str, tuple[np.ndarray, ...]], period: int = 8) -> float:
+    """JPEG-style blockiness: (mean |step| on the strongest 8-px phase − other phases) / (others + 1), min over axes.
+
+    About 0 for untouched images; grows with visible 8×8 block edges (q30 JPEG ≈ 0.2–0.8).
+    """
+    values = []
+    for name in ("x", "y"):
+        mean_profile = profiles[name][1]
+        usable = (len(mean_profile) // period) * period
+        phases = mean_profile[:usable].reshape(-1, period).mean(axis=0)
+        top = int(np.argmax(phases))
+        interior = float(np.delete(phases, top).mean())
+        values.append((float(phases[top]) - interior) / (interior + 1.0))
+    return min(values)
+
+
 def spectral_peaks(profile: np.ndarray, min_frequency: float = 1 / 8) -> list[tuple[float, float]]:
     """Peaks of a profile's Hann-windowed amplitude spectrum: (cycles/pixel, amplitude / median).
 
@@ -434,6 +450,7 @@ def probe_image(image: Image.Image) -> dict[str, Any]:
     profiles = _difference_profiles(gray) if min(gray.shape) >= 64 else None
     grid = patch_grid(gray, profiles)
     out.update(grid)
+    out["blockiness_8"] = blockiness(profiles) if profiles else None
     out.update(jpeg_probe(image, gray, grid.get("grid_offset")))
     # JPEG's own 8×8 grid shows at multiples of 1/8 cycles/px: that is compression, not resampling.
     jpeg_grid = 8 if out["format"] == "jpeg" or out.get("jpeg_history") else None
