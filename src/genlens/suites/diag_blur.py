@@ -88,7 +88,7 @@ class DiagBlurSuite(DiagSuite):
         name="diag-blur",
         version="1",
         title="Diagnostics: blur, soft focus and fog when asked (no forced sharpening)",
-        task="generate",
+        task="generate+edit",
         categories=(*STYLES, "sharp"),
         needs=("none",),
         data_source="built in (genlens prompts; edit inputs from scikit-image's bundled photos)",

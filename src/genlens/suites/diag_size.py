@@ -134,7 +134,7 @@ class DiagSizeSuite(DiagSuite):
         name="diag-size",
         version="1",
         title="Diagnostics: requested sizes, aspect ratios and edit framing kept",
-        task="generate",
+        task="generate+edit",
         categories=CATEGORIES,
         needs=("none",),
         data_source="built in (genlens prompts; edit inputs from scikit-image's bundled photos)",
