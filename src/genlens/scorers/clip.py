@@ -78,7 +78,7 @@ def resolve_pretrained(id_or_dir: str, *, what: str = "model") -> ResolvedWeight
     local = Path(id_or_dir).expanduser()
     if local.is_dir():
         resolved = ResolvedWeights(local, _local_identity(local, what))
-    elif id_or_dir.startswith((".", "/", "~")) or id_or_dir.count("/") > 1 or os.sep != "/" and os.sep in id_or_dir:
+    elif id_or_dir.startswith((".", "/", "~")) or id_or_dir.count("/") > 1 or (os.sep != "/" and os.sep in id_or_dir):
         raise InputError(f"{what} directory does not exist", path=local, fix="give an existing directory or a hub id")
     else:
         resolved = _resolve_hub(id_or_dir, what)

@@ -124,7 +124,6 @@ def instance_postprocess(class_logits: Any, mask_logits: Any, padded_hw: tuple[i
     detection score never exceeds its class probability, so with ``min_class_prob`` = 0.3 every
     detection that could pass GenEval's > 0.3 filter is still returned, with the same score.
     """
-    import torch
     import torch.nn.functional as F
 
     probs = F.softmax(class_logits.float(), dim=-1)[:, :-1]  # (Q, C): "no object" dropped
