@@ -93,7 +93,7 @@ def geneval_class_names(id2label: Mapping[int | str, str], object_names: Sequenc
     return out
 
 
-def test_size(width: int, height: int, scale: tuple[int, int] = TEST_SCALE) -> tuple[int, int]:
+def keep_ratio_size(width: int, height: int, scale: tuple[int, int] = TEST_SCALE) -> tuple[int, int]:
     """mmdet's keep-ratio rescale: the largest factor with long side <= 1333 and short side <= 800."""
     factor = min(max(scale) / max(width, height), min(scale) / min(width, height))
     return int(width * factor + 0.5), int(height * factor + 0.5)
@@ -188,7 +188,7 @@ class Mask2FormerDetector:
         import torch.nn.functional as F
 
         width, height = images[0].size
-        new_w, new_h = test_size(width, height)
+        new_w, new_h = keep_ratio_size(width, height)
         batch = torch.from_numpy(np.stack([np.asarray(im.convert("RGB")) for im in images])).permute(0, 3, 1, 2).float()
         batch = F.interpolate(batch, size=(new_h, new_w), mode="bilinear", align_corners=False)
         mean = torch.tensor(self.processor.image_mean, dtype=torch.float32).view(1, 3, 1, 1) * 255
