@@ -72,18 +72,15 @@ def resolve_pretrained(id_or_dir: str, *, what: str = "model") -> ResolvedWeight
     The identity names the hub commit (or the local weights' sha256); with ``HF_HUB_OFFLINE=1`` a
     hub id must already be cached, otherwise this raises a one-line :class:`InputError`.
     """
-    key = (id_or_dir, what)
-    if key in _RESOLVED:
-        return _RESOLVED[key]
     local = Path(id_or_dir).expanduser()
-    if local.is_dir():
-        resolved = ResolvedWeights(local, _local_identity(local, what))
-    elif id_or_dir.startswith((".", "/", "~")) or id_or_dir.count("/") > 1 or (os.sep != "/" and os.sep in id_or_dir):
+    if local.is_dir():  # re-hashed each time (cheap: file hashes are cached by size and mtime)
+        return ResolvedWeights(local, _local_identity(local, what))
+    if id_or_dir.startswith((".", "/", "~")) or id_or_dir.count("/") > 1 or (os.sep != "/" and os.sep in id_or_dir):
         raise InputError(f"{what} directory does not exist", path=local, fix="give an existing directory or a hub id")
-    else:
-        resolved = _resolve_hub(id_or_dir, what)
-    _RESOLVED[key] = resolved
-    return resolved
+    key = (id_or_dir, what)
+    if key not in _RESOLVED:
+        _RESOLVED[key] = _resolve_hub(id_or_dir, what)
+    return _RESOLVED[key]
 
 
 def _resolve_hub(repo_id: str, what: str) -> ResolvedWeights:

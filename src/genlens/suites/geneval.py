@@ -35,6 +35,7 @@ CAVEAT = (
     "checkpoint, and CLIP from transformers instead of open_clip; the rules, thresholds and post-processing follow "
     "the official code, but small differences from published GenEval numbers are expected."
 )
+_LOADED: dict[str, tuple[Any, Any]] = {}  # loaded (detector, CLIP) by weights identity + device, kept for the process
 _SAMPLE_FILE = re.compile(r"(\d+)\.png")  # matched at the start of the name, as the official walker does
 
 
@@ -91,10 +92,11 @@ class GenEvalScorer(Scorer):
         from genlens.scorers.clip import ClipModel
         from genlens.scorers.detection import Mask2FormerDetector
 
-        if self.detector is None:
-            self.detector = Mask2FormerDetector.load(self.detector_id, object_names(), device=self.device)
-        if self.clip is None:
-            self.clip = ClipModel.load(self.clip_id, device=self.device or self.detector.device)
+        key = json.dumps([self.identity(), self.device], sort_keys=True)
+        if key not in _LOADED:
+            detector = Mask2FormerDetector.load(self.detector_id, object_names(), device=self.device)
+            _LOADED[key] = (detector, ClipModel.load(self.clip_id, device=self.device or detector.device))
+        self.detector, self.clip = _LOADED[key]
 
     def color_classifier(self, class_name: str) -> np.ndarray:
         """(10, D) CLIP weights for the colours of one object class (three templates averaged), cached."""
