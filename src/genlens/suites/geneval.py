@@ -35,7 +35,8 @@ CAVEAT = (
     "checkpoint, and CLIP from transformers instead of open_clip; the rules, thresholds and post-processing follow "
     "the official code, but small differences from published GenEval numbers are expected."
 )
-_LOADED: dict[str, tuple[Any, Any]] = {}  # loaded (detector, CLIP) by weights identity + device, kept for the process
+# Loaded (detector, CLIP, colour classifiers by class) per weights identity + device, kept for the process.
+_LOADED: dict[str, tuple[Any, Any, dict[str, np.ndarray]]] = {}
 _SAMPLE_FILE = re.compile(r"(\d+)\.png")  # matched at the start of the name, as the official walker does
 
 
@@ -95,8 +96,8 @@ class GenEvalScorer(Scorer):
         key = json.dumps([self.identity(), self.device], sort_keys=True)
         if key not in _LOADED:
             detector = Mask2FormerDetector.load(self.detector_id, object_names(), device=self.device)
-            _LOADED[key] = (detector, ClipModel.load(self.clip_id, device=self.device or detector.device))
-        self.detector, self.clip = _LOADED[key]
+            _LOADED[key] = (detector, ClipModel.load(self.clip_id, device=self.device or detector.device), {})
+        self.detector, self.clip, self._classifiers = _LOADED[key]
 
     def color_classifier(self, class_name: str) -> np.ndarray:
         """(10, D) CLIP weights for the colours of one object class (three templates averaged), cached."""
