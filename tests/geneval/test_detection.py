@@ -86,3 +86,25 @@ def test_label_map_rejects_non_coco_checkpoints():
         geneval_class_names({**dict(enumerate(COCO_DETECTRON2_LABELS)), 80: "wall"}, object_names())
     with pytest.raises(InputError, match="missing: toothbrush"):
         geneval_class_names(dict(enumerate(COCO_DETECTRON2_LABELS[:79])), object_names())
+
+
+def test_detector_preprocessing_and_mixed_sizes(tmp_path):
+    from PIL import Image
+
+    from genlens.scorers.detection import Mask2FormerDetector
+    from genlens.testing.tiny_models import save_tiny_mask2former
+
+    detector = Mask2FormerDetector.load(str(save_tiny_mask2former(tmp_path / "det", always_detect="mouse")),
+                                        object_names(), device="cpu")
+    flat = Image.new("RGB", (64, 48), (124, 116, 104))
+    pixels, padded, resized = detector._pixels([flat])
+    # keep ratio: factor min(1333/64, 800/48) = 16.67 -> 1067 x 800; padded up to multiples of 32 -> 1088 x 800
+    assert resized == (800, 1067) and padded == (800, 1088) and tuple(pixels.shape) == (1, 3, 800, 1088)
+    expected = (124 - 123.675) / 58.395  # red channel: (value - ImageNet mean * 255) / (std * 255)
+    assert float(pixels[0, 0, 10, 10]) == pytest.approx(expected, rel=1e-4)
+    assert float(pixels[0, :, :, 1067:].abs().max()) == 0.0  # zero padding after normalisation
+    results = detector.detect([flat, Image.new("RGB", (40, 40)), flat.copy()], min_class_prob=0.3)
+    assert [len(r) for r in results] == [8, 8, 8]  # 8 queries, all "mouse" (-> GenEval's "computer mouse")
+    assert results[0][0].label == "computer mouse"
+    assert results[0][0].box == (0.0, 0.0, 64.0, 48.0) and results[1][0].box == (0.0, 0.0, 40.0, 40.0)
+    assert results[0][0].mask.shape == (48, 64)

@@ -190,7 +190,8 @@ class Mask2FormerDetector:
         width, height = images[0].size
         new_w, new_h = keep_ratio_size(width, height)
         batch = torch.from_numpy(np.stack([np.asarray(im.convert("RGB")) for im in images])).permute(0, 3, 1, 2).float()
-        batch = F.interpolate(batch, size=(new_h, new_w), mode="bilinear", align_corners=False)
+        # bilinear without antialiasing, back to 8-bit values, as mmdet's cv2 resize of a uint8 image
+        batch = F.interpolate(batch, size=(new_h, new_w), mode="bilinear", align_corners=False).round_().clamp_(0, 255)
         mean = torch.tensor(self.processor.image_mean, dtype=torch.float32).view(1, 3, 1, 1) * 255
         std = torch.tensor(self.processor.image_std, dtype=torch.float32).view(1, 3, 1, 1) * 255
         batch = (batch - mean) / std
