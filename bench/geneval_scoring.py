@@ -13,7 +13,7 @@ each image costs one detector forward and one CLIP crop, like a GenEval "colors"
 Then a memory check: peak RSS in the first and second half of a longer stream scored with tiny
 models (streaming: only one batch of images is ever in memory).
 
-    PYTHONPATH=src python bench/geneval_scoring.py --images 4 --rounds 2 --stream 120
+    PYTHONPATH=src python bench/geneval_scoring.py --images 4 --rounds 3 --stream 120
 """
 
 from __future__ import annotations
@@ -196,12 +196,17 @@ def speed(args: argparse.Namespace, root: Path) -> None:
     scorer = GenEvalScorer(str(detector), str(clip))
     scorer.load()
     paths = sorted((images / f"{car_colour_item():05d}" / "samples").glob("*.png"))
-    times: dict[str, list[float]] = {"genlens": [], "limit": [], "naive": []}
-    for round_index in range(args.rounds):  # interleaved rounds, best of each: robust to a busy shared machine
-        times["genlens"].append(genlens_score(images, root / f"run{round_index}", detector, clip))
-        times["limit"].append(bare_forwards(scorer, paths))
-        times["naive"].append(naive_loop(scorer, paths))
-        print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()))
+    methods = {
+        "genlens": lambda r: genlens_score(images, root / f"run{r}", detector, clip),
+        "limit": lambda r: bare_forwards(scorer, paths),
+        "naive": lambda r: naive_loop(scorer, paths),
+    }
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    order = list(methods)
+    for round_index in range(args.rounds):  # interleaved, order rotated, best of each: robust to a busy shared machine
+        for name in order[round_index % 3:] + order[:round_index % 3]:
+            times[name].append(methods[name](round_index))
+        print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()), flush=True)
     n = len(paths)
     ours, limit, naive = (min(times[k]) for k in ("genlens", "limit", "naive"))
     print(f"genlens score : {n / ours:.3f} images/s ({ours / n:.1f} s/image)")
@@ -213,7 +218,7 @@ def speed(args: argparse.Namespace, root: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=4, help="images per method with the full-size models")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best time of each method counts")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best time of each method counts")
     parser.add_argument("--size", type=int, default=512, help="image side (the detector rescales to 800 anyway)")
     parser.add_argument("--stream", type=int, default=120, help="images in the RSS stream (tiny models, own process)")
     parser.add_argument("--rss-only", action="store_true", help=argparse.SUPPRESS)

@@ -219,7 +219,7 @@ class GenEvalSuite(Suite):
         task="generate",
         categories=rules.TAGS,
         needs=("detector", "clip"),
-        data_source=f"vendored: {UPSTREAM}",
+        data_source="vendored: djghosh13/geneval @ af4902f2 (MIT)",
         default_samples=4,
         item_count=553,
         description="Mask2Former + CLIP ViT-L/14 through transformers; GenEval's thresholds, colour and position rules.",
