@@ -59,6 +59,7 @@ def test_counting_verdict_is_exactly_n():
     assert verdict.failures == [{"kind": "count_off", "class": "clock", "expected": 2, "found": 3}]
     one = evaluate_image({"clock": [det(0, 0, 5, 5)]}, meta)
     assert not one.correct and one.reason == "expected clock>=2, found 1"
+    assert one.failures == [{"kind": "count_off", "class": "clock", "expected": 2, "found": 1}]  # off by -1
 
 
 def test_missing_object_and_extra_objects_are_not_penalised():

@@ -149,3 +149,25 @@ def test_refused_generation_counts_as_incorrect():
     rows, n_errored, unscored = collect_rows([refused, errored], Path("/tmp"))
     assert [(r["correct"], r["reason"]) for r in rows] == [(False, "refused: policy")]
     assert (n_errored, unscored) == (1, 0)
+
+
+def test_official_summary_shape_and_numbers():
+    from genlens.suites.geneval import official_row, official_summary
+
+    def row(item: str, tag: str, correct: bool) -> dict:
+        return {"item": item, "tag": tag, "correct": correct, "filename": f"{item}.png", "prompt": "p", "reason": "",
+                "metadata": {"tag": tag}, "details": {}}
+
+    rows = [row("00000", "single_object", True), row("00000", "single_object", False),
+            row("00200", "counting", False), row("00200", "counting", False),
+            row("00201", "counting", True), row("00201", "counting", False)]
+    data, text = official_summary(rows)
+    # single_object 1/2 = 0.5, counting 1/4 = 0.25 -> overall (0.5 + 0.25) / 2 = 0.375 (image-weighted: 2/6)
+    assert data["overall"] == 0.375 and data["tasks"]["counting"] == {"score": 0.25, "correct": 1, "total": 4}
+    assert data["correct_prompts"] == pytest.approx(2 / 3)  # prompts with any correct image: 00000, 00201
+    assert text.splitlines() == [
+        "Summary", "=======", "Total images: 6", "Total prompts: 3", "% correct images: 33.33%",
+        "% correct prompts: 66.67%", "", "Task breakdown", "==============",
+        "single_object    = 50.00% (1 / 2)", "counting         = 25.00% (1 / 4)", "",
+        "Overall score (avg. over tasks): 0.37500"]
+    assert json.loads(official_row(rows[0])["metadata"]) == {"tag": "single_object"}
