@@ -9,13 +9,12 @@ editing). Concurrency, rate limits, retries and cost accounting belong to the sh
 from __future__ import annotations
 
 import asyncio
-import importlib
-import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
+from genlens._modules import import_submodules
 from genlens.errors import SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
@@ -33,6 +32,16 @@ def is_secret_arg(name: str) -> bool:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     parts = {part for part in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if part}
     return bool(parts & SECRET_WORDS)
+
+
+def reject_secret_args(params: dict[str, Any], *, env: str, option: str = "--model-arg") -> None:
+    """Refuse credentials given as arguments: they would land in shell history and process lists."""
+    for name in params:
+        if is_secret_arg(name):
+            raise SpecError(
+                f"{option} {name}=… would put a credential on the command line and in shell history",
+                fix=f"set it in the environment instead: export {env}=…",
+            )
 
 
 def public_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -119,11 +128,7 @@ def _discover() -> None:
     if _DISCOVERED:
         return
     _DISCOVERED = True
-    import genlens.backends as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_") and module.name != "base":
-            importlib.import_module(f"genlens.backends.{module.name}")
+    import_submodules("genlens.backends")
     for ep in entry_points(group="genlens.backends"):
         if ep.name in _BACKENDS:
             continue

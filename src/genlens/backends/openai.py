@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from genlens.backends._calls import CallLayer, CallPolicy, TransientError, log
 from genlens.backends._media import decode_b64_image, fit_input, mime_of, nearest_size, parse_size_arg
-from genlens.backends.base import Backend, BackendInfo, Session, is_secret_arg, register_backend
+from genlens.backends.base import Backend, BackendInfo, Session, register_backend, reject_secret_args
 from genlens.errors import Refused, SpecError
 from genlens.imageio import sniff_format
 from genlens.types import GeneratedImage, GenerationRequest
@@ -89,12 +89,7 @@ class OpenAIBackend(Backend):
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         super().__init__(target, params)
-        for name in self.params:
-            if is_secret_arg(name):
-                raise SpecError(
-                    f"--model-arg {name}=… would put a credential on the command line and in shell history",
-                    fix="set it in the environment instead: export OPENAI_API_KEY=…",
-                )
+        reject_secret_args(self.params, env="OPENAI_API_KEY")
         if int(self.params.get("n", 1)) != 1:
             raise SpecError("--model-arg n must be 1 (each sample is its own request)", fix="use --samples N instead")
         self.base_url = str(self.params.get("base_url") or os.environ.get("OPENAI_BASE_URL") or "") or None

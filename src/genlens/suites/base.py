@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from genlens._modules import import_submodules
 from genlens.errors import InputError, SpecError
 from genlens.types import Item, ScoredGeneration
 
@@ -161,11 +160,7 @@ def _discover() -> None:
     if _DISCOVERED:
         return
     _DISCOVERED = True
-    import genlens.suites as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_") and module.name != "base":
-            importlib.import_module(f"genlens.suites.{module.name}")
+    import_submodules("genlens.suites")
 
 
 def suite_classes() -> dict[str, type[Suite]]:
