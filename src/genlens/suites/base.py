@@ -124,11 +124,25 @@ class Suite(ABC):
         return []
 
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
-        """Walk a directory in the suite's official output layout (``genlens import``)."""
-        raise InputError(
-            f"suite {self.meta.name!r} has no official image layout to import",
-            fix="use `genlens run SUITE --model folder:DIR` with <item id>/<sample>.png files instead",
-        )
+        """Walk a directory in the suite's output layout (``genlens import``).
+
+        The default is genlens's generic layout: ``<item id>/<sample>.<ext>`` or ``<item id>.<ext>``
+        (sample 0). Suites with an official layout (GenEval, WISE …) override this.
+        """
+        ids = {item.id for item in self.items()}
+        for entry in sorted(directory.iterdir()):
+            if entry.is_dir() and entry.name in ids:
+                for image in sorted(entry.iterdir()):
+                    if image.suffix.lower() in IMAGE_EXTENSIONS and image.stem.isdigit():
+                        yield ImportedImage(entry.name, int(image.stem), image)
+            elif entry.is_file() and entry.suffix.lower() in IMAGE_EXTENSIONS:
+                if entry.stem in ids:
+                    yield ImportedImage(entry.stem, 0, entry)
+                else:
+                    raise InputError(
+                        f"file name {entry.name!r} is not an item of suite {self.meta.name}", path=entry,
+                        fix="name files <item id>.png or <item id>/<sample>.png (item ids: `genlens suites` / docs)",
+                    )
 
 
 _SUITES: dict[str, type[Suite]] = {}
