@@ -77,3 +77,16 @@ def noisy_copy(image: Image.Image, seed: int, amount: int = 6) -> Image.Image:
     rng = np.random.default_rng(seed)
     arr = np.asarray(image, dtype=np.int16) + rng.integers(-amount, amount + 1, (image.size[1], image.size[0], 3))
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Keep genlens's cache (GEdit exports, judge cache) inside the test's temp dir."""
+    monkeypatch.setenv("GENLENS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def gedit_dir(tmp_path: Path) -> Path:
+    from genlens.suites.gedit import export_records
+
+    return export_records(gedit_records(), tmp_path / "gedit", {"repo": "fixture", "revision": "test"})
