@@ -143,27 +143,45 @@ def make_edit_judge_scorers(
     """
     if not ctx.judge:
         return []
-    from genlens.judges.base import JudgeRequest, make_judge
+    judge = make_context_judge(ctx)
+    sc_template, pq_template = load_templates(ctx.judge_prompt, ctx.scorer_args.get("pq_prompt"))
+    return [sc_scorer(judge, sc_template, name=f"{name_prefix}_sc", version=version, sc_inputs=sc_inputs),
+            pq_scorer(judge, pq_template, name=f"{name_prefix}_pq", version=version, pq_input=pq_input)]
+
+
+def make_context_judge(ctx: Any) -> Any:
+    """The judge ``--judge`` names, with ``--scorer-arg judge.<key>=value`` settings."""
+    from genlens.judges.base import make_judge
+
+    return make_judge(ctx.judge, concurrency=ctx.concurrency, params=judge_params(ctx))
+
+
+def sc_scorer(judge: Any, template: Any, *, name: str, version: str,
+              sc_inputs: Callable[[Any], tuple[str, list[bytes]]]) -> Any:
+    """A judged scorer asking the SC question; scores are ``edit_success`` and ``over_editing``."""
+    from genlens.judges.base import JudgeRequest
     from genlens.judges.scorer import JudgeScorer
 
-    sc_template, pq_template = load_templates(ctx.judge_prompt, ctx.scorer_args.get("pq_prompt"))
-    judge = make_judge(ctx.judge, concurrency=ctx.concurrency, params=judge_params(ctx))
-
-    def build_sc(inp: Any, template: Any) -> Any:
+    def build(inp: Any, tmpl: Any) -> Any:
         instruction, images = sc_inputs(inp)
-        system, text = template.render(instruction=instruction)
+        system, text = tmpl.render(instruction=instruction)
         return JudgeRequest(system=system, text=text, images=images)
 
-    def build_pq(inp: Any, template: Any) -> Any:
-        system, text = template.render()
+    return JudgeScorer(name=name, version=version, judge=judge, template=template, build=build,
+                       parse=lambda raw: parse_pair(raw, SC_LABELS), parser_id="edit-pair")
+
+
+def pq_scorer(judge: Any, template: Any, *, name: str, version: str, pq_input: Callable[[Any], list[bytes]]) -> Any:
+    """A judged scorer asking the PQ question; scores are ``naturalness`` and ``artifacts``."""
+    from genlens.judges.base import JudgeRequest
+    from genlens.judges.scorer import JudgeScorer
+
+    def build(inp: Any, tmpl: Any) -> Any:
+        system, text = tmpl.render()
         return JudgeRequest(system=system, text=text, images=pq_input(inp))
 
-    return [
-        JudgeScorer(name=f"{name_prefix}_sc", version=version, judge=judge, template=sc_template, build=build_sc,
-                    parse=lambda raw: parse_pair(raw, SC_LABELS), parser_id="edit-pair"),
-        JudgeScorer(name=f"{name_prefix}_pq", version=version, judge=judge, template=pq_template, build=build_pq,
-                    parse=lambda raw: parse_pair(raw, PQ_LABELS), parser_id="edit-pair"),
-    ]
+    return JudgeScorer(name=name, version=version, judge=judge, template=template, build=build,
+                       parse=lambda raw: parse_pair(raw, PQ_LABELS), parser_id="edit-pair")
 
 
 def judge_params(ctx: Any) -> dict[str, Any]:
