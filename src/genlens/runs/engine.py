@@ -345,14 +345,17 @@ class _Generator:
         self.summary.done += 1
 
     async def run(self, units: list[_Unit]) -> PhaseSummary:
-        batch = max(1, self.backend.batch_size) if units and units[0].item.kind != "multiturn" else 1
+        batched = self.backend.batch_size > 1
         queue: asyncio.Queue[list[_Unit]] = asyncio.Queue()
-        # Batches hold units of one kind so a batched backend gets homogeneous requests.
+        # Batches hold units of one kind so a batched backend gets homogeneous requests;
+        # a multi-round unit is a conversation of its own.
         for kind in ("generate", "edit", "multiturn"):
             same = [u for u in units if u.item.kind == kind]
-            for start in range(0, len(same), batch):
-                queue.put_nowait(same[start:start + batch])
-        workers = max(1, self.opts.concurrency if batch == 1 else 1)
+            size = self.backend.batch_size if batched and kind != "multiturn" else 1
+            for start in range(0, len(same), size):
+                queue.put_nowait(same[start:start + size])
+        # A batched (local, GPU-bound) backend gets one worker; API backends get --concurrency.
+        workers = 1 if batched else max(1, self.opts.concurrency)
         with progress_bar("generate", len(units), quiet=self.opts.quiet) as advance:
 
             async def worker() -> None:
