@@ -167,3 +167,15 @@ def test_a_yellow_cast_is_a_positive_b_shift():
     assert drift["lab_shift_db"] > 3.0
     assert drift["delta_e2000"] > 1.0
     assert math.isclose(color_drift(before, before)["delta_e2000"], 0.0, abs_tol=1e-6)
+
+
+def test_lab_conversion_matches_skimage_for_uint8_and_float():
+    from skimage.color import rgb2lab
+
+    from genlens.metrics import rgb_to_lab
+
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    reference = rgb2lab(pixels)
+    assert np.abs(rgb_to_lab(pixels) - reference).max() < 2e-3
+    assert np.abs(rgb_to_lab(as_float_rgb(pixels)) - reference).max() < 2e-3

@@ -110,7 +110,7 @@ def round_metrics(original: Image.Image, edited: Image.Image, regions: list[list
     out["kept_fraction"] = float(keep.mean()) if keep is not None else 0.0
     out["ssim"] = ssim(a, b, keep=keep) if min(width, height) >= 11 else None
     out["psnr"] = psnr(a, b, keep=keep)
-    out.update(color_drift(a, b, keep))
+    out.update(color_drift(np.asarray(original), np.asarray(edited), keep))  # uint8: Lab via lookup table
     return out
 
 
