@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from genlens.errors import InputError, SpecError
-from genlens.imageio import atomic_write, atomic_write_text, decode, load_rgb
+from genlens.imageio import atomic_write, atomic_write_text, decode
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
-from genlens.suites._edit_judge import edit_pair_images, image_bytes, make_edit_judge_scorers, overall_of, pq_of, sc_of
+from genlens.suites._edit_judge import edit_pair_images, make_edit_judge_scorers, overall_of, pq_of, sc_of
 from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -229,7 +229,7 @@ class GEditSuite(Suite):
             return inp.item.prompt, edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side)
 
         def pq_input(inp: ScoreInput) -> list[bytes]:
-            return [image_bytes(load_rgb(inp.image_paths[0]), max_side)]
+            return edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side)[1:]
 
         return make_edit_judge_scorers(ctx, name_prefix="viescore", version="1", sc_inputs=sc_inputs, pq_input=pq_input)
 
