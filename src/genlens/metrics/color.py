@@ -57,7 +57,12 @@ def _shift(sel_b: np.ndarray, sel_a: np.ndarray) -> dict[str, float] | None:
 
 
 def _delta_e(sel_b: np.ndarray, sel_a: np.ndarray) -> float | None:
-    from skimage.color import deltaE_ciede2000
+    try:
+        from skimage.color import deltaE_ciede2000
+    except ImportError:
+        from genlens.errors import SpecError
+
+        raise SpecError("ΔE2000 needs scikit-image", fix="pip install 'genlens[diag]'") from None
 
     if sel_b.shape[0] == 0:
         return None

@@ -77,9 +77,19 @@ def _gaussian_kernel() -> np.ndarray:
     return kernel / kernel.sum()
 
 
+def _cv2() -> Any:
+    try:
+        import cv2
+    except ImportError:
+        from genlens.errors import SpecError
+
+        raise SpecError("SSIM needs OpenCV", fix="pip install 'genlens[diag]'") from None
+    return cv2
+
+
 def _valid_blur(image: np.ndarray) -> np.ndarray:
     """Gaussian-weighted window mean at every position where the window fits inside the image."""
-    import cv2
+    cv2 = _cv2()
 
     kernel = _gaussian_kernel()
     blurred = cv2.sepFilter2D(image, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_REFLECT)

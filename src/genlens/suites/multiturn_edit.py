@@ -58,8 +58,13 @@ def load_sequences(path: Path = SEQUENCES_FILE) -> list[dict[str, Any]]:
 
 def skimage_photo(name: str) -> Image.Image:
     """One of scikit-image's bundled sample photos as RGB (shipped in the wheel; no download)."""
-    from skimage import data
+    try:
+        from skimage import data
+    except ImportError:
+        from genlens.errors import SpecError
 
+        raise SpecError("the built-in source photos come from scikit-image",
+                        fix="pip install 'genlens[diag]', or pass --data-dir with your own images") from None
     array = data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
     return Image.fromarray(np.asarray(array)).convert("RGB")
 
