@@ -17,6 +17,7 @@ for SC, ``--scorer-arg pq_prompt=FILE`` for PQ) parse the same way; labelled ans
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -136,24 +137,50 @@ def make_edit_judge_scorers(
     ctx: Any, *, name_prefix: str, version: str, sc_inputs: Callable[[Any], tuple[str, list[bytes]]],
     pq_input: Callable[[Any], list[bytes]],
 ) -> list[Any]:
-    """The SC and PQ judge scorers for a suite (empty when no ``--judge`` was given).
+    """The SC and PQ judge scorers for a suite (empty when no judge was given, now or for this run).
 
     ``sc_inputs(score_input)`` returns (instruction, [source, edited] PNG bytes);
     ``pq_input(score_input)`` returns [edited PNG bytes].
     """
-    if not ctx.judge:
+    chosen = context_judge(ctx)
+    if chosen is None:
         return []
-    judge = make_context_judge(ctx)
-    sc_template, pq_template = load_templates(ctx.judge_prompt, ctx.scorer_args.get("pq_prompt"))
+    judge, prompt_file, params = chosen
+    sc_template, pq_template = load_templates(prompt_file, params.get("pq_prompt"))
     return [sc_scorer(judge, sc_template, name=f"{name_prefix}_sc", version=version, sc_inputs=sc_inputs),
             pq_scorer(judge, pq_template, name=f"{name_prefix}_pq", version=version, pq_input=pq_input)]
 
 
-def make_context_judge(ctx: Any) -> Any:
-    """The judge ``--judge`` names, with ``--scorer-arg judge.<key>=value`` settings."""
-    from genlens.judges.base import make_judge
+#: ``--scorer-arg`` keys the editing suites read themselves (not passed on to the judge).
+SUITE_SCORER_ARGS = ("pq_prompt",)
 
-    return make_judge(ctx.judge, concurrency=ctx.concurrency, params=judge_params(ctx))
+
+def configured_judge(ctx: Any) -> str | None:
+    """The judge spec this scoring uses: ``--judge``, else the one remembered in ``<run>/judge.json``."""
+    if ctx.judge:
+        return str(ctx.judge)
+    try:
+        stored = json.loads((Path(ctx.run_dir) / "judge.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return stored.get("judge") or None
+
+
+def context_judge(ctx: Any) -> tuple[Any, Path | None, dict[str, Any]] | None:
+    """(judge, prompt file, judge args) for this scoring, or None when no judge is configured.
+
+    ``--judge`` / ``--judge-prompt`` / ``--scorer-arg`` given now win; else what the run
+    remembers (``genlens score RUN`` after ``genlens run … --judge X`` keeps judging with X).
+    """
+    if configured_judge(ctx) is None:
+        return None
+    from genlens.judges.base import make_judge
+    from genlens.judges.scorer import judge_choice
+
+    choice = judge_choice(ctx, "")
+    params = {k: v for k, v in choice.params.items() if k not in SUITE_SCORER_ARGS}
+    judge = make_judge(choice.spec, concurrency=ctx.concurrency, params=params)
+    return judge, choice.prompt_file, dict(choice.params)
 
 
 def sc_scorer(judge: Any, template: Any, *, name: str, version: str,
@@ -182,8 +209,3 @@ def pq_scorer(judge: Any, template: Any, *, name: str, version: str, pq_input: C
 
     return JudgeScorer(name=name, version=version, judge=judge, template=template, build=build,
                        parse=lambda raw: parse_pair(raw, PQ_LABELS), parser_id="edit-pair")
-
-
-def judge_params(ctx: Any) -> dict[str, Any]:
-    """Judge settings from ``--scorer-arg judge.<key>=value`` (temperature, base_url …)."""
-    return {key[len("judge."):]: value for key, value in ctx.scorer_args.items() if key.startswith("judge.")}

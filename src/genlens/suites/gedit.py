@@ -26,7 +26,7 @@ from genlens.errors import InputError, SpecError
 from genlens.imageio import atomic_write, atomic_write_text, decode
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
-from genlens.suites._edit_judge import edit_pair_images, make_edit_judge_scorers, overall_of, pq_of, sc_of
+from genlens.suites._edit_judge import configured_judge, edit_pair_images, make_edit_judge_scorers, overall_of, pq_of, sc_of
 from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -333,6 +333,6 @@ def gedit_provenance(ctx: ScoreContext, source: dict[str, Any]) -> dict[str, Any
         "the edited image is resized to the source size before judging (upstream rule); images are sent as PNG",
         "upstream judges: 'gpt4o' backbone = gpt-4.1 (API default temperature), or Qwen2.5-VL-72B-Instruct-AWQ",
     ]
-    if not ctx.judge:
+    if not configured_judge(ctx):
         notes.append("no --judge given: no scores")
-    return {"notes": notes, "dataset": source, "judge": ctx.judge}
+    return {"notes": notes, "dataset": source, "judge": configured_judge(ctx)}

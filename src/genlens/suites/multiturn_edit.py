@@ -37,7 +37,7 @@ from genlens.metrics.color import color_drift
 from genlens.metrics.fidelity import as_float_rgb, box_keep_mask, psnr, ssim
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
-from genlens.suites._edit_judge import edit_pair_images, load_templates, make_context_judge, sc_scorer
+from genlens.suites._edit_judge import configured_judge, context_judge, edit_pair_images, load_templates, sc_scorer
 from genlens.suites.base import IMAGE_EXTENSIONS, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.suites.gedit import cache_dir
 from genlens.types import Item, ScoredGeneration, ScoreInput
@@ -153,10 +153,11 @@ class TurnMetricsScorer(Scorer):
 
 def judge_scorers(suite: Suite, ctx: ScoreContext) -> list[Any]:
     """One SC judge scorer per round: previous image (the source for round 1) vs this round's image."""
-    if not ctx.judge:
+    chosen = context_judge(ctx)
+    if chosen is None:
         return []
-    judge = make_context_judge(ctx)
-    template, _pq = load_templates(ctx.judge_prompt, None)
+    judge, prompt_file, _params = chosen
+    template, _pq = load_templates(prompt_file, None)
     max_side = int(ctx.suite_args.get("judge_max_side", JUDGE_MAX_SIDE))
 
     def inputs_for(k: int) -> Any:
@@ -311,10 +312,10 @@ def multiturn_provenance(ctx: ScoreContext, mode: str, data_dir: Path | None) ->
         "edited images of another size are resized (bicubic) to the source size before comparison; size_changed records it",
         "refused sequences score success 0 in every round; errored sequences are retried on resume and not counted",
     ]
-    if not ctx.judge:
+    if not configured_judge(ctx):
         notes.append("no --judge given: success and sc are empty")
     sources = str(data_dir) if data_dir else f"scikit-image sample photos: {', '.join(SKIMAGE_SOURCES)}"
-    return {"notes": notes, "sources": sources, "sequences": str(SEQUENCES_FILE.name), "judge": ctx.judge}
+    return {"notes": notes, "sources": sources, "sequences": str(SEQUENCES_FILE.name), "judge": configured_judge(ctx)}
 
 
 # ---------------------------------------------------------------------------------------------

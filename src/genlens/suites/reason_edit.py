@@ -33,7 +33,15 @@ from genlens.imageio import load_image, load_rgb
 from genlens.metrics.fidelity import SMARTEDIT_SIZE, mask_bbox, smartedit_background
 from genlens.scorers.base import Scorer
 from genlens.stats import bootstrap_ci, mean_or_none
-from genlens.suites._edit_judge import edit_pair_images, image_bytes, make_edit_judge_scorers, overall_of, pq_of, sc_of
+from genlens.suites._edit_judge import (
+    configured_judge,
+    edit_pair_images,
+    image_bytes,
+    make_edit_judge_scorers,
+    overall_of,
+    pq_of,
+    sc_of,
+)
 from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -329,6 +337,6 @@ def reason_edit_provenance(ctx: ScoreContext) -> dict[str, Any]:
         notes.append("CLIP score not computed: pass --clip <CLIP id or dir> (SmartEdit used openai/clip-vit-large-patch14)")
     elif not clip_available():
         notes.append("CLIP score not computed: genlens.scorers.clip is not available in this install")
-    if not ctx.judge:
+    if not configured_judge(ctx):
         notes.append("no --judge given: gpt_score, pq and overall are empty")
-    return {"notes": notes, "judge": ctx.judge, "judge_max_side": int(ctx.suite_args.get("judge_max_side", JUDGE_MAX_SIDE))}
+    return {"notes": notes, "judge": configured_judge(ctx), "judge_max_side": int(ctx.suite_args.get("judge_max_side", JUDGE_MAX_SIDE))}
