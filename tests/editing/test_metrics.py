@@ -179,3 +179,17 @@ def test_lab_conversion_matches_skimage_for_uint8_and_float():
     reference = rgb2lab(pixels)
     assert np.abs(rgb_to_lab(pixels) - reference).max() < 2e-3
     assert np.abs(rgb_to_lab(as_float_rgb(pixels)) - reference).max() < 2e-3
+
+
+@pytest.mark.parametrize(("lab1", "lab2", "expected"), [
+    # Sharma, Wu & Dalal (2005), test pairs 1–4: the CIEDE2000 reference values
+    ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+    ((50.0, 3.1571, -77.2803), (50.0, 0.0, -82.7485), 2.8615),
+    ((50.0, 2.8361, -74.0200), (50.0, 0.0, -82.7485), 3.4412),
+    ((50.0, -1.3802, -84.2814), (50.0, 0.0, -82.7485), 1.0000),
+])
+def test_delta_e2000_published_pairs(lab1, lab2, expected):
+    from genlens.metrics.color import delta_e2000
+
+    assert float(delta_e2000(np.array([lab1]), np.array([lab2]))[0]) == pytest.approx(expected, abs=2e-4)
+

@@ -56,18 +56,25 @@ def _shift(sel_b: np.ndarray, sel_a: np.ndarray) -> dict[str, float] | None:
     return {"dL": d_l, "da": d_a, "db": d_b, "magnitude": float(np.sqrt(d_l * d_l + d_a * d_a + d_b * d_b))}
 
 
-def _delta_e(sel_b: np.ndarray, sel_a: np.ndarray) -> float | None:
+def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference per row of two (N, 3) Lab arrays (kL = kC = kH = 1), via skimage.
+
+    (A float32 numpy re-implementation measured no faster, so skimage's stays.)
+    """
     try:
         from skimage.color import deltaE_ciede2000
     except ImportError:
         from genlens.errors import SpecError
 
         raise SpecError("ΔE2000 needs scikit-image", fix="pip install 'genlens[diag]'") from None
+    return deltaE_ciede2000(np.asarray(lab1, dtype=np.float32), np.asarray(lab2, dtype=np.float32))
 
+
+def _delta_e(sel_b: np.ndarray, sel_a: np.ndarray) -> float | None:
     if sel_b.shape[0] == 0:
         return None
-    changed = np.any(sel_b != sel_a, axis=1)  # identical colours have ΔE 0: skip the costly formula for them
-    total = float(np.sum(deltaE_ciede2000(sel_b[changed], sel_a[changed]), dtype=np.float64)) if changed.any() else 0.0
+    changed = np.any(sel_b != sel_a, axis=1)  # identical colours have ΔE 0: skip the formula for them
+    total = float(np.sum(delta_e2000(sel_b[changed], sel_a[changed]), dtype=np.float64)) if changed.any() else 0.0
     return total / sel_b.shape[0]
 
 
