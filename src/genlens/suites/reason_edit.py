@@ -152,7 +152,10 @@ class SmartEditClipScorer(Scorer):
         self.model: Any = None
 
     def identity(self) -> dict[str, Any]:
-        return {"clip": self.clip_id}
+        from genlens.scorers.clip import resolve_pretrained
+
+        return {"clip": resolve_pretrained(self.clip_id, what="CLIP model").identity, "size": SMARTEDIT_SIZE,
+                "score": "100 * max(cos, 0) on the mask-box crop"}
 
     def load(self) -> None:
         from genlens.scorers.clip import ClipModel
