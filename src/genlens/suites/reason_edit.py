@@ -259,6 +259,7 @@ class ReasonEditSuite(Suite):
             categories=categories,
             counts=counts,
             intervals={"gpt_score": interval} if interval else {},
+            extra={"anchor": {"source": "gpt-imgeval", "table": "reason_edit_fig4", "metric": "gpt_score"}},
             provenance=reason_edit_provenance(ctx),
             rows=rows,
         )
