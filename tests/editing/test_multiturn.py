@@ -164,6 +164,10 @@ def test_end_to_end_curves_show_drift_and_report_compares_runs(tmp_path: Path, c
     assert report.exit_code == 0
     line = next(ln for ln in report.stdout.splitlines() if "| round_2 | delta_e2000 |" in ln)
     assert line.count("|") == 6  # suite, scope, metric + one column per run
+    html = tmp_path / "report.html"
+    assert cli("report", run_a, run_b, "--format", "html", "--out", html).exit_code == 0
+    page = html.read_text(encoding="utf-8")
+    assert "delta_e2000 by round" in page and "ssim by round" in page  # the curves, one line per run
 
 
 def test_default_sources_are_skimage_photos(tmp_path: Path):

@@ -229,6 +229,7 @@ class MultiturnEditSuite(Suite):
         curves = {metric: {"rounds": list(range(1, ROUNDS + 1)),
                            "values": [categories[f"round_{k}"][metric] for k in range(1, ROUNDS + 1)]}
                   for metric in CURVE_METRICS}
+        curves = {m: c for m, c in curves.items() if any(v is not None for v in c["values"])}  # e.g. no judge: no success curve
         last = categories[f"round_{ROUNDS}"]
         return SuiteResult(
             headline={"success": mean_of(rows, "success"), f"ssim_r{ROUNDS}": last["ssim"],
