@@ -107,3 +107,33 @@ def test_import_step1x_layout_and_score_without_judge(gedit_dir: Path, tmp_path:
     assert results["counts"]["generations_ok"] == 5
     assert results["headline"]["overall_en"] is None  # nothing is scored without a judge, nothing invented
     assert results["provenance"]["dataset"]["revision"] == "test"
+
+
+def test_a_snapshot_folder_without_pyarrow_names_the_extra(tmp_path: Path):
+    from genlens.errors import SpecError
+
+    try:
+        import pyarrow  # noqa: F401
+        pytest.skip("pyarrow is installed here: the missing-dependency message cannot be shown")
+    except ImportError:
+        pass
+    snapshot = tmp_path / "snapshot" / "data"
+    snapshot.mkdir(parents=True)
+    (snapshot / "train-00000-of-00001.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(SpecError, match=r"genlens\[gedit\]"):
+        resolve_data(tmp_path / "snapshot", None)
+
+
+def test_cached_export_is_found_by_revision(gedit_dir: Path, monkeypatch, tmp_path: Path):
+    import shutil
+
+    from genlens.suites.gedit import cache_dir, cached_export
+
+    monkeypatch.setenv("GENLENS_CACHE_DIR", str(tmp_path / "cache"))
+    target = cache_dir() / "gedit" / "abc123"
+    shutil.copytree(gedit_dir, target)
+    assert cached_export("abc123") == target
+    assert cached_export(None) == target  # the only one cached
+    assert cached_export("other") is None
+    suite = GEditSuite(suite_args={"revision": "abc123"})
+    assert len(suite.items()) == 22 and suite.export == target
