@@ -137,3 +137,19 @@ def test_cached_export_is_found_by_revision(gedit_dir: Path, monkeypatch, tmp_pa
     assert cached_export("other") is None
     suite = GEditSuite(suite_args={"revision": "abc123"})
     assert len(suite.items()) == 22 and suite.export == target
+
+
+def test_a_parquet_snapshot_in_the_hub_shape_is_exported(tmp_path: Path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from tests.editing.conftest import gedit_records
+
+    snapshot = tmp_path / "snapshot" / "data"
+    snapshot.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(gedit_records()), snapshot / "train-00000-of-00001.parquet")
+    export = resolve_data(tmp_path / "snapshot", None)
+    suite = GEditSuite(data_dir=tmp_path / "snapshot")
+    assert len(suite.items()) == 22 and suite.export == export
+    source = json.loads((export / "source.json").read_text())
+    assert list(source["files"]) == ["data/train-00000-of-00001.parquet"] and len(source["files"]["data/train-00000-of-00001.parquet"]) == 64
