@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,8 @@ class TurnMetricsScorer(Scorer):
     name = "turn_metrics"
     version = "1"
     batch_size = 4
+    #: numpy/OpenCV release the GIL: a few batches in worker threads use several cores.
+    concurrency = max(1, min(4, os.cpu_count() or 1))
 
     def __init__(self, suite: Suite):
         self.suite = suite

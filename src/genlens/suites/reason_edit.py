@@ -22,6 +22,7 @@ script never computes the reasoning folder (its two name filters disagree); here
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,8 @@ class SmartEditMetricsScorer(Scorer):
     name = "smartedit_metrics"
     version = "1"
     batch_size = 8
+    #: numpy/OpenCV release the GIL: a few batches in worker threads use several cores.
+    concurrency = max(1, min(4, os.cpu_count() or 1))
 
     def __init__(self, suite: Suite):
         self.suite = suite
