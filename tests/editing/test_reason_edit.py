@@ -128,3 +128,19 @@ def test_end_to_end_with_a_folder_model_of_known_edits(reason_edit_dir: Path, tm
     assert results["headline"]["gpt_score"] is None  # no judge given
     rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
     assert len(rows) == 12 and all(r["psnr"] is not None for r in rows)
+
+
+def test_import_smartedit_output_layout(reason_edit_dir: Path, tmp_path: Path, cli):
+    outputs = tmp_path / "smartedit_out"
+    for out_name, folder in (("LeftRight_metrics_1", "1-Left-Right"), ("Reasoning_metrics_1", "6-Reasoning")):
+        target = outputs / ("understand" if folder != "6-Reasoning" else "reason") / out_name
+        target.mkdir(parents=True)
+        for k, source in enumerate(sorted((reason_edit_dir / folder).glob("*.png"))):
+            Image.open(source).save(target / f"result_{k:02d}.png")  # SmartEdit names its outputs its own way
+    run = tmp_path / "run"
+    assert cli("import", outputs, "--suite", "reason-edit", "--data-dir", reason_edit_dir, "--out", run, "--quiet").exit_code == 0
+    result = cli("score", run, "--data-dir", reason_edit_dir, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    res = json.loads((run / "results.json").read_text())
+    assert res["categories"]["1-Left-Right"]["n"] == 2 and res["categories"]["6-Reasoning"]["n"] == 2
+    assert res["categories"]["reasoning"]["psnr"] == 100.0  # the k-th output paired with the k-th source

@@ -23,7 +23,7 @@ script never computes the reasoning folder (its two name filters disagree); here
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from genlens.suites._edit_judge import (
     pq_of,
     sc_of,
 )
-from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
+from genlens.suites.base import IMAGE_EXTENSIONS, ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
 UNDERSTANDING = ("1-Left-Right", "2-Relative-Size", "3-Mirror", "4-Color", "5-Multiple-Objects")
@@ -52,6 +52,11 @@ ADDITION = ("7-Add-supp",)
 FOLDERS = UNDERSTANDING + REASONING
 DATA_FIX = ("download Reason-Edit from the Google Drive link in github.com/TencentARC/SmartEdit's README "
             "(no pinned public download exists) and pass --data-dir <its folder>")
+#: SmartEdit's output folders (test/metrics_evaluation.py), paired with the data folders in sorted order.
+SMARTEDIT_OUTPUT_FOLDERS = {
+    "LeftRight_metrics_1": "1-Left-Right", "RelativeSize_metrics_2": "2-Relative-Size", "Mirror_metrics_3": "3-Mirror",
+    "Color_metrics_4": "4-Color", "MultipleObjects_metrics_5": "5-Multiple-Objects", "Reasoning_metrics_1": "6-Reasoning",
+}
 JUDGE_MAX_SIDE = 512  # ComfyMind's Reason-Edit judge shrinks both images to fit 512×512
 CLIP_SCALE = 100.0  # torchmetrics CLIPScore = 100 · max(cos, 0)
 
@@ -240,6 +245,24 @@ class ReasonEditSuite(Suite):
 
     def folder_candidates(self, item: Item, sample: int) -> list[str]:
         return [f"{item.id}_{sample}", item.id] if sample == 0 else [f"{item.id}_{sample}"]
+
+    def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
+        """SmartEdit's output layout: ``<dir>/**/LeftRight_metrics_1/*.png`` … ``Reasoning_metrics_1``,
+        the k-th image (sorted) being the edit of the folder's k-th item; or ``<folder>/<stem>.png``."""
+        by_folder: dict[str, list[Item]] = {}
+        for item in self.items():
+            by_folder.setdefault(item.category, []).append(item)
+        for out_name, folder in SMARTEDIT_OUTPUT_FOLDERS.items():
+            for out_dir in sorted(directory.rglob(out_name)):
+                images = sorted(p for p in out_dir.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+                for item, path in zip(by_folder.get(folder, []), images, strict=False):
+                    yield ImportedImage(item.id, 0, path)
+        for item in self.items():
+            for ext in IMAGE_EXTENSIONS:
+                path = directory / f"{item.id}{ext}"
+                if path.is_file():
+                    yield ImportedImage(item.id, 0, path)
+                    break
 
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:
         rows, counts = reason_edit_rows(scored)
