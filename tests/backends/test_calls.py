@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -99,6 +97,22 @@ def test_httpx_status_error_uses_response_status():
     err404 = httpx.HTTPStatusError("x", request=request, response=httpx.Response(404, request=request))
     assert classify_error(err503)[0] == "retry"
     assert classify_error(err404)[0] == "fatal"
+
+
+def test_stream_error_events_without_status():
+    # an ``error`` event inside an SSE stream becomes a bare openai.APIError carrying the error body
+    server = openai.APIError("The server had an error", REQUEST, body={"message": "x", "type": "server_error", "code": None})
+    refusal = openai.APIError("rejected", REQUEST, body={"message": "rejected", "code": "moderation_blocked"})
+    other = openai.APIError("bad", REQUEST, body={"message": "bad", "code": "invalid_value"})
+    assert classify_error(server)[0] == "retry"
+    assert classify_error(refusal)[0] == "refused"
+    assert classify_error(other)[0] == "fatal"
+
+
+def test_non_policy_400_is_not_a_refusal():
+    exc = openai_status(openai.BadRequestError, 400, {"message": "Invalid image file", "type": "image_generation_user_error",
+                                                      "code": "invalid_image_file"})
+    assert classify_error(exc)[0] == "fatal"
 
 
 def test_programming_errors_and_user_errors_are_fatal():
@@ -224,22 +238,34 @@ def test_concurrency_is_bounded():
     assert fn.max_active == 3
 
 
-def test_rate_limit_spaces_request_starts():
-    starts: list[float] = []
+def test_rate_limit_reserves_evenly_spaced_start_slots():
+    from genlens.backends._calls import _RateLimiter
 
-    async def fn() -> int:
-        starts.append(time.monotonic())
-        return 1
+    waits: list[float] = []
 
-    layer = CallLayer("t", CallPolicy(concurrency=8, rate_per_s=50.0))
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    # A frozen clock at t=100: 50 per second -> slots at 100.00, 100.02, 100.04, … so the k-th
+    # caller waits k * 0.02 s (the first does not wait at all). Deterministic: no wall-clock timing.
+    limiter = _RateLimiter(50.0, clock=lambda: 100.0, sleep=record)
 
     async def main() -> None:
-        await asyncio.gather(*(layer.call(fn) for _ in range(5)))
+        await asyncio.gather(*(limiter.wait() for _ in range(5)))
 
     asyncio.run(main())
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    # 50 per second -> starts at least 1/50 = 0.02 s apart (sleep never wakes early; allow clock slop)
-    assert all(gap >= 0.019 for gap in gaps)
+    assert waits == pytest.approx([0.02, 0.04, 0.06, 0.08])
+    assert limiter.next_slot == pytest.approx(100.10)
+
+
+def test_rate_limit_is_used_by_the_layer():
+    layer = CallLayer("t", CallPolicy(concurrency=8, rate_per_s=50.0))
+
+    async def main() -> float:
+        _sem, limiter = layer._primitives()
+        return limiter.interval
+
+    assert asyncio.run(main()) == pytest.approx(0.02)
 
 
 def test_stats_summary_percentiles_and_cost():

@@ -168,3 +168,9 @@ def test_import_layout_errors(cli, tmp_path: Path) -> None:
     write_png(stray / "holiday.png")
     r = cli("import", stray, "--suite", "image-props", "--out", tmp_path / "r")
     assert r.exit_code == 2 and "holiday.png" in _one_error_line(r)
+
+
+def test_error_lines_keep_brackets_in_file_names(cli, tmp_path: Path) -> None:
+    folder = tmp_path / "imgs[final]"
+    r = cli("run", "image-props", "-m", f"folder:{folder}", "-o", tmp_path / "r")
+    assert r.exit_code == 2 and "imgs[final]" in _one_error_line(r)

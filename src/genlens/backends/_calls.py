@@ -30,9 +30,12 @@ Verdict = Literal["retry", "refused", "fatal"]
 log = logging.getLogger("genlens.calls")
 
 #: Provider error codes / statuses that mean "the content policy said no".
-REFUSAL_CODES = frozenset({
-    "content_policy_violation", "moderation_blocked", "content_filter", "safety", "blocked",
-    "image_generation_user_error",
+REFUSAL_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter"})
+#: Provider error codes / statuses of transient failures, for errors that carry no HTTP status
+#: (e.g. an ``error`` event inside an OpenAI stream).
+RETRY_CODES = frozenset({
+    "server_error", "rate_limit_exceeded", "unavailable", "resource_exhausted", "internal",
+    "deadline_exceeded", "overloaded_error", "timeout",
 })
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 #: Exception class names (anywhere in the MRO) that are transient transport problems.
@@ -64,7 +67,7 @@ class CallPolicy:
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **defaults: Any) -> CallPolicy:
-        """A policy from ``--model-arg`` values (concurrency, rate, max_retries, timeout)."""
+        """A policy from ``--model-arg`` values: concurrency, rate, max_retries, timeout, backoff_base, backoff_max."""
         policy = cls(**defaults)
         if "concurrency" in params:
             policy.concurrency = max(1, int(params["concurrency"]))
@@ -74,6 +77,10 @@ class CallPolicy:
             policy.max_retries = max(0, int(params["max_retries"]))
         if "timeout" in params:
             policy.timeout_s = float(params["timeout"])
+        if "backoff_base" in params:
+            policy.backoff_base_s = float(params["backoff_base"])
+        if "backoff_max" in params:
+            policy.backoff_max_s = float(params["backoff_max"])
         return policy
 
 
@@ -232,6 +239,8 @@ def classify_error(exc: BaseException) -> tuple[Verdict, float | None, str]:
         if status in RETRY_STATUSES or status >= 500:
             return "retry", retry_after, message
         return "fatal", None, message
+    if _error_codes(exc) & RETRY_CODES:
+        return "retry", retry_after, message
     names = _mro_names(exc)
     if names & TRANSIENT_NAMES or isinstance(exc, json.JSONDecodeError | ConnectionError | TimeoutError | EOFError):
         return "retry", retry_after, message
@@ -244,20 +253,23 @@ def classify_error(exc: BaseException) -> tuple[Verdict, float | None, str]:
 class _RateLimiter:
     """At most ``rate`` request starts per second, spaced evenly (a reservation schedule)."""
 
-    def __init__(self, rate: float | None):
+    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.interval = 1.0 / rate if rate else 0.0
         self.next_slot = 0.0
         self.lock = asyncio.Lock()
+        self.clock = clock
+        self.sleep = sleep
 
     async def wait(self) -> None:
         if not self.interval:
             return
         async with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             slot = max(now, self.next_slot)
             self.next_slot = slot + self.interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self.sleep(slot - now)
 
 
 class CallLayer:

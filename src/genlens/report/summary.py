@@ -32,13 +32,24 @@ def headline_value(result: dict[str, Any]) -> float | None:
 
 
 def category_value(metrics: dict[str, Any], preferred: str | None) -> float | None:
-    """A category's main number: the headline metric when the category has it, else its first numeric metric."""
-    if preferred and is_number(metrics.get(preferred)):
-        return float(metrics[preferred])
+    """A category's main number: the headline metric when the category has it, else its first numeric metric.
+
+    A headline metric that is present but empty (no scored images) stays empty: a count must
+    never be shown in its place.
+    """
+    if preferred and preferred in metrics:
+        value = metrics[preferred]
+        return float(value) if is_number(value) else None
     for name, value in metrics.items():
-        if name != "n" and is_number(value):
+        if not is_count(name) and is_number(value):
             return float(value)
     return None
+
+
+def is_count(name: str) -> bool:
+    """Metric names that hold counts, not scores (n, n_images, unparsed, errors …)."""
+    return name in {"n", "count", "unparsed", "refused", "errors", "errored", "missing", "images"} or name.startswith("n_") \
+        or name.endswith(("_n", "_count"))
 
 
 @dataclass
