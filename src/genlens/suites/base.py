@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from genlens.errors import InputError, SpecError
-from genlens.types import Item, ScoredGeneration, TaskKind
+from genlens.types import Item, ScoredGeneration
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -21,13 +21,14 @@ class SuiteMeta:
     """Typed metadata shown by ``genlens suites`` and stored in every run.
 
     ``version`` enters every fingerprint, so results of different suite versions never mix.
+    ``task`` says which backend calls its items take (``generate+edit`` for a mix).
     ``needs`` names what scoring requires ("detector", "clip", "judge", "ocr", "none" …).
     """
 
     name: str
     version: str
     title: str
-    task: TaskKind
+    task: str  # "generate", "edit" or "multiturn"; several joined by "+" when a suite mixes them
     categories: tuple[str, ...]
     needs: tuple[str, ...]
     data_source: str
