@@ -367,6 +367,10 @@ def reason_edit_provenance(ctx: ScoreContext) -> dict[str, Any]:
         notes.append("CLIP score not computed: pass --clip <CLIP id or dir> (SmartEdit used openai/clip-vit-large-patch14)")
     elif not clip_available():
         notes.append("CLIP score not computed: genlens.scorers.clip is not available in this install")
-    if not configured_judge(ctx):
+    judge = configured_judge(ctx)
+    if not judge:
         notes.append("no --judge given: gpt_score, pq and overall are empty")
+    elif "gpt-4o" not in judge:
+        notes.append(f"judge {judge}: GPT-ImgEval's 0.929 (and GoT's baselines) were judged by GPT-4o "
+                     "(snapshot not published), so the comparison is across judges")
     return {"notes": notes, "judge": configured_judge(ctx), "judge_max_side": int(ctx.suite_args.get("judge_max_side", JUDGE_MAX_SIDE))}
