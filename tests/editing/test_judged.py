@@ -114,7 +114,7 @@ def test_gedit_judged_end_to_end(gedit_dir: Path, tmp_path: Path, chat_server, c
     assert res["metrics"]["sc_en"] == pytest.approx(7.0) and res["metrics"]["pq_en"] == pytest.approx(6.0)
     # cn: every SC question is refused by the judge's content filter -> unparsed, no score invented
     assert res["headline"]["overall_cn"] is None and res["metrics"]["pq_cn"] == pytest.approx(6.0)
-    assert res["counts"]["unparsed_sc"] == 11
+    assert res["counts"]["unparsed_sc"] == 11 and res["counts"]["judge_refused"] == 11
     assert res["categories"]["en/color_alter"]["n"] == 1
 
 

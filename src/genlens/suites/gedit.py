@@ -270,7 +270,7 @@ class GEditSuite(Suite):
 def gedit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per edited image: SC, PQ, O on the 0–10 scale (None when unparsed), and counts."""
     rows: list[dict[str, Any]] = []
-    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_errors": 0}
+    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0}
     for entry in scored:
         gen, item = entry.generation, entry.item
         row: dict[str, Any] = {
@@ -292,6 +292,7 @@ def gedit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]]
         for name, rec in (("sc", sc_rec), ("pq", pq_rec)):
             if rec is not None and rec.status == "unparsed":
                 counts[f"unparsed_{name}"] += 1
+                counts["judge_refused"] += int(rec.value.get("reply_status") == "refused")  # a subset of unparsed
             if rec is not None and rec.status == "error":
                 counts["judge_errors"] += 1
         row["sc"], row["pq"] = sc_of(sc_scores), pq_of(pq_scores)

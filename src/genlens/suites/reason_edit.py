@@ -302,7 +302,7 @@ def _judge(entry: ScoredGeneration, name: str) -> tuple[dict[str, Any] | None, s
 def reason_edit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per edited image with judge scores (0–10), SmartEdit metrics and CLIP; plus counts."""
     rows: list[dict[str, Any]] = []
-    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_errors": 0}
+    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0}
     for entry in scored:
         gen, item = entry.generation, entry.item
         row: dict[str, Any] = {
@@ -323,6 +323,8 @@ def reason_edit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str,
         counts["unparsed_sc"] += int(sc_status == "unparsed")
         counts["unparsed_pq"] += int(pq_status == "unparsed")
         counts["judge_errors"] += int("error" in (sc_status, pq_status))  # asked again on the next `genlens score`
+        counts["judge_refused"] += sum(int(r is not None and r.status == "unparsed" and r.value.get("reply_status") == "refused")
+                                       for r in (entry.scores.get("judge_sc"), entry.scores.get("judge_pq")))
         row["sc"], row["pq"] = sc_of(sc_scores), pq_of(pq_scores)
         row["overall"] = overall_of(row["sc"], row["pq"])
         metrics = entry.scores.get("smartedit_metrics")
