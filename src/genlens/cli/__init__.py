@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -84,6 +85,12 @@ _register_all()
 
 
 def main() -> None:
+    # transformers' per-load warnings (slow-processor fallback, weight-loading bars) are noise
+    # in a CLI that draws its own progress; GENLENS_VERBOSE=1 brings them back.
+    if not os.environ.get("GENLENS_VERBOSE"):
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TQDM_DISABLE", "1")
     app(prog_name="genlens")
 
 
