@@ -214,3 +214,15 @@ def test_kill_mid_run_then_resume_finishes_each_sequence_once(tmp_path: Path):
     assert len(images) == 8 * 4  # four rounds each, no duplicates or partial files
     results = json.loads((run / "results.json").read_text())
     assert results["categories"]["round_4"]["n"] == 8
+
+
+def test_gedit_images_as_sources(gedit_dir: Path, tmp_path: Path, cli):
+    suite = MultiturnEditSuite(data_dir=gedit_dir, suite_args={"sources": "gedit"})
+    items = suite.items()
+    assert items[0].input_images[0].startswith("gedit/") and suite.input_path(items[0].input_images[0]).is_file()
+    assert len({i.input_images[0] for i in items}) == 11  # the fixture's 11 distinct source images, cycled
+    run = tmp_path / "run"
+    result = cli("run", "multiturn-edit", "--model", "synthetic:gradient", "--suite-arg", "sources=gedit",
+                 "--data-dir", gedit_dir, "--limit", "2", "--out", run, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((run / "results.json").read_text())["categories"]["round_1"]["n"] == 2

@@ -4,8 +4,9 @@ GPT-ImgEval compared GPT-4o and Gemini over three editing rounds by eye; this su
 44 sequences × 4 rounds written for genlens (``data/multiturn/sequences.json``: add, remove,
 replace, recolour, move, style, text), each round naming the part of the picture it may change
 as normalised boxes (``null`` = the whole picture, e.g. a style change). Sources: images in
-``--data-dir`` (sorted, sequence i takes image i mod n) or, by default, scikit-image's bundled
-sample photos, written once to the cache.
+``--data-dir`` (sorted, sequence i takes image i mod n), GEdit-Bench's source images
+(``--suite-arg sources=gedit``; ``--data-dir`` then names the GEdit data, as for ``gedit``) or,
+by default, scikit-image's bundled sample photos, written once to the cache.
 
 Per round k, against the original source (the edited image resized to the source size first):
 - success: the judge's edit-success score / 10 for round k (previous image vs this one,
@@ -48,6 +49,7 @@ ROUNDS = 4
 OPS = ("add", "remove", "replace", "recolour", "move", "style", "text")
 SKIMAGE_SOURCES = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle", "camera")
 SKIMAGE_PREFIX = "skimage/"
+GEDIT_PREFIX = "gedit/"
 JUDGE_MAX_SIDE = 512
 CURVE_METRICS = ("success", "sc", "ssim", "psnr", "delta_e2000", "lab_shift", "lab_shift_db", "size_changed", "aspect_error")
 
@@ -199,8 +201,7 @@ class MultiturnEditSuite(Suite):
 
     def items(self) -> Sequence[Item]:
         if self._items is None:
-            sources = folder_sources(self.data_dir) if self.data_dir is not None else \
-                [f"{SKIMAGE_PREFIX}{name}.png" for name in SKIMAGE_SOURCES]
+            sources = self.source_names()
             self._items = []
             for index, seq in enumerate(load_sequences()):
                 source = sources[index % len(sources)]
@@ -212,9 +213,31 @@ class MultiturnEditSuite(Suite):
                 ))
         return self._items
 
+    def source_names(self) -> list[str]:
+        """Source image names: ``--data-dir`` images, GEdit-Bench's (``sources=gedit``) or skimage's photos."""
+        if self.suite_args.get("sources") == "gedit":
+            from genlens.suites.gedit import read_records, resolve_data
+
+            export = resolve_data(self.data_dir, str(self.suite_args["revision"]) if self.suite_args.get("revision") else None)
+            keys = sorted({rec["image"] for rec in read_records(export)})
+            return [f"{GEDIT_PREFIX}{Path(name).name}" for name in keys]
+        if self.data_dir is not None:
+            return folder_sources(self.data_dir)
+        return [f"{SKIMAGE_PREFIX}{name}.png" for name in SKIMAGE_SOURCES]
+
+    def sources_description(self) -> str:
+        if self.suite_args.get("sources") == "gedit":
+            return f"GEdit-Bench source images ({self.data_dir or 'cached export'})"
+        return str(self.data_dir) if self.data_dir else f"scikit-image sample photos: {', '.join(SKIMAGE_SOURCES)}"
+
     def input_path(self, name: str) -> Path:
         if name.startswith(SKIMAGE_PREFIX) and self.data_dir is None:
             return skimage_source_path(Path(name).stem)
+        if name.startswith(GEDIT_PREFIX):
+            from genlens.suites.gedit import resolve_data
+
+            revision = str(self.suite_args["revision"]) if self.suite_args.get("revision") else None
+            return resolve_data(self.data_dir, revision) / "images" / name[len(GEDIT_PREFIX):]
         return super().input_path(name)
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
@@ -243,7 +266,7 @@ class MultiturnEditSuite(Suite):
                      f"lab_shift_db_r{ROUNDS}": last["lab_shift_db"]},
             categories=categories, counts=counts,
             extra={"curves": curves, "mode": self.mode, "rounds": ROUNDS},
-            provenance=multiturn_provenance(ctx, self.mode, self.data_dir),
+            provenance=multiturn_provenance(ctx, self.mode, self.sources_description()),
             rows=rows,
         )
 
@@ -307,7 +330,7 @@ def turn_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]],
     return rows, counts
 
 
-def multiturn_provenance(ctx: ScoreContext, mode: str, data_dir: Path | None) -> dict[str, Any]:
+def multiturn_provenance(ctx: ScoreContext, mode: str, sources: str) -> dict[str, Any]:
     notes = [
         f"multi-round mode: {mode} ({'the backend conversation' if mode == 'native' else 'each round re-uploads the previous result'})",
         "success = judge edit-success/10 for each round (previous image vs this one); sc = min(success, over-editing)/10",
@@ -318,7 +341,6 @@ def multiturn_provenance(ctx: ScoreContext, mode: str, data_dir: Path | None) ->
     ]
     if not configured_judge(ctx):
         notes.append("no --judge given: success and sc are empty")
-    sources = str(data_dir) if data_dir else f"scikit-image sample photos: {', '.join(SKIMAGE_SOURCES)}"
     return {"notes": notes, "sources": sources, "sequences": str(SEQUENCES_FILE.name), "judge": configured_judge(ctx)}
 
 
