@@ -94,7 +94,11 @@ def parse_pair(raw: str, labels: tuple[str, str]) -> dict[str, int] | None:
     pair = parse_score_list(raw, key="score", count=2, allowed=SCORE_RANGE)
     if pair is not None:
         return dict(zip(labels, pair, strict=True))
-    return parse_scores(raw, labels, SCORE_RANGE)
+    parsed = parse_scores(raw, labels, SCORE_RANGE)  # {"edit_success": 7, …} or "edit_success: 7" lines
+    if parsed is None:  # "Edit success: 7" lines
+        spaced = parse_scores(raw, [label.replace("_", " ") for label in labels], SCORE_RANGE)
+        parsed = {label: spaced[label.replace("_", " ")] for label in labels} if spaced else None
+    return parsed
 
 
 def image_bytes(image: Image.Image, max_side: int = 0) -> bytes:
