@@ -21,17 +21,25 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _table(result: dict[str, Any]) -> Table:
-    perturbations = list(result["perturbations"])
+def _metrics_table(result: dict[str, Any]) -> Table:
     table = Table(title=f"detect: {result['n_generated']} generated vs {result['n_real']} real")
-    for column in ("detector", "acc", "bal acc", "AUC [95% CI]", "AP", "TPR@1%FPR", *(f"AUC {p}" for p in perturbations)):
+    for column in ("detector", "acc", "bal acc", "AUC [95% CI]", "AP", "TPR@1%FPR"):
         table.add_column(column, justify="left" if column == "detector" else "right")
     for det in result["detectors"]:
         m, ci = det["metrics"], det["intervals"].get("auc")
         auc = _fmt(m["auc"]) + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci and None not in ci else "")
-        robust = [_fmt(det["robustness"][p]["auc"]) for p in perturbations]
         table.add_row(det["name"], _fmt(m["accuracy"]), _fmt(m["balanced_accuracy"]), auc, _fmt(m["ap"]),
-                      _fmt(m["tpr_at_1pct_fpr"]), *robust)
+                      _fmt(m["tpr_at_1pct_fpr"]))
+    return table
+
+
+def _robustness_table(result: dict[str, Any]) -> Table:
+    perturbations = list(result["perturbations"])
+    table = Table(title="robustness: AUC under each perturbation (clean AUC first)")
+    for column in ("detector", "clean", *perturbations):
+        table.add_column(column, justify="left" if column == "detector" else "right")
+    for det in result["detectors"]:
+        table.add_row(det["name"], _fmt(det["metrics"]["auc"]), *(_fmt(det["robustness"][p]["auc"]) for p in perturbations))
     return table
 
 
@@ -66,7 +74,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out_console.print_json(json.dumps(result))
             return
-        out_console.print(_table(result))
+        out_console.print(_metrics_table(result))
+        if result["perturbations"]:
+            out_console.print(_robustness_table(result))
         if not quiet:
             err_console.print(f"normalisation: {result['normalisation']}")
             err_console.print(f"wrote {run / DETECT_JSON}")
