@@ -4,7 +4,9 @@
 - ``nearest`` / ``bicubic``: the photo halved (box filter), then enlarged 2x by nearest / bicubic,
   tiled at the same positions (the classic upsampling traces: period-2 replicas vs a smooth spectrum);
 - ``block``: each 8x8 block pulled 40% toward its mean (a periodic 8-pixel grid);
-- ``jpeg``: the real tiles stored as JPEG quality 70.
+- ``jpeg``: the real tiles stored as JPEG quality 70;
+- ``noise_a`` / ``noise_b``: the real photo plus Gaussian noise (sigma 2) from two seeds — two
+  families drawn from one process, for the leakage checks.
 
 A scene's tiles in one tile-row share one prompt, so prompt-grouped splits have real groups.
 """
@@ -34,8 +36,11 @@ def photo(name: str) -> np.ndarray:
 
 
 def _transform(pixels: np.ndarray, family: str) -> np.ndarray:
-    if family in ("real", "jpeg", "real_b"):
+    if family in ("real", "jpeg"):
         return pixels
+    if family in ("noise_a", "noise_b"):
+        rng = np.random.default_rng(0 if family == "noise_a" else 1)
+        return (pixels + rng.normal(0.0, 2.0, pixels.shape)).round().clip(0, 255).astype(np.uint8)
     image = Image.fromarray(pixels)
     width, height = image.size
     if family in ("nearest", "bicubic"):
