@@ -4,8 +4,8 @@ Every feature is a number that generators and cameras tend to leave differently,
 model weights:
 
 - **spectral** — the azimuthally averaged log power spectrum (shape only: its mean is removed, so
-  overall contrast does not count) and the strength of periodic peaks in the high-pass residual at
-  periods 2, 3, 4, 8 and 16 pixels (upsampling and patch/block grids put energy there);
+  overall contrast does not count) and the strength of periodic peaks in the mean |difference|
+  profile at periods 2, 3, 4, 8 and 16 pixels (upsampling and patch/block grids put energy there);
 - **residual** — high-pass residuals (first and second differences, the SRM "KV" 5×5 kernel): their
   spread, tails and share of exact zeros, and the co-occurrence histogram of neighbouring quantised
   residual values (the SPAM/SRM idea: interpolation and denoising change how neighbours co-vary);
@@ -98,24 +98,31 @@ def azimuthal_spectrum(gray: np.ndarray) -> np.ndarray:
 
 
 def _period_strength(profile: np.ndarray, periods: Sequence[int]) -> np.ndarray:
-    """log(power at 1/period / median power) of a 1-D profile, per period (0 when too short)."""
+    """log(power at 1/period / median power) of a 1-D profile, per period (0 when too short).
+
+    The ratio is floored at 1/1000 (log −6.9) so an exactly empty frequency does not dominate.
+    """
     out = np.zeros(len(periods))
     if profile.size < 8:
         return out
     spectrum = np.abs(np.fft.rfft(profile - profile.mean())) ** 2
     reference = float(np.median(spectrum[1:])) + _EPS
     for i, period in enumerate(periods):
-        k = round(profile.size / period)
-        if period * 2 <= profile.size and 0 < k < spectrum.size:
-            out[i] = np.log((spectrum[k] + _EPS) / reference)
+        k = min(round(profile.size / period), spectrum.size - 1)  # odd lengths: the bin nearest Nyquist
+        if period * 2 <= profile.size and k > 0:
+            out[i] = np.log(spectrum[k] / reference + 1e-3)
     return out
 
 
 def periodic_peaks(gray: np.ndarray) -> np.ndarray:
-    """Periodic-peak strength of the second-difference residual along x and y, averaged."""
-    d2x = np.abs(gray[:, :-2] - 2 * gray[:, 1:-1] + gray[:, 2:]).mean(axis=0)
-    d2y = np.abs(gray[:-2, :] - 2 * gray[1:-1, :] + gray[2:, :]).mean(axis=1)
-    return (_period_strength(d2x, PEAK_PERIODS) + _period_strength(d2y, PEAK_PERIODS)) / 2
+    """Periodic-peak strength of the mean |first difference| profile along x and y, averaged.
+
+    Nearest-neighbour 2× upsampling makes every other difference zero (period 2); block and
+    patch grids put their jumps every 8 or 16 pixels.
+    """
+    d1x = np.abs(gray[:, 1:] - gray[:, :-1]).mean(axis=0)
+    d1y = np.abs(gray[1:, :] - gray[:-1, :]).mean(axis=1)
+    return (_period_strength(d1x, PEAK_PERIODS) + _period_strength(d1y, PEAK_PERIODS)) / 2
 
 
 # -- noise residuals --------------------------------------------------------------------------
