@@ -42,7 +42,7 @@ def test_builtin_cannot_separate_the_same_process(tmp_path, real_dir):
 
 def test_gradient_boosting_variant_also_separates(tmp_path, real_dir):
     run_dir = make_run(tmp_path / "nearest", "nearest", PER_PHOTO, offset=PER_PHOTO)
-    result = run_detect(run_dir, real_dir, DetectOptions(detectors=("builtin:gb",), resamples=100))
+    result = run_detect(run_dir, real_dir, DetectOptions(detectors=("builtin:gb",), folds=3, resamples=100))
     assert result["detectors"][0]["name"] == "builtin:gb"
     assert result["detectors"][0]["metrics"]["auc"] >= 0.95
 

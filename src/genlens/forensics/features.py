@@ -160,10 +160,14 @@ def cooccurrence(residual_h: np.ndarray, residual_v: np.ndarray, step: float) ->
     direction rule), then both histograms are pooled: ``(2T+1)²`` values summing to 1.
     """
     side = 2 * COOC_T + 1
-    q_h = (np.clip(np.rint(residual_h / step), -COOC_T, COOC_T) + COOC_T).astype(np.int64)
-    q_v = (np.clip(np.rint(residual_v / step), -COOC_T, COOC_T) + COOC_T).astype(np.int64)
-    pairs = np.concatenate([(q_h[:, :-1] * side + q_h[:, 1:]).ravel(), (q_v[:-1, :] * side + q_v[1:, :]).ravel()])
-    hist = np.bincount(pairs, minlength=side * side).astype(np.float64)
+    hist = np.zeros(side * side)
+    for residual, axis in ((residual_h, 1), (residual_v, 0)):
+        if residual.size == 0:
+            continue
+        q = np.rint(residual * (1.0 / step)).clip(-COOC_T, COOC_T).astype(np.int8) + np.int8(COOC_T)
+        first, second = (q[:, :-1], q[:, 1:]) if axis == 1 else (q[:-1, :], q[1:, :])
+        codes = (first * np.int8(side) + second).ravel()  # < 25: fits int8
+        hist += np.bincount(codes.view(np.uint8), minlength=side * side)[: side * side]
     return hist / max(hist.sum(), 1.0)
 
 
@@ -178,23 +182,28 @@ def residual_features(gray: np.ndarray) -> np.ndarray:
 
 # -- colour -----------------------------------------------------------------------------------
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / denom) if denom > 0 else 0.0
+    """Pearson correlation of two equally shaped arrays (0 when either is constant)."""
+    n = a.size
+    sa, sb = float(a.sum(dtype=np.float64)), float(b.sum(dtype=np.float64))
+    cov = float(np.vdot(a, b)) - sa * sb / n
+    var_a = float(np.vdot(a, a)) - sa * sa / n
+    var_b = float(np.vdot(b, b)) - sb * sb / n
+    return cov / np.sqrt(var_a * var_b) if var_a > 1e-9 and var_b > 1e-9 else 0.0
 
 
 def colour_features(rgb: np.ndarray) -> np.ndarray:
     """Channel spread, saturation, chroma spread, and inter-channel residual correlation."""
-    stds = [float(rgb[..., c].std()) / 255 for c in range(3)]
-    high, low = rgb.max(axis=-1), rgb.min(axis=-1)
-    saturation = np.where(high > 0, (high - low) / np.maximum(high, _EPS), 0.0)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    r, g, b = (np.ascontiguousarray(rgb[..., c]) for c in range(3))
+    stds = [float(channel.std(dtype=np.float64)) / 255 for channel in (r, g, b)]
+    high = np.maximum(np.maximum(r, g), b)
+    low = np.minimum(np.minimum(r, g), b)
+    saturation = (high - low) / np.maximum(high, 1e-6)  # 0 for black (high = low = 0)
     cb = -0.168736 * r - 0.331264 * g + 0.5 * b
     cr = 0.5 * r - 0.418688 * g - 0.081312 * b
-    res = rgb[:, 1:, :] - rgb[:, :-1, :]
-    corrs = [_corr(res[..., 0], res[..., 1]), _corr(res[..., 1], res[..., 2]), _corr(res[..., 0], res[..., 2])]
-    return np.array([*stds, float(saturation.mean()), float(saturation.std()),
-                     float(cb.std()) / 255, float(cr.std()) / 255, *corrs])
+    res = [np.diff(channel, axis=1).ravel() for channel in (r, g, b)]
+    corrs = [_corr(res[0], res[1]), _corr(res[1], res[2]), _corr(res[0], res[2])]
+    return np.array([*stds, float(saturation.mean(dtype=np.float64)), float(saturation.std(dtype=np.float64)),
+                     float(cb.std(dtype=np.float64)) / 255, float(cr.std(dtype=np.float64)) / 255, *corrs])
 
 
 # -- JPEG -------------------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""The probe with CLIP image embeddings added, through a tiny random-init CLIP saved to a temp dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genlens.forensics.probe import ClipEmbedder, classify_run, train_probe
+
+from .families import make_run, tiles
+
+
+def save_clip(directory: Path) -> Path:
+    """A tiny CLIP via the shared test builder when installed, else built here the same way."""
+    try:
+        from genlens.testing.tiny_models import save_tiny_clip
+    except ImportError:
+        return _save_tiny_clip_here(directory)
+    return save_tiny_clip(directory)
+
+
+def _save_tiny_clip_here(directory: Path) -> Path:
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    symbols = list(bytes_to_unicode().values())
+    vocab = {s: i for i, s in enumerate(symbols)} | {f"{s}</w>": i + 256 for i, s in enumerate(symbols)}
+    vocab |= {"<|startoftext|>": 512, "<|endoftext|>": 513}
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config={"vocab_size": 514, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                     "num_attention_heads": 2, "max_position_embeddings": 77, "bos_token_id": 512,
+                     "eos_token_id": 513, "pad_token_id": 513},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8},
+        projection_dim=16,
+    )
+    CLIPModel(config).save_pretrained(directory)
+    processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=processor, tokenizer=CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory) -> Path:
+    return save_clip(tmp_path_factory.mktemp("clip") / "tiny-clip")
+
+
+def test_embeddings_are_unit_vectors_from_the_checkpoint(clip_dir):
+    import torch
+    from transformers import AutoImageProcessor, CLIPModel
+
+    images = [tile for _, tile in tiles("real", 1)]
+    vectors = ClipEmbedder(str(clip_dir)).embed(images)
+    assert vectors.shape == (6, 16)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    model = CLIPModel.from_pretrained(clip_dir).eval()
+    pixels = AutoImageProcessor.from_pretrained(clip_dir)(images=images, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        out = model.get_image_features(pixel_values=pixels)
+    direct = (out if isinstance(out, torch.Tensor) else out.pooler_output).numpy()
+    direct /= np.linalg.norm(direct, axis=1, keepdims=True)
+    np.testing.assert_allclose(vectors, direct, atol=1e-5)
+
+
+def test_probe_with_clip_features_trains_and_classifies(tmp_path, clip_dir):
+    runs = {family: make_run(tmp_path / family, family, 5) for family in ("nearest", "block")}
+    meta = train_probe(runs, tmp_path / "probe", clip=str(clip_dir), resamples=100)
+    assert meta["features"]["clip"] == str(clip_dir) and meta["features"]["clip_dim"] == 16
+    assert meta["heldout"]["accuracy"] >= 0.9
+    target = make_run(tmp_path / "target", "block", 2, offset=5)
+    result = classify_run(target, tmp_path / "probe")  # the CLIP recorded at training is used again
+    assert result["distribution"]["block"] >= 0.8
