@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from genlens.forensics.detect import DetectOptions, build_images, run_detect
@@ -82,3 +83,14 @@ def test_detect_json_has_the_report_contract(tmp_path, real_dir):
     for values in det["robustness"].values():
         assert set(values) == {"auc", "accuracy"} and 0.0 <= values["auc"] <= 1.0
     assert len(data["scores"]["builtin"]) == data["n_real"] + data["n_generated"] == 48 + 24
+
+
+def test_worker_processes_give_identical_features(tmp_path, real_dir):
+    from genlens.forensics.detectors import feature_tables
+
+    run_dir = make_run(tmp_path / "block", "block", 2, offset=PER_PHOTO)
+    data = build_images(run_dir, real_dir, DetectOptions())
+    serial, serial_perturbed = feature_tables(data, ("blur",))
+    parallel, parallel_perturbed = feature_tables(data, ("blur",), workers=2)
+    np.testing.assert_array_equal(serial, parallel)
+    np.testing.assert_array_equal(serial_perturbed["blur"], parallel_perturbed["blur"])

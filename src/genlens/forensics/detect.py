@@ -31,6 +31,7 @@ class DetectOptions:
     jpeg_quality: int = 95
     folds: int = DEFAULT_FOLDS
     resamples: int = 1000
+    workers: int = 1
 
 
 def build_images(run_dir: Path, real_dir: Path, opts: DetectOptions) -> LabelledImages:
@@ -54,7 +55,8 @@ def run_detect(run_dir: Path, real_dir: Path, opts: DetectOptions,
     perturbations = tuple(PERTURBATIONS) if opts.robustness else ()
     detectors = [make_detector(spec) for spec in opts.detectors]
     reports: list[DetectorReport] = [
-        evaluate(d, data, perturbations=perturbations, folds=opts.folds, resamples=opts.resamples, progress=progress)
+        evaluate(d, data, perturbations=perturbations, folds=opts.folds, resamples=opts.resamples, progress=progress,
+                 workers=opts.workers)
         for d in detectors
     ]
     result = {

@@ -65,15 +65,40 @@ class LabelledImages:
         return len(self.paths)
 
 
-def feature_rows(data: LabelledImages, perturbation: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Forensic feature matrix of every image (normalised, then perturbed if asked)."""
-    rows = []
-    for index in range(len(data)):
-        rows.append(forensic_features(data.load(index, perturbation)))
-        if progress:
-            progress(1)
-    return np.stack(rows) if rows else np.zeros((0, len(FEATURE_NAMES)))
+def _features_of_one(data: LabelledImages, perturbations: Sequence[str], index: int) -> list[np.ndarray]:
+    """[clean, *perturbed] feature vectors of image ``index`` (one decode)."""
+    image = data.load(index)
+    return [forensic_features(image), *(forensic_features(PERTURBATIONS[p](image)) for p in perturbations)]
+
+
+def feature_tables(data: LabelledImages, perturbations: Sequence[str] = (), progress: Callable[[int], None] | None = None,
+                   workers: int = 1) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Forensic features of every image, clean and under each perturbation (each file decoded once).
+
+    ``workers`` > 1 spreads images over processes; the numbers are identical either way.
+    """
+    from functools import partial
+
+    job = partial(_features_of_one, data, tuple(perturbations))
+    rows: list[list[np.ndarray]] = []
+    if workers > 1 and len(data) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(job, range(len(data)), chunksize=8):
+                rows.append(result)
+                if progress:
+                    progress(len(result))
+    else:
+        for index in range(len(data)):
+            rows.append(job(index))
+            if progress:
+                progress(len(rows[-1]))
+    if not rows:
+        empty = np.zeros((0, len(FEATURE_NAMES)))
+        return empty, {p: empty for p in perturbations}
+    clean = np.stack([r[0] for r in rows])
+    return clean, {p: np.stack([r[1 + i] for r in rows]) for i, p in enumerate(perturbations)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -270,13 +295,13 @@ def _report(name: str, labels: np.ndarray, scores: np.ndarray, perturbed: dict[s
 
 
 def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, perturbations: Sequence[str] = (),
-             folds: int = DEFAULT_FOLDS, resamples: int = 1000, progress: Callable[[int], None] | None = None) -> DetectorReport:
+             folds: int = DEFAULT_FOLDS, resamples: int = 1000, progress: Callable[[int], None] | None = None,
+             workers: int = 1) -> DetectorReport:
     """Score every image (out-of-fold for the built-in detector), then compute metrics and robustness."""
     labels = data.labels
     if isinstance(detector, BuiltinDetector):
         splits = cv_folds(labels, data.groups, folds)
-        clean = feature_rows(data, None, progress)
-        perturbed_rows = {p: feature_rows(data, p, progress) for p in perturbations}
+        clean, perturbed_rows = feature_tables(data, perturbations, progress, workers)
         scores, perturbed = out_of_fold_scores(detector, clean, labels, splits, perturbed_rows)
         protocol = (f"{len(splits)}-fold cross-validation grouped by prompt (each prompt's images in one fold), "
                     "trained on clean images, every score out-of-fold")

@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         jpeg_quality: Annotated[int, typer.Option("--jpeg-quality", min=1, max=100, help="Quality of the normalising JPEG re-encode.")] = 95,
         folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds for the built-in detector.")] = 5,
         resamples: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for the intervals.")] = 1000,
+        workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes for the built-in detector's feature extraction.")] = 1,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print detect.json to stdout.")] = False,
     ) -> None:
@@ -67,7 +68,7 @@ def register(app: typer.Typer) -> None:
         if format_rule not in ("auto", "jpeg", "none"):
             raise SpecError(f"unknown --format-rule {format_rule!r}", fix="use auto, jpeg or none")
         opts = DetectOptions(detectors=tuple(detector or ("builtin",)), robustness=robustness, max_crop=crop,
-                             format_rule=format_rule, jpeg_quality=jpeg_quality, folds=folds, resamples=resamples)  # type: ignore[arg-type]
+                             format_rule=format_rule, jpeg_quality=jpeg_quality, folds=folds, resamples=resamples, workers=workers)  # type: ignore[arg-type]
         data = build_images(run, real, opts)
         with progress_bar("detect", units_of_work(len(data), opts), quiet=quiet or as_json) as advance:
             result = run_detect(run, real, opts, progress=advance, data=data)
