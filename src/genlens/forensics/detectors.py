@@ -304,7 +304,8 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
         clean, perturbed_rows = feature_tables(data, perturbations, progress, workers)
         scores, perturbed = out_of_fold_scores(detector, clean, labels, splits, perturbed_rows)
         protocol = (f"{len(splits)}-fold cross-validation grouped by prompt (each prompt's images in one fold), "
-                    "trained on clean images, every score out-of-fold")
+                    "trained on clean images, every score out-of-fold; robustness: each fold's classifier scores "
+                    "its held-out images after the perturbation")
         return _report(detector.name, labels, scores, perturbed, protocol=protocol, identity=detector.identity(),
                        resamples=resamples)
 

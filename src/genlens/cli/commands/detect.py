@@ -34,12 +34,15 @@ def _metrics_table(result: dict[str, Any]) -> Table:
 
 
 def _robustness_table(result: dict[str, Any]) -> Table:
-    perturbations = list(result["perturbations"])
-    table = Table(title="robustness: AUC under each perturbation (clean AUC first)")
-    for column in ("detector", "clean", *perturbations):
-        table.add_column(column, justify="left" if column == "detector" else "right")
+    """One row per perturbation, one "AUC / acc" column per detector (fits narrow terminals)."""
+    table = Table(title="robustness: AUC / accuracy under each perturbation")
+    table.add_column("perturbation")
     for det in result["detectors"]:
-        table.add_row(det["name"], _fmt(det["metrics"]["auc"]), *(_fmt(det["robustness"][p]["auc"]) for p in perturbations))
+        table.add_column(det["name"], justify="right")
+    table.add_row("clean", *(f"{_fmt(d['metrics']['auc'])} / {_fmt(d['metrics']['accuracy'])}" for d in result["detectors"]))
+    for name in result["perturbations"]:
+        table.add_row(name, *(f"{_fmt(d['robustness'][name]['auc'])} / {_fmt(d['robustness'][name]['accuracy'])}"
+                              for d in result["detectors"]))
     return table
 
 
