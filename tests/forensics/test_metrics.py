@@ -80,3 +80,8 @@ def test_bootstrap_intervals_bracket_the_estimate_and_are_reproducible():
         low, high = first[name]
         assert low <= point[name] + 1e-9 and point[name] <= high + 1e-9, name
     assert metrics.bootstrap_intervals([1, 1], [0.2, 0.9]) == {}  # one class only: no interval
+
+
+def test_undefined_metrics_become_null_in_json():
+    assert np.isnan(metrics.auc([1, 1], [0.2, 0.9]))  # one class: AUC undefined
+    assert metrics.json_safe({"auc": float("nan"), "ci": [float("inf"), 0.5], "n": 3}) == {"auc": None, "ci": [None, 0.5], "n": 3}

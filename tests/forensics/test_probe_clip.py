@@ -74,3 +74,11 @@ def test_probe_with_clip_features_trains_and_classifies(tmp_path, clip_dir):
     target = make_run(tmp_path / "target", "block", 2, offset=5)
     result = classify_run(target, tmp_path / "probe")  # the CLIP recorded at training is used again
     assert result["distribution"]["block"] >= 0.8
+
+
+def test_classifying_with_other_features_than_trained_is_a_one_line_error(tmp_path, clip_dir, cli):
+    runs = {family: make_run(tmp_path / family, family, 2) for family in ("nearest", "block")}
+    train_probe(runs, tmp_path / "probe", resamples=20)  # forensic features only
+    result = cli("probe", "classify", runs["block"], "--probe", tmp_path / "probe", "--clip", clip_dir)
+    assert result.exit_code == 2
+    assert "features have 124 values but the probe expects 108" in result.stderr

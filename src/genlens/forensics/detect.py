@@ -12,6 +12,7 @@ import numpy as np
 
 from genlens.errors import InputError
 from genlens.forensics.detectors import DEFAULT_FOLDS, DetectorReport, LabelledImages, evaluate, make_detector
+from genlens.forensics.metrics import json_safe
 from genlens.forensics.normalise import FormatRule, choose_rule
 from genlens.forensics.robustness import DESCRIPTIONS, PERTURBATIONS
 from genlens.forensics.sources import folder_images, image_info, run_images
@@ -78,17 +79,6 @@ def run_detect(run_dir: Path, real_dir: Path, opts: DetectOptions,
     result = json_safe(result)
     atomic_write_text(run_dir / DETECT_JSON, json.dumps(result, indent=2, allow_nan=False))
     return result
-
-
-def json_safe(value: Any) -> Any:
-    """NaN/inf (an undefined metric, e.g. AUC with one class) become null so browsers can read the file."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def units_of_work(data_count: int, opts: DetectOptions) -> int:

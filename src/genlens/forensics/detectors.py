@@ -176,6 +176,7 @@ class HFDetector:
         self.processor: Any = None
         self.label_index = -1
         self.label = ""
+        self.device = "cpu"
 
     def load(self) -> None:
         """Load the processor and model once (``from_pretrained``), and resolve the synthetic label."""
@@ -186,10 +187,12 @@ class HFDetector:
         try:
             self.processor = AutoImageProcessor.from_pretrained(self.target)
             self.model = AutoModelForImageClassification.from_pretrained(self.target).eval()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise SpecError(f"cannot load image-classification checkpoint {self.target!r} ({exc})".splitlines()[0],
                             fix="give a hub id (online) or a local directory saved with save_pretrained") from None
         self.label_index, self.label = resolve_synthetic_label(self.model.config.id2label, self.requested_label, self.target)
+        self.device = torch_device()
+        self.model.to(self.device)
 
     def score(self, images: Sequence[Image.Image]) -> np.ndarray:
         import torch
@@ -198,16 +201,25 @@ class HFDetector:
         out: list[np.ndarray] = []
         for start in range(0, len(images), self.batch_size):
             batch = [image.convert("RGB") for image in images[start:start + self.batch_size]]
-            inputs = self.processor(images=batch, return_tensors="pt")
+            inputs = self.processor(images=batch, return_tensors="pt").to(self.device)
             with torch.no_grad():
                 logits = self.model(**inputs).logits.float()
-            out.append(torch.softmax(logits, dim=-1)[:, self.label_index].numpy())
+            out.append(torch.softmax(logits, dim=-1)[:, self.label_index].cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0)
 
     def identity(self) -> dict[str, Any]:
         self.load()
         revision = getattr(self.model.config, "_commit_hash", None)
         return {"model": self.target, "revision": revision, "synthetic_label": self.label}
+
+
+def torch_device() -> str:
+    """``cuda`` when a GPU is visible (``GENLENS_DEVICE`` overrides), else ``cpu``."""
+    import os
+
+    import torch
+
+    return os.environ.get("GENLENS_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def resolve_synthetic_label(id2label: dict[Any, str], requested: str | None, target: str) -> tuple[int, str]:

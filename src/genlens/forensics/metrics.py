@@ -10,6 +10,7 @@ highest TPR among ROC points whose FPR does not exceed it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -129,3 +130,14 @@ def roc_points(labels: Sequence[int], scores: Sequence[float], max_points: int =
         keep = np.unique(np.linspace(0, fpr.size - 1, max_points).round().astype(int))
         fpr, tpr = fpr[keep], tpr[keep]
     return {"fpr": [round(float(v), 6) for v in fpr], "tpr": [round(float(v), 6) for v in tpr]}
+
+
+def json_safe(value: Any) -> Any:
+    """NaN/inf (an undefined metric, e.g. AUC with one class) become null so browsers can read the file."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

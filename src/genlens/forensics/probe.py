@@ -342,7 +342,7 @@ def save_probe(out: Path, probe: LinearProbe, meta: dict[str, Any]) -> None:
         "temperature": np.array([probe.temperature], dtype=np.float64),
     }
     atomic_write(out / WEIGHTS_FILE, save(tensors, metadata={"format": PROBE_FORMAT, "version": str(PROBE_VERSION)}))
-    atomic_write_text(out / META_FILE, json.dumps(meta, indent=2))
+    atomic_write_text(out / META_FILE, json.dumps(metrics.json_safe(meta), indent=2, allow_nan=False))
 
 
 def probe_dir_of(path: Path) -> Path:
@@ -386,7 +386,7 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
                          path=probe_path, fix="classify with the same CLIP model the probe was trained with (--clip)")
     probabilities = probe.probabilities(features)
     result = probe_result(probe_path, probe.classes, probabilities, [i.relative for i in images], meta["heldout"])
-    atomic_write_text(run_dir / RUN_PROBE_JSON, json.dumps(result, indent=2))
+    atomic_write_text(run_dir / RUN_PROBE_JSON, json.dumps(metrics.json_safe(result), indent=2, allow_nan=False))
     return result
 
 
