@@ -31,7 +31,7 @@ from genlens.forensics.robustness import PERTURBATIONS
 from genlens.imageio import load_image
 
 ENTRY_POINT_GROUP = "genlens.detectors"
-SYNTHETIC_LABEL_NAMES = ("fake", "synthetic", "ai", "generated", "ai-generated", "ai_generated", "artificial", "sd", "gan")
+SYNTHETIC_LABEL_NAMES = ("fake", "synthetic", "ai", "generated", "ai-generated", "ai_generated", "ai generated", "artificial", "deepfake")
 DEFAULT_FOLDS = 5
 
 

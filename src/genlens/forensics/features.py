@@ -70,6 +70,11 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float32)
 
 
+def as_rgb(image: Image.Image) -> Image.Image:
+    """The image in RGB mode, by the same rule as :func:`to_rgb_array` (alpha on white)."""
+    return image if image.mode == "RGB" else Image.fromarray(to_rgb_array(image).astype(np.uint8))
+
+
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma, the channel JPEG compresses hardest."""
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114

@@ -82,10 +82,9 @@ class NormalisationRule:
 
     def apply(self, image: Image.Image) -> Image.Image:
         """The normalised image (RGB, ``crop``×``crop``)."""
-        from genlens.forensics.features import to_rgb_array
+        from genlens.forensics.features import as_rgb
 
-        rgb = image if image.mode == "RGB" else Image.fromarray(to_rgb_array(image).astype("uint8"))
-        cropped = centre_crop(rgb, self.crop)
+        cropped = centre_crop(as_rgb(image), self.crop)
         return jpeg_roundtrip(cropped, self.jpeg_quality) if self.jpeg_quality is not None else cropped
 
     def to_json(self) -> dict[str, object]:

@@ -29,7 +29,7 @@ from PIL import Image
 
 from genlens.errors import InputError, SpecError
 from genlens.forensics import metrics
-from genlens.forensics.features import FEATURE_NAMES, forensic_features
+from genlens.forensics.features import FEATURE_NAMES, as_rgb, forensic_features
 from genlens.forensics.normalise import centre_crop
 from genlens.forensics.sources import RunImage, run_images
 from genlens.imageio import atomic_write, atomic_write_text, load_image
@@ -83,7 +83,7 @@ class _TransformersClip:
         try:
             self.model = CLIPModel.from_pretrained(id_or_dir).eval()
             self.processor = AutoImageProcessor.from_pretrained(id_or_dir)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise SpecError(f"cannot load CLIP {id_or_dir!r} ({exc})".splitlines()[0],
                             fix="give a hub id (online) or a local CLIP directory saved with save_pretrained") from None
         self.spec = id_or_dir
@@ -103,17 +103,16 @@ class _TransformersClip:
 
 @dataclass
 class FeatureSpec:
-    """Which features a probe uses: the forensic vector, plus CLIP embeddings of one model."""
+    """How a probe reads an image: a centre crop (no resampling), then the forensic vector [+ CLIP]."""
 
     crop: int = 512
-    clip: str | None = None
 
     def extract(self, paths: Sequence[Path], clip: ClipEmbedder | None = None,
                 progress: Callable[[int], None] | None = None) -> np.ndarray:
         """(n, d) features of the centre-cropped images (d = forensic features [+ CLIP dim])."""
         rows, clip_rows = [], []
         for start in range(0, len(paths), 32):
-            images = [centre_crop(load_image(p).convert("RGB"), self.crop) for p in paths[start:start + 32]]
+            images = [centre_crop(as_rgb(load_image(p)), self.crop) for p in paths[start:start + 32]]
             rows.extend(forensic_features(image) for image in images)
             if clip is not None:
                 clip_rows.append(clip.embed(images))
@@ -121,9 +120,6 @@ class FeatureSpec:
                 progress(len(images))
         forensic = np.stack(rows) if rows else np.zeros((0, len(FEATURE_NAMES)))
         return np.hstack([forensic, np.vstack(clip_rows)]) if clip is not None and clip_rows else forensic
-
-    def names(self, clip_dim: int) -> list[str]:
-        return [*FEATURE_NAMES, *(f"clip_{i}" for i in range(clip_dim))]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,7 +304,7 @@ def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None,
                 resamples: int = 1000, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Cross-validate, calibrate, refit on everything, and save the probe to ``out`` (a directory)."""
     data = training_set(classes)
-    spec = FeatureSpec(crop=crop, clip=clip)
+    spec = FeatureSpec(crop=crop)
     embedder = ClipEmbedder(clip) if clip else None
     features = spec.extract(data.paths, embedder, progress)
     splits = prompt_folds(data.labels, data.groups, folds)
@@ -380,7 +376,7 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
         raise InputError("the run has no finished images", path=run_dir, fix="generate or import images into it first")
     clip_spec = clip or meta["features"]["clip"]
     embedder = ClipEmbedder(clip_spec) if clip_spec else None
-    features = FeatureSpec(crop=meta["features"]["crop"], clip=clip_spec).extract([i.path for i in images], embedder, progress)
+    features = FeatureSpec(crop=meta["features"]["crop"]).extract([i.path for i in images], embedder, progress)
     if features.shape[1] != probe.weight.shape[1]:
         raise InputError(f"features have {features.shape[1]} values but the probe expects {probe.weight.shape[1]}",
                          path=probe_path, fix="classify with the same CLIP model the probe was trained with (--clip)")
