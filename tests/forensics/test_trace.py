@@ -100,3 +100,48 @@ def test_cli_trace_without_frames_is_a_one_line_error(cli, tmp_path):
     run_dir = make_run(tmp_path / "run", "real", 1)
     result = cli("probe", "trace", run_dir)
     assert result.exit_code == 2 and "no partial-image frames" in result.stderr
+
+
+def test_frames_belong_to_their_own_image():
+    from genlens.forensics.sources import frames_of
+
+    images = ["images/i/0_r1.png", "images/i/0_r2.png"]
+    trace = ["images/i/0_r1.trace/000.png", "images/i/0_r1.trace/001.png", "images/i/0_r2.trace/000.png"]
+    assert frames_of(images[0], images, trace) == trace[:2]
+    assert frames_of(images[1], images, trace) == trace[2:]
+    assert frames_of("images/i/0.png", ["images/i/0.png"], ["elsewhere/a.png"]) == ["elsewhere/a.png"]  # single image
+
+
+def test_trace_of_a_run_made_by_the_engine(cli, tmp_path):
+    """A streaming-style backend returns partial frames; the engine stores them; `probe trace` reads them."""
+    import io
+    from typing import ClassVar
+
+    from genlens.backends.base import _BACKENDS, Backend, BackendInfo, register_backend
+    from genlens.types import GeneratedImage
+
+    def png(image):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    @register_backend
+    class StreamingFake(Backend):
+        info: ClassVar[BackendInfo] = BackendInfo(scheme="fx-streaming", syntax="fx-streaming:<order>",
+                                                  description="test: frames in a known order", tasks=("generate",))
+
+        async def generate(self, request):
+            frames = trace_frames.top_down(4) if self.target == "top-down" else trace_frames.global_refinement()
+            return GeneratedImage(data=png(frames[-1]), format="png", trace=[png(f) for f in frames[:-1]])
+
+    try:
+        run_dir = tmp_path / "run"
+        result = cli("run", "image-props", "--model", "fx-streaming:top-down", "--limit", "2", "--out", run_dir, "--quiet")
+        assert (run_dir / "genlens.sqlite").is_file(), result.output
+        result = cli("probe", "trace", run_dir, "--json")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["n_traced"] == 2 and data["summary"]["order"] == {"top-down": 2}
+        assert all(entry["frames"] == 4 for entry in data["images"])
+    finally:
+        _BACKENDS.pop("fx-streaming", None)

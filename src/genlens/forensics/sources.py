@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
 
@@ -45,12 +45,19 @@ def run_images(run_dir: Path) -> list[RunImage]:
         for gen in store.generations("ok"):
             item = items.get(gen.item_id)
             prompt = item.prompt if item else gen.item_id
-            trace = tuple(run_dir / p for p in gen.trace)
             for relative in gen.images:
+                trace = tuple(run_dir / p for p in frames_of(relative, gen.images, gen.trace))
                 out.append(RunImage(run_dir / relative, relative, gen.item_id, gen.sample, prompt, trace))
     finally:
         store.close()
     return out
+
+
+def frames_of(image: str, images: list[str], trace: list[str]) -> list[str]:
+    """The partial frames of one image: those in ``<image stem>.trace/`` (the engine's layout), else
+    all frames when the generation has a single image."""
+    own = [frame for frame in trace if PurePosixPath(frame).parent.name == f"{PurePosixPath(image).stem}.trace"]
+    return own if own or len(images) > 1 else list(trace)
 
 
 def folder_images(folder: Path) -> list[Path]:

@@ -150,7 +150,7 @@ def analyse_run(run_dir: Path, grid: tuple[int, int] = GRID) -> dict[str, Any]:
     traced = [image for image in images if image.trace]
     if not traced:
         raise InputError("no partial-image frames recorded in this run", path=run_dir,
-                         fix="generate with a backend that streams partial images (OpenAI streaming records them)")
+                         fix="generate with a backend that streams partial images, e.g. --model openai:gpt-image-1 --model-arg partial_images=3")
     analyses = []
     for image in traced:
         frames = [load_image(p) for p in (*image.trace, image.path)]
