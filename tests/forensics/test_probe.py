@@ -72,7 +72,7 @@ def test_classify_writes_distribution_and_histogram(trained, tmp_path):
     result = classify_run(target, out)
     assert result["distribution"]["bicubic"] >= 0.8
     assert sum(result["distribution"].values()) == pytest.approx(1.0)
-    assert len(result["histogram"]["bins"]) == 21
+    assert result["histogram"]["bins"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
     assert all(sum(counts) == 18 for counts in result["histogram"]["counts"].values())
     on_disk = json.loads((target / "probe.json").read_text())
     assert on_disk["classes"] == list(FAMILIES) and on_disk["heldout"]["calibration"]["temperature"] > 0

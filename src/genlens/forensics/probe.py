@@ -39,7 +39,7 @@ PROBE_VERSION = 1
 WEIGHTS_FILE = "probe.safetensors"
 META_FILE = "probe.json"
 RUN_PROBE_JSON = "probe.json"
-HISTOGRAM_BINS = 20
+HISTOGRAM_BINS = 10  # bins of width 0.1, as in GPT-ImgEval's Fig. 9
 CALIBRATION_BINS = 10
 REGULARISATION_C = 0.5
 
