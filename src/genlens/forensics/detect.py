@@ -55,6 +55,9 @@ def run_detect(run_dir: Path, real_dir: Path, opts: DetectOptions,
     data = data or build_images(run_dir, real_dir, opts)
     perturbations = tuple(PERTURBATIONS) if opts.robustness else ()
     detectors = [make_detector(spec) for spec in opts.detectors]
+    for detector in detectors:  # load every checkpoint first: a bad one fails before any work is done
+        if callable(getattr(detector, "load", None)):
+            detector.load()
     reports: list[DetectorReport] = [
         evaluate(d, data, perturbations=perturbations, folds=opts.folds, resamples=opts.resamples, progress=progress,
                  workers=opts.workers)

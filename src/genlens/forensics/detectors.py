@@ -10,7 +10,8 @@ A detector gives each image a probability that it is synthetic. Three kinds:
 - ``<name>[:<argument>]``: a plugin registered in the ``genlens.detectors`` entry-point group
   (CNNSpot, UnivFD, NPR, DRCT, Effort … with the user's own weights). The entry point is a
   callable ``factory(argument: str | None)`` returning an object with ``name`` and
-  ``score(images: list[PIL.Image]) -> sequence of P(synthetic)``.
+  ``score(images: list[PIL.Image]) -> sequence of P(synthetic)``, and optionally ``load()`` (called
+  once before any image is scored, so a missing weight file fails fast) and ``identity()``.
 """
 
 from __future__ import annotations
