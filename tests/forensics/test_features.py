@@ -26,6 +26,9 @@ def test_alpha_and_grey_images_become_rgb():
     rgba = Image.new("RGBA", (4, 4), (0, 0, 0, 0))  # fully transparent black -> white
     assert F.to_rgb_array(rgba)[0, 0].tolist() == [255.0, 255.0, 255.0]
     assert F.to_rgb_array(Image.new("L", (4, 4), 7)).shape == (4, 4, 3)
+    sixteen = Image.fromarray(np.full((4, 4), 65535, dtype=np.uint16))  # 16-bit white -> 255, mid grey -> 128
+    assert F.to_rgb_array(sixteen)[0, 0].tolist() == [255.0, 255.0, 255.0]
+    assert F.to_rgb_array(Image.fromarray(np.full((4, 4), 32896, dtype=np.uint16)))[0, 0, 0] == 128.0
 
 
 def test_cooccurrence_by_hand():

@@ -60,7 +60,13 @@ FEATURE_NAMES: tuple[str, ...] = _names()
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
-    """8-bit RGB pixels as float32 (H, W, 3); alpha is composited on white, palettes expanded."""
+    """8-bit RGB pixels as float32 (H, W, 3); alpha is composited on white, palettes expanded.
+
+    16-bit greyscale (``I;16``, ``I``) is scaled by 255/65535 rather than clipped at 255.
+    """
+    if image.mode.startswith("I;16") or image.mode == "I":
+        grey = np.asarray(image, dtype=np.float32) * (255.0 / 65535.0)
+        return np.repeat(np.clip(grey, 0, 255)[..., None].round(), 3, axis=-1)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
