@@ -85,10 +85,14 @@ def test_hf_detector_scores_are_the_checkpoints_softmax(tiny_vit):
 
 def test_cli_runs_an_hf_detector_beside_the_builtin(cli, engine_run, real_dir, tiny_vit):
     result = cli("detect", engine_run, "--real", real_dir, "--detector", "builtin", "--detector", f"hf:{tiny_vit}",
-                 "--bootstrap", "50", "--json")
+                 "--bootstrap", "50", "--robustness", "--json")
     assert result.exit_code == 0, result.output
-    names = [d["name"] for d in json.loads(result.stdout)["detectors"]]
-    assert names == ["builtin", f"hf:{tiny_vit}"]
+    builtin, hf = json.loads(result.stdout)["detectors"]
+    assert (builtin["name"], hf["name"]) == ("builtin", f"hf:{tiny_vit}")
+    assert hf["identity"]["synthetic_label"] == "FAKE" and len(hf["robustness"]) == 7
+    # per-image scores (36 real + 33 generated) are probabilities
+    scores = json.loads((engine_run / "detect.json").read_text())["scores"][hf["name"]]
+    assert len(scores) == 69 and all(0.0 <= s <= 1.0 for s in scores)
 
 
 def test_unknown_hf_label_is_a_one_line_error(cli, engine_run, real_dir, tiny_vit):

@@ -322,18 +322,18 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
         return _report(detector.name, labels, scores, perturbed, protocol=protocol, identity=detector.identity(),
                        resamples=resamples)
 
-    def score_all(perturbation: str | None) -> np.ndarray:
-        out: list[float] = []
-        chunk = 32
-        for start in range(0, len(data), chunk):
-            images = [data.load(i, perturbation) for i in range(start, min(start + chunk, len(data)))]
-            out.extend(float(v) for v in detector.score(images))
+    variants: list[str | None] = [None, *perturbations]
+    collected: dict[str | None, list[float]] = {v: [] for v in variants}
+    chunk = 32
+    for start in range(0, len(data), chunk):  # each file decoded once, then scored clean and perturbed
+        images = [data.load(i) for i in range(start, min(start + chunk, len(data)))]
+        for variant in variants:
+            batch = images if variant is None else [PERTURBATIONS[variant](image) for image in images]
+            collected[variant].extend(float(v) for v in detector.score(batch))
             if progress:
-                progress(len(images))
-        return np.asarray(out)
-
-    scores = score_all(None)
-    perturbed = {p: score_all(p) for p in perturbations}
+                progress(len(batch))
+    scores = np.asarray(collected[None])
+    perturbed = {p: np.asarray(collected[p]) for p in perturbations}
     identity = detector.identity() if hasattr(detector, "identity") else {}
     return _report(detector.name, labels, scores, perturbed, protocol="pretrained detector, every image scored",
                    identity=identity, resamples=resamples)
