@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -57,8 +58,9 @@ def decode(data: bytes, *, source: str | Path = "<bytes>") -> Image.Image:
         image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        detail = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc)).strip()
         raise InputError(
-            f"not a readable image ({type(exc).__name__}: {exc})",
+            f"not a readable image ({type(exc).__name__}: {detail})",
             path=source,
             fix="re-export or replace the file, then run the same command again",
         ) from None

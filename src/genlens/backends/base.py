@@ -19,13 +19,20 @@ from typing import Any, ClassVar
 from genlens.errors import SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
-SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
+SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "authorization", "auth", "credential", "credentials"})
 
 
 def is_secret_arg(name: str) -> bool:
-    """Model args that look like credentials never reach run.json, fingerprints or logs."""
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_WORDS)
+    """Model args that look like credentials never reach run.json, fingerprints or logs.
+
+    Whole name parts are matched (``api_key``, ``access-token``, ``apiKey``), so ``max_tokens``
+    or ``keyframes`` are ordinary arguments.
+    """
+    import re
+
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    parts = {part for part in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if part}
+    return bool(parts & SECRET_WORDS)
 
 
 def public_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from genlens.errors import GenlensError
 
@@ -42,7 +44,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except GenlensError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted — finished work is saved; run the same command again to resume")
@@ -83,6 +85,12 @@ _register_all()
 
 
 def main() -> None:
+    # transformers' per-load warnings (slow-processor fallback, weight-loading bars) are noise
+    # in a CLI that draws its own progress; GENLENS_VERBOSE=1 brings them back.
+    if not os.environ.get("GENLENS_VERBOSE"):
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TQDM_DISABLE", "1")
     app(prog_name="genlens")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from genlens.backends.base import backend_classes, make_backend, plugin_errors
@@ -61,7 +62,7 @@ def _score_context(run_dir: Path, config: dict[str, Any], *, judge: str | None, 
 def _print_phase(name: str, summary: PhaseSummary, quiet: bool) -> None:
     if summary.input_errors:
         for line in summary.input_errors[:20]:
-            err_console.print(f"[bold red]error:[/] {line}")
+            err_console.print(f"[bold red]error:[/] {escape(line)}")
         more = len(summary.input_errors) - 20
         if more > 0:
             err_console.print(f"… and {more} more input errors")
@@ -140,8 +141,9 @@ def register(app: typer.Typer) -> None:
         for col in ("suite", "task", "items", "k", "categories", "scoring needs", "data"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]),
-                          ", ".join(r["categories"]), ", ".join(r["needs"]), r["data"])
+            table.add_row(*(escape(cell) for cell in (
+                r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]),
+                ", ".join(r["categories"]), ", ".join(r["needs"]), r["data"])))
         out_console.print(table)
 
     @app.command("models")
@@ -158,10 +160,10 @@ def register(app: typer.Typer) -> None:
         for col in ("spec", "tasks", "needs", "what"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(r["syntax"], ", ".join(r["tasks"]), r["requires"] or "-", r["description"])
+            table.add_row(*(escape(cell) for cell in (r["syntax"], ", ".join(r["tasks"]), r["requires"] or "-", r["description"])))
         out_console.print(table)
         for name, why in broken.items():
-            err_console.print(f"plugin backend {name!r} failed to load: {why}")
+            err_console.print(escape(f"plugin backend {name!r} failed to load: {why}"))
         out_console.print("Plugins register more through the 'genlens.backends' entry-point group.")
 
     @app.command("doctor")
@@ -270,7 +272,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def report_cmd(
         runs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv (html where installed).")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv | html (one self-contained page; use --out FILE).")] = "table",
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
     ) -> None:
         """Compare runs: headline, metrics and per-category scores side by side."""

@@ -14,6 +14,16 @@ from genlens.runs.rundir import RESULTS_JSON, load_run
 BUILT_IN = ("table", "md", "json", "csv")
 
 
+def formats() -> list[str]:
+    """Built-in formats plus every ``genlens.report.fmt_<name>`` module (html …)."""
+    import pkgutil
+
+    import genlens.report as package
+
+    extra = [m.name.removeprefix("fmt_") for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("fmt_")]
+    return [*BUILT_IN, *sorted(extra)]
+
+
 def load_results(run_dir: Path) -> dict[str, Any]:
     """A run's results.json, with a one-line error when the run was never scored."""
     load_run(run_dir)
@@ -42,7 +52,7 @@ def render(runs: list[Path], fmt: str, out: Path | None) -> Any:
         try:
             module = importlib.import_module(f"genlens.report.fmt_{fmt}")
         except ModuleNotFoundError:
-            raise SpecError(f"unknown report format {fmt!r}", fix=f"use one of: {', '.join(BUILT_IN)}") from None
+            raise SpecError(f"unknown report format {fmt!r}", fix=f"use one of: {', '.join(formats())}") from None
         rendered = module.render(results, out)
     if out is None:
         return rendered

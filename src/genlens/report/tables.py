@@ -67,12 +67,61 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(results: list[dict[str, Any]]) -> str:
-    header, body = _wide(results)
+def _md_table(header: list[str], body: list[list[str]], left: int = 1) -> list[str]:
     lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "|" + "|".join("---" if i < 3 else "---:" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
-    return "\n".join(lines) + "\n"
+             "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"]
+    return lines + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
+
+
+def _md_summary(summary: Any) -> list[str]:
+    """A paper-style table: your runs (bold, with the difference to GPT-4o) above the published rows."""
+    from genlens.report.summary import source_line
+
+    header = ["model", *summary.columns]
+    body = []
+    for row in summary.rows:
+        cells = []
+        for col in summary.columns:
+            text = fmt_value(row.values.get(col))
+            delta = row.deltas.get(col)
+            cells.append(f"{text} ({delta:+.3f})" if delta is not None else text)
+        label = f"**{row.label}**" if row.kind == "run" else (f"{row.label} (published)" if row.reference else row.label)
+        body.append([label, *cells])
+    lines = [f"### {summary.suite}", ""]
+    if summary.anchor:
+        lines += [f"{source_line(summary)}. Differences in brackets are yours minus GPT-4o's. {summary.anchor.caveat}", ""]
+    return [*lines, *_md_table(header, body), ""]
+
+
+def _md_comparisons(results: list[dict[str, Any]]) -> list[str]:
+    from genlens.report.compare import compare_runs
+
+    if not all(r.get("run_dir") for r in results):
+        return []
+    comparisons = compare_runs(results)
+    if not comparisons:
+        return []
+    header = ["suite", "A", "B", "aligned", "A wins", "B wins", "ties", "Δ (B−A)", "95% interval", "test", "p"]
+    body = []
+    for c in comparisons:
+        interval = f"[{c.diff_interval[0]:+.3f}, {c.diff_interval[1]:+.3f}]" if c.diff_interval else "—"
+        p = "—" if c.p_value is None else ("< 0.001" if c.p_value < 0.001 else f"{c.p_value:.3g}")
+        diff = "—" if c.diff is None else f"{c.diff:+.3f}"
+        body.append([c.suite, f"{c.model_a} ({c.run_a})", f"{c.model_b} ({c.run_b})", str(c.n_pairs), str(c.wins_a),
+                     str(c.wins_b), str(c.ties), diff, interval, c.test, p])
+    return ["### Paired comparisons (images aligned by item and sample)", "", *_md_table(header, body, left=3), ""]
+
+
+def to_markdown(results: list[dict[str, Any]]) -> str:
+    """All metrics side by side, then per-suite tables beside the published rows, then paired comparisons."""
+    from genlens.report.summary import summaries
+
+    header, body = _wide(results)
+    lines = [*_md_table(header, body, left=3), ""]
+    for summary in summaries(results):
+        lines += _md_summary(summary)
+    lines += _md_comparisons(results)
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def to_json(results: list[dict[str, Any]]) -> str:

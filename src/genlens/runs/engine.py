@@ -26,6 +26,7 @@ from genlens.backends.base import Backend, public_params
 from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import progress_bar
+from genlens.runs.cost import cost_summary
 from genlens.runs.fingerprint import generation_fingerprint, sample_seed, score_fingerprint
 from genlens.runs.rundir import (
     DB_NAME,
@@ -345,14 +346,17 @@ class _Generator:
         self.summary.done += 1
 
     async def run(self, units: list[_Unit]) -> PhaseSummary:
-        batch = max(1, self.backend.batch_size) if units and units[0].item.kind != "multiturn" else 1
+        batched = self.backend.batch_size > 1
         queue: asyncio.Queue[list[_Unit]] = asyncio.Queue()
-        # Batches hold units of one kind so a batched backend gets homogeneous requests.
+        # Batches hold units of one kind so a batched backend gets homogeneous requests;
+        # a multi-round unit is a conversation of its own.
         for kind in ("generate", "edit", "multiturn"):
             same = [u for u in units if u.item.kind == kind]
-            for start in range(0, len(same), batch):
-                queue.put_nowait(same[start:start + batch])
-        workers = max(1, self.opts.concurrency if batch == 1 else 1)
+            size = self.backend.batch_size if batched and kind != "multiturn" else 1
+            for start in range(0, len(same), size):
+                queue.put_nowait(same[start:start + size])
+        # A batched (local, GPU-bound) backend gets one worker; API backends get --concurrency.
+        workers = 1 if batched else max(1, self.opts.concurrency)
         with progress_bar("generate", len(units), quiet=self.opts.quiet) as advance:
 
             async def worker() -> None:
@@ -515,7 +519,10 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
         generations = [g for g in store.generations("ok") if g.item_id in items]
         for scorer in suite.scorers(ctx):
             key = scorer.fingerprint_key()
-            done = store.score_fingerprints()
+            if ctx.rejudge and getattr(scorer, "rescoring", False):
+                _rescore_stored(store, scorer, generations, key, summary)
+                continue
+            done = store.score_fingerprints(final_only=True)
             pending = [
                 (g, score_fingerprint(g.fingerprint, scorer.name, key)) for g in generations
             ]
@@ -528,6 +535,31 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
             asyncio.run(_score_pending(store, scorer, pending, items, run_dir, ctx, summary))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _rescore_stored(
+    store: RunStore, scorer: Any, generations: list[GenerationRecord], key: str, summary: PhaseSummary,
+) -> None:
+    """``--rejudge``: re-derive scores from the stored records with ``scorer.rescore`` (no model call).
+
+    A generation with no stored record the scorer accepts is counted ``not_rescored`` and left as is.
+    """
+    stored: dict[str, list[ScoreRecord]] = {}
+    for record in store.scores(scorer.name):
+        stored.setdefault(record.generation_fingerprint, []).append(record)
+    records = []
+    for gen in generations:
+        fp = score_fingerprint(gen.fingerprint, scorer.name, key)
+        candidates = sorted(stored.get(gen.fingerprint, []), key=lambda r: r.fingerprint != fp)
+        result = next((r for r in (scorer.rescore(c.value) for c in candidates) if r is not None), None)
+        summary.total += 1
+        if result is None:
+            summary.count("not_rescored")
+            continue
+        records.append(ScoreRecord(fp, gen.fingerprint, scorer.name, result[0], result[1]))
+        summary.count(result[0])
+    store.put_scores(records)
+    summary.done += len(records)
 
 
 async def _score_pending(
@@ -567,6 +599,9 @@ async def _score_pending(
         finally:
             for task in tasks:
                 task.cancel()
+            close = getattr(scorer, "aclose", None)  # API clients belong to this event loop: close them in it
+            if close is not None:
+                await close()
 
 
 def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore) -> list[ScoredGeneration]:
@@ -611,6 +646,7 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         "intervals": result.intervals,
         "extra": result.extra,
         "provenance": provenance,
+        "cost": cost_summary(entry.generation for entry in scored),
         "samples": spec.get("samples"),
         "seed": spec.get("seed"),
     }

@@ -128,8 +128,10 @@ class RunStore:
                 rows,
             )
 
-    def score_fingerprints(self) -> set[str]:
-        return {row[0] for row in self.conn.execute("SELECT fingerprint FROM scores")}
+    def score_fingerprints(self, *, final_only: bool = False) -> set[str]:
+        """Fingerprints of stored scores; ``final_only`` leaves out ``error`` ones (retried on resume)."""
+        query = "SELECT fingerprint FROM scores" + (" WHERE status != 'error'" if final_only else "")
+        return {row[0] for row in self.conn.execute(query)}
 
     def scores(self, scorer: str | None = None) -> Iterator[ScoreRecord]:
         query = "SELECT fingerprint, generation, scorer, status, value FROM scores"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from genlens.errors import InputError, SpecError
-from genlens.types import Item, ScoredGeneration, TaskKind
+from genlens.types import Item, ScoredGeneration
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -21,13 +21,14 @@ class SuiteMeta:
     """Typed metadata shown by ``genlens suites`` and stored in every run.
 
     ``version`` enters every fingerprint, so results of different suite versions never mix.
+    ``task`` says which backend calls its items take (``generate+edit`` for a mix).
     ``needs`` names what scoring requires ("detector", "clip", "judge", "ocr", "none" …).
     """
 
     name: str
     version: str
     title: str
-    task: TaskKind
+    task: str  # "generate", "edit" or "multiturn"; several joined by "+" when a suite mixes them
     categories: tuple[str, ...]
     needs: tuple[str, ...]
     data_source: str
@@ -124,11 +125,25 @@ class Suite(ABC):
         return []
 
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
-        """Walk a directory in the suite's official output layout (``genlens import``)."""
-        raise InputError(
-            f"suite {self.meta.name!r} has no official image layout to import",
-            fix="use `genlens run SUITE --model folder:DIR` with <item id>/<sample>.png files instead",
-        )
+        """Walk a directory in the suite's output layout (``genlens import``).
+
+        The default is genlens's generic layout: ``<item id>/<sample>.<ext>`` or ``<item id>.<ext>``
+        (sample 0). Suites with an official layout (GenEval, WISE …) override this.
+        """
+        ids = {item.id for item in self.items()}
+        for entry in sorted(directory.iterdir()):
+            if entry.is_dir() and entry.name in ids:
+                for image in sorted(entry.iterdir()):
+                    if image.suffix.lower() in IMAGE_EXTENSIONS and image.stem.isdigit():
+                        yield ImportedImage(entry.name, int(image.stem), image)
+            elif entry.is_file() and entry.suffix.lower() in IMAGE_EXTENSIONS:
+                if entry.stem in ids:
+                    yield ImportedImage(entry.stem, 0, entry)
+                else:
+                    raise InputError(
+                        f"file name {entry.name!r} is not an item of suite {self.meta.name}", path=entry,
+                        fix="name files <item id>.png or <item id>/<sample>.png (item ids: `genlens suites` / docs)",
+                    )
 
 
 _SUITES: dict[str, type[Suite]] = {}

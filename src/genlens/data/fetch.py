@@ -1,0 +1,220 @@
+"""``genlens data fetch``: download a suite's data from its pinned upstream commit, sha256-verified.
+
+A manifest (``manifests/<name>.json``) lists files (url, sha256, where they go) and "extracts":
+texts read out of an upstream script — e.g. the official judge prompt — with Python's ``ast``
+(never executed) and verified by the sha256 of the extracted text. Nothing is written unless it
+verifies; a file already present with the right hash is not downloaded again.
+Data goes to ``$GENLENS_DATA_DIR/<dir>`` (default ``~/.cache/genlens/data/<dir>``) or ``--data-dir``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genlens.errors import GenlensError, InputError, SpecError
+from genlens.imageio import atomic_write
+
+MANIFEST_DIR = Path(__file__).parent / "manifests"
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    path: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ManifestExtract:
+    """Texts read from an upstream Python script: ``outputs[i]`` is the i-th message text of ``function``."""
+
+    url: str
+    function: str
+    outputs: tuple[ManifestFile, ...]
+    kind: str = "python-message-texts"
+
+
+@dataclass
+class Manifest:
+    name: str
+    suites: tuple[str, ...]
+    dir: str
+    source: str
+    commit: str
+    license: str
+    files: list[ManifestFile] = field(default_factory=list)
+    extracts: list[ManifestExtract] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            name=data["name"], suites=tuple(data.get("suites") or [data["name"]]), dir=data.get("dir", data["name"]),
+            source=data.get("source", ""), commit=data.get("commit", ""), license=data.get("license", ""),
+            files=[ManifestFile(f["path"], f["url"], f["sha256"]) for f in data.get("files", [])],
+            extracts=[
+                ManifestExtract(e["url"], e["function"], tuple(ManifestFile(o["path"], e["url"], o["sha256"]) for o in e["outputs"]),
+                                e.get("kind", "python-message-texts"))
+                for e in data.get("extracts", [])
+            ],
+        )
+
+
+@dataclass
+class FetchResult:
+    path: str
+    status: str  # downloaded | present | extracted
+    sha256: str
+
+
+def manifests() -> dict[str, Manifest]:
+    """Every shipped manifest, by each suite name it serves."""
+    out: dict[str, Manifest] = {}
+    for path in sorted(MANIFEST_DIR.glob("*.json")):
+        manifest = Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        for suite in manifest.suites:
+            out[suite] = manifest
+    return out
+
+
+def load_manifest(suite: str) -> Manifest:
+    known = manifests()
+    if suite not in known:
+        raise SpecError(f"suite {suite!r} has no data to fetch",
+                        fix=f"fetchable suites: {', '.join(sorted(known)) or 'none'}")
+    return known[suite]
+
+
+def data_root() -> Path:
+    """``$GENLENS_DATA_DIR``, else ``<user cache dir>/genlens/data``."""
+    if os.environ.get("GENLENS_DATA_DIR"):
+        return Path(os.environ["GENLENS_DATA_DIR"]).expanduser()
+    from genlens.judges.cache import cache_dir
+
+    return cache_dir() / "data"
+
+
+def suite_data_dir(suite: str) -> Path:
+    """Where ``genlens data fetch SUITE`` puts the suite's data by default."""
+    return data_root() / load_manifest(suite).dir
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def download(url: str, client: Any) -> bytes:
+    try:
+        response = client.get(url)
+    except Exception as exc:
+        raise GenlensError(f"cannot download {url} ({type(exc).__name__}: {exc})",
+                           fix="check the network or proxy, then run the same command again (verified files are kept)") from None
+    if response.status_code != 200:
+        raise GenlensError(f"cannot download {url} (HTTP {response.status_code})",
+                           fix="check the network or proxy, then run the same command again (verified files are kept)")
+    return response.content
+
+
+def _verified(data: bytes, expected: str, what: str, url: str) -> bytes:
+    actual = sha256_of(data)
+    if actual != expected:
+        raise InputError(
+            f"sha256 mismatch for {what} from {url}: got {actual[:16]}…, expected {expected[:16]}…; nothing was written",
+            fix="the download was corrupted or upstream changed: run again, or report it if it persists",
+        )
+    return data
+
+
+def _present(path: Path, expected: str) -> bool:
+    return path.is_file() and sha256_of(path.read_bytes()) == expected
+
+
+def fetch(manifest: Manifest, dest: Path, *, force: bool = False, client: Any = None) -> list[FetchResult]:
+    """Download and verify every file of ``manifest`` into ``dest``; return what happened to each."""
+    import httpx
+
+    own_client = client is None
+    client = client or httpx.Client(follow_redirects=True, timeout=60.0)
+    results: list[FetchResult] = []
+    try:
+        for entry in manifest.files:
+            target = dest / entry.path
+            if not force and _present(target, entry.sha256):
+                results.append(FetchResult(entry.path, "present", entry.sha256))
+                continue
+            atomic_write(target, _verified(download(entry.url, client), entry.sha256, entry.path, entry.url))
+            results.append(FetchResult(entry.path, "downloaded", entry.sha256))
+        for extract in manifest.extracts:
+            if not force and all(_present(dest / o.path, o.sha256) for o in extract.outputs):
+                results.extend(FetchResult(o.path, "present", o.sha256) for o in extract.outputs)
+                continue
+            texts = message_texts(download(extract.url, client), extract.function, origin=extract.url)
+            if len(texts) < len(extract.outputs):
+                raise InputError(f"{extract.url} has {len(texts)} message texts in {extract.function}(), "
+                                 f"expected {len(extract.outputs)}", fix="upstream changed: report it")
+            for output, text in zip(extract.outputs, texts, strict=False):
+                data = _verified(text.encode("utf-8"), output.sha256, output.path, extract.url)
+                atomic_write(dest / output.path, data)
+                results.append(FetchResult(output.path, "extracted", output.sha256))
+    finally:
+        if own_client:
+            client.close()
+    return results
+
+
+# -- reading message texts out of a Python script (never executed) --------------------------------
+def _placeholder(expression: ast.expr) -> str:
+    """``{prompt_data['Prompt']}`` -> ``{Prompt}``; ``{explanation}`` -> ``{Explanation}``."""
+    text = ast.unparse(expression).lower()
+    if "explanation" in text:
+        return "{Explanation}"
+    if "prompt" in text:
+        return "{Prompt}"
+    return "{" + ast.unparse(expression) + "}"
+
+
+def _string_of(node: ast.expr, names: dict[str, ast.expr]) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue):
+                parts.append(_placeholder(value.value))
+        return "".join(parts)
+    if isinstance(node, ast.Name) and node.id in names:
+        return _string_of(names[node.id], {})
+    return None
+
+
+def message_texts(source: bytes, function: str, *, origin: str = "") -> list[str]:
+    """The ``"text"``/``"content"`` strings of chat messages built in ``function``, in source order."""
+    name = origin or "the script"
+    try:
+        tree = ast.parse(source.decode("utf-8"))
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {name} as Python ({type(exc).__name__})", fix="upstream changed: report it") from None
+    names = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+             if isinstance(t, ast.Name)}
+    func = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function), None)
+    if func is None:
+        raise InputError(f"{name} has no function {function}()", fix="upstream changed: report it")
+    names.update({t.id: node.value for node in ast.walk(func) if isinstance(node, ast.Assign) for t in node.targets
+                  if isinstance(t, ast.Name)})
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(func):
+        if not isinstance(node, ast.Dict):
+            continue
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value in ("text", "content"):
+                text = _string_of(value, names)
+                if text is not None:
+                    found.append((value.lineno, value.col_offset, text))
+    return [text for _line, _col, text in sorted(found)]

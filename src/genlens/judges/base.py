@@ -1,0 +1,119 @@
+"""The judge contract: a VLM that reads a prompt and images and answers in text, recorded exactly.
+
+Three kinds, chosen by spec: ``openai:<model>`` (any OpenAI-compatible chat endpoint with image
+input), ``gemini:<model>`` (google-genai) and ``local:<hub id or dir>`` (transformers Qwen2.5-VL /
+Qwen2-VL). Every judge runs with deterministic settings (temperature 0, a seed where the
+provider takes one) and reports the exact model version the provider answered with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from genlens.backends.base import is_secret_arg
+from genlens.errors import SpecError
+
+JUDGE_SCHEMES = {
+    "openai": "genlens.judges.openai_judge:OpenAIJudge",
+    "gemini": "genlens.judges.gemini_judge:GeminiJudge",
+    "local": "genlens.judges.local_judge:LocalJudge",
+}
+
+
+@dataclass
+class JudgeReply:
+    """One judge answer as received: never edited, so it can be re-parsed later."""
+
+    raw: str
+    model: str  # exact model version the provider reported (local: weights id + hash)
+    status: str  # ok | refused | error
+    usage: dict[str, Any] = field(default_factory=dict)
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    error: str = ""
+    cached: bool = False  # served from the judge cache (no call made)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JudgeReply:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass
+class JudgeRequest:
+    """What a judge is asked: an optional system text, a user text and images (in order)."""
+
+    system: str | None
+    text: str
+    images: list[bytes] = field(default_factory=list)
+
+
+class Judge(ABC):
+    """A VLM judge. Subclasses implement :meth:`ask`; :meth:`ask_batch` may be overridden to batch."""
+
+    scheme: str = ""
+
+    def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
+        params = dict(params or {})
+        secrets = [k for k in params if is_secret_arg(k)]
+        if secrets:
+            raise SpecError(
+                f"judge argument(s) {', '.join(secrets)} look like credentials",
+                fix="API keys come only from the environment (OPENAI_API_KEY, GEMINI_API_KEY / GOOGLE_API_KEY)",
+            )
+        self.target = target
+        self.concurrency = max(1, int(concurrency))
+        self.params = params
+        self.version: str | None = None  # the exact model version, once known
+
+    @property
+    def spec(self) -> str:
+        return f"{self.scheme}:{self.target}"
+
+    def settings(self) -> dict[str, Any]:
+        """Decoding settings that shape the answer (temperature, seed, max tokens …)."""
+        return {}
+
+    def identity(self) -> dict[str, Any]:
+        """Spec, exact version (None until the provider has answered once) and decoding settings."""
+        return {"spec": self.spec, "version": self.version, "settings": self.settings()}
+
+    @abstractmethod
+    async def ask(self, *, system: str | None, text: str, images: list[bytes]) -> JudgeReply:
+        """One question. Never raises for provider trouble: returns status ``refused`` or ``error``."""
+
+    async def ask_batch(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
+        """Several questions; API judges run them concurrently, local judges batch them on the device."""
+        return list(await asyncio.gather(*(self.ask(system=r.system, text=r.text, images=r.images) for r in requests)))
+
+    def call_stats(self) -> dict[str, Any]:
+        """Calls, retries, tokens and cost so far (from the shared call layer where there is one)."""
+        return {}
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and models."""
+
+
+def parse_judge_spec(spec: str) -> tuple[str, str]:
+    scheme, sep, target = spec.partition(":")
+    if not sep or scheme not in JUDGE_SCHEMES or not target:
+        raise SpecError(
+            f"judge spec {spec!r} is not one of openai:<model>, gemini:<model>, local:<hub id or dir>",
+            fix="e.g. --judge openai:gpt-4o-2024-05-13 or --judge local:Qwen/Qwen2.5-VL-7B-Instruct",
+        )
+    return scheme, target
+
+
+def make_judge(spec: str, *, concurrency: int = 4, params: dict[str, Any] | None = None) -> Judge:
+    """Build the judge a spec names (its SDK or weights load lazily, on the first question)."""
+    scheme, target = parse_judge_spec(spec)
+    module_name, _, class_name = JUDGE_SCHEMES[scheme].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(target, concurrency=concurrency, params=params)

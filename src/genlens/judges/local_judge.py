@@ -1,0 +1,179 @@
+"""``local:<hub id or dir>`` — a transformers VLM judge on this machine: Qwen2.5-VL and Qwen2-VL.
+
+Greedy decoding (deterministic), batched with left padding, on the GPU when there is one
+(bfloat16) and on the CPU otherwise (float32). Inputs are built from the tokenizer and the Qwen
+image processor directly — the Qwen processor class needs torchvision, which this project avoids —
+using Qwen's chat format: each image becomes ``<|vision_start|>`` + one ``<|image_pad|>`` per merged
+patch + ``<|vision_end|>`` before the text. The recorded version is the hub commit, or a hash of
+the directory's config and weight files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from genlens.errors import SpecError
+from genlens.judges.base import Judge, JudgeReply, JudgeRequest
+
+MODEL_CLASSES = {
+    "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration",
+    "qwen2_vl": "Qwen2VLForConditionalGeneration",
+}
+# Qwen's chat template adds this system turn when a conversation has none.
+QWEN_DEFAULT_SYSTEM = "You are a helpful assistant."
+
+
+def directory_version(path: Path) -> str:
+    """A short content id for a local model dir: config bytes plus weight file names and sizes."""
+    digest = hashlib.sha256()
+    config = path / "config.json"
+    if config.is_file():
+        digest.update(config.read_bytes())
+    for weights in sorted(path.glob("*.safetensors")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def chat_text(system: str | None, text: str, image_tokens: list[int]) -> str:
+    """Qwen chat format with each image expanded to its number of ``<|image_pad|>`` tokens."""
+    vision = "".join(f"<|vision_start|>{'<|image_pad|>' * n}<|vision_end|>" for n in image_tokens)
+    return (f"<|im_start|>system\n{system or QWEN_DEFAULT_SYSTEM}<|im_end|>\n"
+            f"<|im_start|>user\n{vision}{text}<|im_end|>\n<|im_start|>assistant\n")
+
+
+class LocalJudge(Judge):
+    scheme = "local"
+
+    def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
+        super().__init__(target, concurrency=concurrency, params=params)
+        p = self.params
+        self.max_new_tokens = int(p.get("max_new_tokens", p.get("max_tokens", 512)))
+        self.batch_size = max(1, int(p.get("batch_size", 8)))
+        self.device_name: str | None = p.get("device")
+        self.dtype_name: str | None = p.get("dtype")
+        self.min_pixels = p.get("min_pixels")
+        self.max_pixels = p.get("max_pixels")
+        self._loaded: tuple[Any, Any, Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def settings(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"decoding": "greedy", "max_new_tokens": self.max_new_tokens}
+        for key in ("min_pixels", "max_pixels", "dtype", "attn_implementation"):
+            if self.params.get(key) is not None:
+                out[key] = self.params[key]
+        return out
+
+    # -- loading -------------------------------------------------------------------------------
+    def load(self) -> tuple[Any, Any, Any, Any]:
+        """(model, tokenizer, image processor, device), loaded once through ``from_pretrained``."""
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+            return self._loaded
+
+    def _load(self) -> tuple[Any, Any, Any, Any]:
+        import torch
+        import transformers
+        from transformers import AutoConfig, AutoTokenizer
+
+        try:
+            config = AutoConfig.from_pretrained(self.target)
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"cannot load judge {self.spec} ({str(exc).splitlines()[0][:200]})",
+                            fix="give a local model dir or a hub id that is downloaded (HF_HUB_OFFLINE blocks downloads)") from None
+        class_name = MODEL_CLASSES.get(config.model_type)
+        if class_name is None:
+            raise SpecError(f"judge {self.spec} is a {config.model_type!r} model",
+                            fix="local judges support Qwen2.5-VL and Qwen2-VL (model_type qwen2_5_vl / qwen2_vl)")
+        device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = getattr(torch, self.dtype_name) if self.dtype_name else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
+        extra = {k: self.params[k] for k in ("device_map", "attn_implementation") if self.params.get(k)}
+        model = getattr(transformers, class_name).from_pretrained(self.target, dtype=dtype, **extra)
+        if "device_map" in extra:  # sharded over the GPUs by accelerate: inputs go where the embeddings are
+            device = str(model.get_input_embeddings().weight.device)
+        else:
+            model = model.to(device)
+        model = model.eval()
+        tokenizer = AutoTokenizer.from_pretrained(self.target)
+        tokenizer.padding_side = "left"
+        image_processor = self._image_processor()
+        local = Path(self.target)
+        if local.is_dir():
+            self.version = f"{self.target}@{directory_version(local)}"
+        else:
+            commit = getattr(config, "_commit_hash", None)
+            self.version = f"{self.target}@{commit}" if commit else self.target
+        self._image_token_id = config.image_token_id
+        return model, tokenizer, image_processor, device
+
+    def _image_processor(self) -> Any:
+        import transformers
+
+        # The PIL variant needs no torchvision (the default class only falls back to it, with a warning).
+        cls = getattr(transformers, "Qwen2VLImageProcessorPil", None) or transformers.Qwen2VLImageProcessor
+        overrides = {k: int(v) for k, v in (("min_pixels", self.min_pixels), ("max_pixels", self.max_pixels)) if v is not None}
+        try:
+            return cls.from_pretrained(self.target, **overrides)
+        except OSError:
+            return cls(**overrides)
+
+    # -- answering -----------------------------------------------------------------------------
+    async def ask(self, *, system: str | None, text: str, images: list[bytes]) -> JudgeReply:
+        return (await self.ask_batch([JudgeRequest(system, text, images)]))[0]
+
+    async def ask_batch(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
+        replies: list[JudgeReply] = []
+        for start in range(0, len(requests), self.batch_size):
+            chunk = requests[start:start + self.batch_size]
+            try:
+                replies.extend(await asyncio.to_thread(self._generate, chunk))
+            except SpecError:
+                raise
+            except Exception as exc:  # e.g. out of memory: recorded per question, asked again next run
+                message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+                replies.extend(JudgeReply("", self.version or self.target, "error", error=message) for _ in chunk)
+        return replies
+
+    def _generate(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
+        import torch
+        from PIL import Image
+
+        model, tokenizer, image_processor, device = self.load()
+        started = time.perf_counter()
+        images = [Image.open(io.BytesIO(data)).convert("RGB") for r in requests for data in r.images]
+        vision: dict[str, Any] = {}
+        counts: list[int] = []
+        if images:
+            vision = dict(image_processor(images=images, return_tensors="pt"))
+            merge = int(getattr(image_processor, "merge_size", 2))
+            counts = (vision["image_grid_thw"].prod(-1) // (merge * merge)).tolist()
+        texts, cursor = [], 0
+        for request in requests:
+            texts.append(chat_text(request.system, request.text, counts[cursor:cursor + len(request.images)]))
+            cursor += len(request.images)
+        encoded = tokenizer(texts, return_tensors="pt", padding=True)
+        inputs = {k: v.to(device) for k, v in {**encoded, **vision}.items()}
+        inputs["mm_token_type_ids"] = (inputs["input_ids"] == self._image_token_id).long()
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        with torch.inference_mode():
+            output = model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
+        new_tokens = output[:, encoded["input_ids"].shape[1]:]
+        texts_out = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        latency = (time.perf_counter() - started) / len(requests)
+        pad = tokenizer.pad_token_id
+        replies = []
+        for row, (answer, mask) in enumerate(zip(texts_out, encoded["attention_mask"], strict=True)):
+            generated = int((new_tokens[row] != pad).sum()) if pad is not None else int(new_tokens.shape[1])
+            usage = {"prompt_tokens": int(mask.sum()), "completion_tokens": generated}
+            replies.append(JudgeReply(answer.strip(), self.version or self.target, "ok", usage, 0.0, latency))
+        return replies
+
+    async def aclose(self) -> None:
+        self._loaded = None

@@ -1,0 +1,191 @@
+"""A generic scorer for judged suites: ask a judge, store its raw answer, parse it, count what fails.
+
+Each score value holds the raw response, the template hash, the judge identity and the exact
+model version it answered with, the parsed scores (or None), usage, cost and the request's
+hashes. Status: ``ok`` (parsed), ``unparsed`` (an answer that could not be read, or a refusal:
+final, counted by aggregation, never replaced by a guess) or ``error`` (no answer; asked again
+on the next ``genlens score``). A shared cache makes a repeated question free, and
+:meth:`JudgeScorer.rescore` re-parses stored answers with no call at all (``--rejudge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genlens.imageio import atomic_write_text
+from genlens.judges.base import Judge, JudgeReply, JudgeRequest
+from genlens.judges.cache import JudgeCache, request_key
+from genlens.judges.parsing import PARSER_VERSION
+from genlens.judges.templates import Template
+from genlens.scorers.base import Scorer
+from genlens.suites.base import ScoreContext
+from genlens.types import ScoreInput
+
+BuildRequest = Callable[[ScoreInput, Template], JudgeRequest]
+ParseReply = Callable[[str], "dict[str, int] | None"]
+
+
+class JudgeScorer(Scorer):
+    """Scores generations with a VLM judge; ``rescoring`` lets the engine re-parse on ``--rejudge``."""
+
+    threaded = False
+    rescoring = True
+
+    def __init__(
+        self, *, name: str, version: str, judge: Judge, template: Template, build: BuildRequest,
+        parse: ParseReply, parser_id: str = "", cache: JudgeCache | None = None, use_cache: bool = True,
+        batch_size: int | None = None,
+    ):
+        self.name = name
+        self.version = version
+        self.judge = judge
+        self.template = template
+        self.build = build
+        self.parse = parse
+        self.parser_id = f"{parser_id or name}/{PARSER_VERSION}"
+        self.use_cache = use_cache
+        self._cache = cache
+        local = judge.scheme == "local"
+        self.batch_size = batch_size or (int(judge.params.get("batch_size", 8)) if local else 1)
+        self.concurrency = 1 if local else judge.concurrency
+
+    # -- identity: what makes two verdicts comparable (the exact version is stored per verdict) --
+    def judge_key(self) -> dict[str, Any]:
+        return {"spec": self.judge.spec, "settings": self.judge.settings()}
+
+    def identity(self) -> dict[str, Any]:
+        return {**self.judge_key(), "template": self.template.sha256, "template_name": self.template.name,
+                "parser": self.parser_id}
+
+    @property
+    def cache(self) -> JudgeCache | None:
+        if self.use_cache and self._cache is None:
+            self._cache = JudgeCache()
+        return self._cache if self.use_cache else None
+
+    async def aclose(self) -> None:
+        """Close the judge's clients at the end of the engine's event loop (they cannot outlive it)."""
+        await self.judge.aclose()
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        raise NotImplementedError("JudgeScorer is async: the engine awaits score_batch")
+
+    async def score_batch(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        requests: list[JudgeRequest | None] = []
+        results: list[tuple[str, dict[str, Any]] | None] = []
+        for inp in batch:
+            try:
+                requests.append(self.build(inp, self.template))
+                results.append(None)
+            except OSError as exc:  # an image that vanished since generation: an error, retried next time
+                requests.append(None)
+                results.append(("error", {"scores": None, "reason": f"cannot read the image ({exc})", "reply_status": "error"}))
+        live = [i for i, r in enumerate(requests) if r is not None]
+        replies = await self._answers([requests[i] for i in live])  # type: ignore[misc]
+        for index, reply in zip(live, replies, strict=True):
+            results[index] = self.verdict(reply, requests[index])  # type: ignore[arg-type]
+        return results  # type: ignore[return-value]
+
+    async def _answers(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
+        """Cached answers where there are any; the rest asked of the judge (and cached when final)."""
+        keys = [request_key(self.judge_key(), self.template.sha256, r) for r in requests]
+        cache = self.cache
+        replies: list[JudgeReply | None] = [cache.get(k) if cache else None for k in keys]
+        missing = [i for i, reply in enumerate(replies) if reply is None]
+        if missing:
+            fresh = await self.judge.ask_batch([requests[i] for i in missing])
+            for index, reply in zip(missing, fresh, strict=True):
+                replies[index] = reply
+                if cache:
+                    cache.put(keys[index], self.judge.spec, reply)
+        return replies  # type: ignore[return-value]
+
+    def verdict(self, reply: JudgeReply, request: JudgeRequest) -> tuple[str, dict[str, Any]]:
+        """The stored record of one answer: raw text, identities, hashes and the parsed scores."""
+        value: dict[str, Any] = {
+            "raw": reply.raw,
+            "reply_status": reply.status,
+            "model": reply.model,
+            "judge": self.judge_key(),
+            "template": self.template.sha256,
+            "template_name": self.template.name,
+            "parser": self.parser_id,
+            "usage": reply.usage,
+            "cost_usd": reply.cost_usd,
+            "latency_s": reply.latency_s,
+            "cached": reply.cached,
+            "error": reply.error,
+            "request": {
+                "text_sha256": hashlib.sha256(((request.system or "") + "\x00" + request.text).encode()).hexdigest(),
+                "images_sha256": [hashlib.sha256(image).hexdigest() for image in request.images],
+            },
+        }
+        return self._parsed(value)
+
+    def _parsed(self, value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        status = value["reply_status"]
+        if status == "error":
+            return "error", {**value, "scores": None, "reason": f"judge call failed: {value.get('error', '')}"}
+        if status == "refused":
+            return "unparsed", {**value, "scores": None, "reason": f"judge refused: {value.get('error') or value['raw']}"[:500]}
+        scores = self.parse(value["raw"])
+        if scores is None:
+            return "unparsed", {**value, "scores": None, "reason": "judge answer could not be parsed"}
+        return "ok", {**value, "scores": scores, "reason": ""}
+
+    def rescore(self, value: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """Re-parse a stored answer (no call). None when it was asked of another judge or template."""
+        same_judge = json.dumps(value.get("judge"), sort_keys=True) == json.dumps(self.judge_key(), sort_keys=True)
+        if not same_judge or value.get("template") != self.template.sha256:
+            return None
+        if value.get("reply_status") not in ("ok", "refused"):
+            return None
+        return self._parsed({**value, "parser": self.parser_id})
+
+
+# -- which judge scores a run -------------------------------------------------------------------
+JUDGE_CHOICE_FILE = "judge.json"
+
+
+@dataclass
+class JudgeChoice:
+    """The judge spec, prompt file and judge arguments a run is scored with."""
+
+    spec: str
+    prompt_file: Path | None
+    params: dict[str, Any]
+
+
+def judge_choice(ctx: ScoreContext, default_spec: str) -> JudgeChoice:
+    """Options given now win; else what ``<run>/judge.json`` remembers; else the suite's default.
+
+    Remembering means ``genlens score RUN`` (or ``--rejudge``) after ``genlens run … --judge X``
+    keeps judging with X instead of silently switching to the default judge.
+    """
+    path = ctx.run_dir / JUDGE_CHOICE_FILE
+    stored: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            stored = {}
+    args = {k: v for k, v in ctx.scorer_args.items()}
+    if ctx.judge:
+        choice = JudgeChoice(ctx.judge, ctx.judge_prompt, args)
+    else:
+        prompt = ctx.judge_prompt or (Path(stored["judge_prompt"]) if stored.get("judge_prompt") else None)
+        choice = JudgeChoice(stored.get("judge") or default_spec, prompt, {**stored.get("judge_args", {}), **args})
+    record = {"judge": choice.spec, "judge_prompt": str(choice.prompt_file) if choice.prompt_file else None,
+              "judge_args": choice.params}
+    if record != stored and ctx.run_dir.is_dir():
+        try:
+            atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+        except OSError:
+            pass  # a read-only run dir can still be scored with explicit options
+    return choice

@@ -1,0 +1,287 @@
+"""`genlens report … --format html`: one self-contained page (tables, SVG plots, thumbnail galleries).
+
+The page works offline from disk: no CDN, thumbnails are embedded data URIs, full images are
+linked by relative path. Jinja2 autoescaping is always on, so prompts, judge responses and file
+names are shown as text, never interpreted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from genlens import __version__
+from genlens.report import plots
+from genlens.report.anchors import PAPER
+from genlens.report.compare import Comparison, compare_runs, load_rows
+from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_thumbnails, plan
+from genlens.report.summary import SuiteSummary, by_suite, delta_class, headline_value, is_number, summaries
+
+TEMPLATES = Path(__file__).parent / "templates"
+DETECT_JSON = "detect.json"
+PROBE_JSON = "probe.json"
+
+
+@dataclass
+class RunView:
+    """One run as the page shows it."""
+
+    index: int
+    result: dict[str, Any]
+    rows: list[dict[str, Any]]
+    href: str
+    detect: list[dict[str, Any]] = field(default_factory=list)
+    detect_info: dict[str, Any] = field(default_factory=dict)  # detect.json's scalars: real set, normalisation …
+    probe: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)  # unreadable side files
+    galleries: list[CategoryGallery] = field(default_factory=list)
+
+    @property
+    def anchor_id(self) -> str:
+        return f"run{self.index}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.result.get('model')} ({self.result.get('run')})"
+
+
+@dataclass
+class SuiteView:
+    """Everything one suite's section shows."""
+
+    summary: SuiteSummary
+    runs: list[RunView]
+    plots: list[Any]
+    comparisons: list[Comparison]
+
+
+def _read_json(path: Path, notes: list[str]) -> Any:
+    """A side file's JSON, None when absent; unreadable ones leave a note for the page instead of failing."""
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        notes.append(f"{path.name} could not be read ({type(exc).__name__}); its section is left out")
+        return None
+
+
+def detectors_of(data: Any) -> list[dict[str, Any]]:
+    """detect.json's detectors as a list of {name, metrics, intervals, roc, robustness} (list or mapping form)."""
+    if not isinstance(data, dict):
+        return []
+    detectors = data.get("detectors", {})
+    items = detectors.items() if isinstance(detectors, dict) else ((d.get("name", f"detector {i}"), d)
+                                                                      for i, d in enumerate(detectors) if isinstance(d, dict))
+    return [{"name": str(name), **{k: v for k, v in body.items() if k != "name"}} for name, body in items if isinstance(body, dict)]
+
+
+def detect_info(data: Any) -> dict[str, Any]:
+    """The top-level facts of detect.json a reader needs beside the numbers (scalars and short descriptions)."""
+    if not isinstance(data, dict):
+        return {}
+    info = {k: data[k] for k in ("n_generated", "n_real", "real_dir", "threshold", "normalisation")
+            if isinstance(data.get(k), str | int | float)}
+    if isinstance(data.get("perturbations"), dict):
+        info["perturbations"] = "; ".join(f"{k}: {v}" for k, v in data["perturbations"].items())
+    return info
+
+
+def _rel(path: Path, base: Path) -> str:
+    return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
+
+
+def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
+    """Each run's rows and side files (detect.json, probe.json), with links relative to ``base``."""
+    views = []
+    for index, res in enumerate(results):
+        run_dir = Path(res["run_dir"])
+        view = RunView(index=index, result=res, rows=load_rows(run_dir), href=_rel(run_dir, base) + "/")
+        detect = _read_json(run_dir / DETECT_JSON, view.notes)
+        view.detect = detectors_of(detect)
+        view.detect_info = detect_info(detect)
+        probe = _read_json(run_dir / PROBE_JSON, view.notes)
+        view.probe = probe if isinstance(probe, dict) else None
+        views.append(view)
+    return views
+
+
+def _summary_plots(summary: SuiteSummary) -> list[Any]:
+    series = [plots.Series(r.label, [r.values.get(c) for c in summary.columns]) for r in summary.run_rows]
+    ref = summary.reference
+    if ref is not None:
+        series.append(plots.Series(f"{ref.label} (published)", [ref.values.get(c) for c in summary.columns], reference=True))
+    out = [plots.bar_chart(summary.columns, series, title=f"{summary.suite}: per category")]
+    categories = [c for c in summary.columns if c not in ("overall", summary.headline)]
+    if len(categories) >= 3:
+        index = [summary.columns.index(c) for c in categories]
+        radial = [plots.Series(s.name, [s.values[i] for i in index], reference=s.reference) for s in series]
+        out.append(plots.radar(categories, radial, title=f"{summary.suite}: category profile"))
+    return out
+
+
+def _curve_plots(views: list[RunView]) -> list[Any]:
+    """Multi-round curves from results.extra['curves']: one chart per metric, one line per run."""
+    metrics: dict[str, list[tuple[str, list[float], list[float]]]] = {}
+    for view in views:
+        curves = (view.result.get("extra") or {}).get("curves") or {}
+        for metric, curve in curves.items() if isinstance(curves, dict) else ():
+            if isinstance(curve, dict) and curve.get("rounds") and curve.get("values"):
+                metrics.setdefault(str(metric), []).append((view.label, list(curve["rounds"]), list(curve["values"])))
+    return [plots.line_chart(lines, title=f"{metric} by round", xlabel="round", ylabel=metric) for metric, lines in metrics.items()]
+
+
+def _roc_plots(views: list[RunView]) -> list[Any]:
+    out = []
+    for view in views:
+        lines = [(d["name"], list(d["roc"]["fpr"]), list(d["roc"]["tpr"])) for d in view.detect
+                 if isinstance(d.get("roc"), dict) and d["roc"].get("fpr") and d["roc"].get("tpr")]
+        if lines:
+            out.append(plots.line_chart(lines, title=f"ROC: {view.label}", xlabel="false positive rate",
+                                        ylabel="true positive rate", diagonal=True, unit_square=True, markers=False))
+    return out
+
+
+def _probe_plots(views: list[RunView]) -> list[Any]:
+    out = []
+    for view in views:
+        hist = (view.probe or {}).get("histogram")
+        if isinstance(hist, dict) and isinstance(hist.get("counts"), dict):
+            out.append(plots.histogram(list(hist.get("bins") or []), hist["counts"], title=f"probe: {view.label}",
+                                       xlabel=str(hist.get("label") or "probability")))
+    return out
+
+
+def _suite_radar(views: list[RunView], suite_names: list[str]) -> Any:
+    """Radar across suites (headline of each) when there are at least three suites."""
+    if len(suite_names) < 3:
+        return None
+    models: dict[str, dict[str, float | None]] = {}
+    for view in views:
+        models.setdefault(str(view.result.get("model")), {})[str(view.result.get("suite"))] = headline_value(view.result)
+    series = [plots.Series(model, [vals.get(s) for s in suite_names]) for model, vals in models.items()
+              if all(vals.get(s) is not None for s in suite_names)]  # a missing suite would read as zero
+    if not series:
+        return None
+    return plots.radar(suite_names, series, title="headline per suite")
+
+
+@dataclass
+class Finding:
+    """One line of the page's opening summary: where a run stands and its weakest category."""
+
+    run: str
+    suite: str
+    headline: str | None
+    value: float | None
+    reference: float | None  # GPT-4o's published overall, when the suite has one
+    weakest: str | None
+    weakest_value: float | None
+    weakest_reference: float | None
+    top_reason: tuple[str, int] | None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.value is None or self.reference is None else self.value - self.reference
+
+
+def findings(summaries_: list[SuiteSummary], views: list[RunView]) -> list[Finding]:
+    """Per run: headline (beside GPT-4o's), the category furthest below GPT-4o (or the lowest), top failure reason."""
+    by_run = {(str(v.result.get("suite")), str(v.result.get("run"))): v for v in views}
+    out = []
+    for summary in summaries_:
+        ref = summary.reference
+        for row in summary.run_rows:
+            head_col = summary.columns[0]
+            cats = [c for c in summary.columns[1:] if row.values.get(c) is not None]
+            if ref is not None and any(row.deltas.get(c) is not None for c in cats):
+                weakest = min((c for c in cats if row.deltas.get(c) is not None), key=lambda c: row.deltas[c])
+            else:
+                weakest = min(cats, key=lambda c: row.values[c]) if cats else None
+            view = by_run.get((summary.suite, str(row.run)))
+            reasons: dict[str, int] = {}
+            for gallery in view.galleries if view else []:
+                for reason, count in gallery.reasons:
+                    reasons[reason] = reasons.get(reason, 0) + count
+            top = max(reasons.items(), key=lambda kv: kv[1]) if reasons else None
+            out.append(Finding(
+                run=row.label, suite=summary.suite, headline=summary.headline, value=row.values.get(head_col),
+                reference=ref.values.get(head_col) if ref else None, weakest=weakest,
+                weakest_value=row.values.get(weakest) if weakest else None,
+                weakest_reference=ref.values.get(weakest) if ref and weakest else None, top_reason=top,
+            ))
+    return out
+
+
+def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int = PER_SIDE,
+                  resamples: int = 2000) -> dict[str, Any]:
+    """Everything the template needs: summaries, per-suite sections, comparisons, galleries."""
+    base = out.parent if out is not None else Path.cwd()
+    views = load_views(results, base)
+    for view in views:
+        view.galleries = plan(view.result, view.rows, base, per_side)
+    fill_thumbnails(results, [v.galleries for v in views])
+    comparisons = compare_runs(results, {v.result["run_dir"]: v.rows for v in views}, resamples=resamples)
+    sums = summaries(results)
+    grouped = by_suite([v.result for v in views])
+    suites = []
+    for summary in sums:
+        suite_views = [v for v in views if str(v.result.get("suite")) == summary.suite]
+        suites.append(SuiteView(summary=summary, runs=suite_views,
+                                plots=_summary_plots(summary) + _curve_plots(suite_views) + _roc_plots(suite_views)
+                                + _probe_plots(suite_views),
+                                comparisons=[c for c in comparisons if c.suite == summary.suite]))
+    return {
+        "title": "genlens report", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "version": __version__, "paper": PAPER, "runs": views, "suites": suites, "comparisons": comparisons,
+        "suite_radar": _suite_radar(views, list(grouped)), "findings": findings(sums, views),
+    }
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Numbers to fixed decimals; None as an em dash; everything else as text."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if is_number(value):
+        if isinstance(value, int):
+            return str(value)
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def fmt_delta(value: float | None) -> str:
+    """Signed difference with three decimals ('' for none)."""
+    return "" if value is None else f"{value:+.3f}"
+
+
+def fmt_p(value: float | None) -> str:
+    """p-values: three significant digits, '< 0.001' below that."""
+    if value is None:
+        return "—"
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def environment() -> jinja2.Environment:
+    """Jinja2 with autoescape always on (prompts and judge text must never become markup)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             extensions=["jinja2.ext.do"], trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(fmt=fmt, fmt_delta=fmt_delta, fmt_p=fmt_p, delta_class=delta_class,
+                       is_number=is_number,
+                       pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str))
+    return env
+
+
+def render(results: list[dict[str, Any]], out: Path | None) -> str:
+    """The report page as HTML text (the dispatcher writes it to ``out``; links are relative to it)."""
+    context = build_context(results, out)
+    return environment().get_template("report.html.j2").render(**context)

@@ -1,0 +1,35 @@
+"""The engine hands batched backends homogeneous batches and records each unit once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import ClassVar
+
+from genlens.backends.base import BackendInfo
+from genlens.backends.synthetic import SyntheticBackend
+from genlens.runs import engine
+from genlens.suites.image_props import ImagePropsSuite
+from genlens.types import GeneratedImage, GenerationRequest
+
+
+class RecordingBatched(SyntheticBackend):
+    info: ClassVar[BackendInfo] = BackendInfo("recording", "recording:x", "test", ("generate",))
+    batch_size = 4
+
+    def __init__(self) -> None:
+        super().__init__("gradient", {})
+        self.batches: list[list[str]] = []
+
+    async def generate_batch(self, requests: list[GenerationRequest]) -> list[GeneratedImage | BaseException]:
+        self.batches.append([r.item_id for r in requests])
+        return list(await asyncio.gather(*(self.generate(r) for r in requests)))
+
+
+def test_batched_backend_gets_batches_of_its_size(tmp_path: Path) -> None:
+    backend = RecordingBatched()
+    summary = engine.generate(tmp_path / "run", ImagePropsSuite(), backend,
+                              engine.GenerateOptions(samples=1, limit=10, concurrency=8, quiet=True))
+    assert summary.done == 10 and summary.statuses == {"ok": 10}
+    assert [len(b) for b in backend.batches] == [4, 4, 2]
+    assert sorted(i for b in backend.batches for i in b) == sorted(i.id for i in ImagePropsSuite().items()[:10])

@@ -1,0 +1,107 @@
+"""Paired comparison: alignment by (item, sample), wins/losses, McNemar exact and paired bootstrap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genlens.report.compare import compare_rows, mcnemar_exact, paired_bootstrap
+
+
+@pytest.mark.parametrize(("b", "c", "expected"), [
+    (1, 6, 0.125),       # n=7: 2·(C(7,0)+C(7,1))/2^7 = 2·8/128
+    (0, 5, 0.0625),      # n=5: 2·1/32
+    (2, 8, 0.109375),    # n=10: 2·(1+10+45)/1024 = 112/1024
+    (3, 3, 1.0),         # n=6: 2·(1+6+15+20)/64 = 1.3125 -> capped at 1
+    (0, 0, 1.0),         # no discordant pairs: no evidence either way
+])
+def test_mcnemar_exact_matches_hand_values(b: int, c: int, expected: float) -> None:
+    assert mcnemar_exact(b, c) == pytest.approx(expected, abs=1e-12)
+    assert mcnemar_exact(c, b) == pytest.approx(expected, abs=1e-12)  # symmetric
+
+
+def test_mcnemar_large_counts_stay_finite() -> None:
+    p = mcnemar_exact(900, 1100)  # 2000 discordant pairs: exact big-integer sum, no overflow
+    assert 0 < p < 1e-4
+
+
+def test_paired_bootstrap_constant_difference() -> None:
+    # every resampled mean is 0.5 > 0: #{<=0} = 0, so p = 2·(0+1)/(99+1) = 0.02; interval collapses to [0.5, 0.5]
+    interval, p = paired_bootstrap(np.full(20, 0.5), resamples=99)
+    assert interval == [0.5, 0.5]
+    assert p == pytest.approx(0.02)
+
+
+def test_paired_bootstrap_no_difference() -> None:
+    # all differences zero: every resample mean is 0, counted on both sides -> p = min(1, 2·100/100) = 1
+    interval, p = paired_bootstrap(np.zeros(10), resamples=99)
+    assert interval == [0.0, 0.0]
+    assert p == 1.0
+
+
+def test_paired_bootstrap_symmetric_noise_is_not_significant() -> None:
+    diffs = np.array([1.0, -1.0] * 50)
+    interval, p = paired_bootstrap(diffs, resamples=500)
+    assert interval[0] < 0 < interval[1]
+    assert p > 0.5
+
+
+def test_paired_bootstrap_shortcut_matches_index_resampling() -> None:
+    # 30 wins, 10 losses, 60 ties: the multinomial shortcut and plain index resampling give the same interval
+    diffs = np.array([1.0] * 30 + [-1.0] * 10 + [0.0] * 60)
+    interval, _p = paired_bootstrap(diffs, resamples=4000)
+    rng = np.random.default_rng(1)
+    reference = np.quantile(diffs[rng.integers(0, 100, (4000, 100))].mean(axis=1), [0.025, 0.975])
+    assert interval == pytest.approx(list(reference), abs=0.025)
+
+
+def _row(item: str, passed: bool | None, sample: int = 0, category: str = "c") -> dict:
+    return {"item": item, "sample": sample, "category": category, "passed": passed}
+
+
+def test_compare_rows_binary_aligns_and_counts() -> None:
+    # A passes items 0,1 (B fails them); B passes items 2..9 (A fails them)
+    rows_a = [_row(f"i{k}", k < 2, category="x" if k < 5 else "y") for k in range(10)]
+    rows_b = [_row(f"i{k}", k >= 2, category="x" if k < 5 else "y") for k in range(10)]
+    rows_a.append(_row("only-in-a", True))
+    rows_a.append(_row("errored", None))     # unscored: ignored, not counted as unpaired
+    rows_b.append(_row("errored", False))
+    rows_b.append(_row("i0", True, sample=1))  # a different sample is a different image
+    c = compare_rows(rows_a, rows_b, suite="s", names=("a", "b"), resamples=200)
+    assert c.kind == "binary"
+    assert c.n_pairs == 10
+    assert (c.wins_a, c.wins_b, c.ties) == (2, 8, 0)
+    assert (c.only_a, c.only_b) == (1, 2)   # only-in-a; errored and i0#1 exist only on B's side
+    assert c.mean_a == pytest.approx(0.2)   # 2 of 10 aligned
+    assert c.mean_b == pytest.approx(0.8)
+    assert c.diff == pytest.approx(0.6)
+    assert c.p_value == pytest.approx(0.109375)  # McNemar b=2, c=8 (hand value above)
+    assert c.categories["x"] == {"wins_a": 2, "wins_b": 3, "ties": 0, "n": 5}
+    assert c.categories["y"] == {"wins_a": 0, "wins_b": 5, "ties": 0, "n": 5}
+    assert len(c.disagreements) == 10
+    assert c.test.startswith("McNemar")
+
+
+def test_compare_rows_continuous_uses_bootstrap() -> None:
+    rows_a = [{"item": f"i{k}", "sample": 0, "category": "c", "score": 0.2} for k in range(8)]
+    rows_b = [{"item": f"i{k}", "sample": 0, "category": "c", "score": 0.2 + (0.1 if k < 6 else 0.0)} for k in range(8)]
+    c = compare_rows(rows_a, rows_b, resamples=300)
+    assert c.kind == "continuous"
+    assert (c.wins_a, c.wins_b, c.ties) == (0, 6, 2)
+    assert c.diff == pytest.approx(0.075)  # 6·0.1 / 8
+    assert c.test.startswith("paired bootstrap")
+    assert c.diff_interval[0] > 0
+    assert c.p_value < 0.05
+
+
+def test_compare_rows_without_overlap() -> None:
+    c = compare_rows([_row("a", True)], [_row("b", True)])
+    assert c.kind == "none" and c.n_pairs == 0 and c.p_value is None and c.mean_a is None
+
+
+def test_odd_rows_do_not_crash_alignment() -> None:
+    rows_a = [{"item": "x", "sample": "zero", "passed": True}, {"item": "y", "passed": False}, {"item": "z", "sample": 0, "score": float("nan")}]
+    rows_b = [{"item": "x", "sample": "zero", "passed": False}, {"item": "y", "passed": True}]
+    c = compare_rows(rows_a, rows_b)
+    assert c.n_pairs == 2  # x and y align on the 'missing sample' key; z's NaN score is not an outcome
+    assert (c.wins_a, c.wins_b) == (1, 1)

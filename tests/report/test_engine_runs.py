@@ -1,0 +1,33 @@
+"""Real run directories made by the engine (image-props on two synthetic models) through the html report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from markupsafe import escape
+
+
+def test_two_models_from_the_engine_make_one_page(cli, tmp_path: Path) -> None:
+    runs = []
+    for pattern in ("gradient", "blank"):  # blank images fail image-props' not-blank rule
+        out = tmp_path / f"props_{pattern}"
+        result = cli("run", "image-props", "--model", f"synthetic:{pattern}", "--out", out, "--limit", "4", "--quiet")
+        assert result.exit_code == 0, result.output
+        runs.append(out)
+    page = tmp_path / "report.html"
+    assert cli("report", *runs, "--format", "html", "--out", page).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in (runs[0] / "rows.jsonl").read_text().splitlines()]
+    assert len(rows) == 4
+    assert html.count("data:image/webp;base64,") == 8  # every image of both runs (4 per side at most)
+    results = [json.loads((r / "results.json").read_text()) for r in runs]
+    assert results[0]["headline"]["pass_rate"] == 1.0 and results[1]["headline"]["pass_rate"] == 0.0
+    # the comparison: gradient passes all 4, blank fails all 4 -> McNemar b=4, c=0 -> p = 2/16 = 0.125
+    comparison = re.search(r"McNemar exact \(two-sided\)</td><td class=\"num\" data-value=\"([0-9.]+)\"", html)
+    assert comparison and float(comparison.group(1)) == 0.125
+    blank_rows = [json.loads(line) for line in (runs[1] / "rows.jsonl").read_text().splitlines()]
+    reason = str(escape(blank_rows[0]["reason"]))  # "blank (luminance std 0.00 &lt; 2.0)"
+    assert f'<div class="reason">{reason}</div>' in html  # why it failed, beside the image
+    assert re.search(r'<li><span class="count">\d+×</span> ' + re.escape(reason) + "</li>", html)  # most common reasons
