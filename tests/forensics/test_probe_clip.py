@@ -1,4 +1,5 @@
-"""The probe with CLIP image embeddings added, through a tiny random-init CLIP saved to a temp dir."""
+"""The probe with CLIP image embeddings added, through a tiny random-init CLIP saved to a temp dir
+(``genlens.testing.tiny_models.save_tiny_clip``) and loaded by ``genlens.scorers.clip.ClipModel``."""
 
 from __future__ import annotations
 
@@ -8,45 +9,14 @@ import numpy as np
 import pytest
 
 from genlens.forensics.probe import ClipEmbedder, classify_run, train_probe
+from genlens.testing.tiny_models import save_tiny_clip
 
 from .families import make_run, tiles
 
 
-def save_clip(directory: Path) -> Path:
-    """A tiny CLIP via the shared test builder when installed, else built here the same way."""
-    try:
-        from genlens.testing.tiny_models import save_tiny_clip
-    except ImportError:
-        return _save_tiny_clip_here(directory)
-    return save_tiny_clip(directory)
-
-
-def _save_tiny_clip_here(directory: Path) -> Path:
-    import torch
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
-    symbols = list(bytes_to_unicode().values())
-    vocab = {s: i for i, s in enumerate(symbols)} | {f"{s}</w>": i + 256 for i, s in enumerate(symbols)}
-    vocab |= {"<|startoftext|>": 512, "<|endoftext|>": 513}
-    torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config={"vocab_size": 514, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                     "num_attention_heads": 2, "max_position_embeddings": 77, "bos_token_id": 512,
-                     "eos_token_id": 513, "pad_token_id": 513},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-                       "image_size": 32, "patch_size": 8},
-        projection_dim=16,
-    )
-    CLIPModel(config).save_pretrained(directory)
-    processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    CLIPProcessor(image_processor=processor, tokenizer=CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(directory)
-    return directory
-
-
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory) -> Path:
-    return save_clip(tmp_path_factory.mktemp("clip") / "tiny-clip")
+    return save_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny-clip")
 
 
 def test_embeddings_are_unit_vectors_from_the_checkpoint(clip_dir):
@@ -82,3 +52,11 @@ def test_classifying_with_other_features_than_trained_is_a_one_line_error(tmp_pa
     result = cli("probe", "classify", runs["block"], "--probe", tmp_path / "probe", "--clip", clip_dir)
     assert result.exit_code == 2
     assert "features have 124 values but the probe expects 108" in result.stderr
+
+
+def test_missing_clip_is_a_one_line_error(tmp_path, cli):
+    runs = {family: make_run(tmp_path / family, family, 2) for family in ("nearest", "block")}
+    args = [a for name, run in runs.items() for a in ("--class", f"{name}={run}")]
+    result = cli("probe", "train", *args, "--out", tmp_path / "probe", "--clip", tmp_path / "no-such-clip")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1

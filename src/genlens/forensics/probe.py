@@ -48,21 +48,17 @@ REGULARISATION_C = 0.5
 # features
 # ----------------------------------------------------------------------------------------------
 class ClipEmbedder:
-    """CLIP image embeddings (L2-normalised) through ``genlens.scorers.clip.ClipModel`` when present."""
+    """CLIP image embeddings (L2-normalised) through :class:`genlens.scorers.clip.ClipModel`, loaded once."""
 
     def __init__(self, id_or_dir: str):
         self.spec = id_or_dir
         self.model: Any = None
 
     def load(self) -> None:
-        if self.model is not None:
-            return
-        try:
+        if self.model is None:
             from genlens.scorers.clip import ClipModel
-        except ImportError:
-            self.model = _TransformersClip(self.spec)
-            return
-        self.model = ClipModel.load(self.spec)
+
+            self.model = ClipModel.load(self.spec)
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         self.load()
@@ -71,34 +67,7 @@ class ClipEmbedder:
 
     def identity(self) -> dict[str, Any]:
         self.load()
-        return dict(self.model.identity()) if hasattr(self.model, "identity") else {"model": self.spec}
-
-
-class _TransformersClip:
-    """Fallback used until ``genlens.scorers.clip`` is installed: ``CLIPModel.get_image_features``."""
-
-    def __init__(self, id_or_dir: str):
-        from transformers import AutoImageProcessor, CLIPModel
-
-        try:
-            self.model = CLIPModel.from_pretrained(id_or_dir).eval()
-            self.processor = AutoImageProcessor.from_pretrained(id_or_dir)
-        except (OSError, ValueError) as exc:
-            raise SpecError(f"cannot load CLIP {id_or_dir!r} ({exc})".splitlines()[0],
-                            fix="give a hub id (online) or a local CLIP directory saved with save_pretrained") from None
-        self.spec = id_or_dir
-
-    def image_embeddings(self, images: list[Image.Image]) -> np.ndarray:
-        import torch
-
-        inputs = self.processor(images=[im.convert("RGB") for im in images], return_tensors="pt")
-        with torch.no_grad():
-            out = self.model.get_image_features(pixel_values=inputs["pixel_values"])
-        tensor = out if isinstance(out, torch.Tensor) else out.pooler_output
-        return tensor.float().numpy()
-
-    def identity(self) -> dict[str, Any]:
-        return {"model": self.spec}
+        return dict(self.model.identity())
 
 
 @dataclass
