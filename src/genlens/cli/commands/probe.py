@@ -1,0 +1,150 @@
+"""``genlens probe train|classify|trace``: which architecture family made a run's images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from genlens.cli import err_console, out_console, user_errors
+
+probe_app = typer.Typer(
+    help="The architecture probe: train on labelled families (runs), classify a run, analyse generation traces.",
+    no_args_is_help=True,
+)
+
+ClipOpt = Annotated[str | None, typer.Option("--clip", help="CLIP model (hub id or local dir): add its image embeddings to the forensic features.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout.")]
+
+
+def parse_classes(values: list[str]) -> dict[str, Path]:
+    """``NAME=RUN`` pairs, in order, names unique."""
+    from genlens.errors import SpecError
+
+    classes: dict[str, Path] = {}
+    for value in values:
+        name, sep, run = value.partition("=")
+        if not sep or not name or not run:
+            raise SpecError(f"--class {value!r} is not NAME=RUN", fix="e.g. --class diffusion=runs/flux --class ar=runs/infinity")
+        if name in classes:
+            raise SpecError(f"family {name!r} given twice", fix="one --class per family name")
+        classes[name] = Path(run)
+    return classes
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _heldout_line(heldout: dict[str, Any]) -> str:
+    low, high = heldout["interval"]
+    calibration = heldout["calibration"]
+    return (f"held-out accuracy {_pct(heldout['accuracy'])} [{_pct(low)}, {_pct(high)}] over {heldout['n_images']} images "
+            f"({heldout['protocol']}); temperature {calibration['temperature']:.2f}, "
+            f"ECE {calibration['uncalibrated']['ece']:.3f} -> {calibration['calibrated']['ece']:.3f}")
+
+
+def _distribution_table(result: dict[str, Any]) -> Table:
+    table = Table(title=f"probe: {result['n_images']} images of the target run")
+    table.add_column("family")
+    table.add_column("share (most likely)", justify="right")
+    table.add_column("mean probability", justify="right")
+    table.add_column("histogram of P(family), 0 → 1")
+    bars = " ▁▂▃▄▅▆▇█"
+    for name in result["classes"]:
+        counts = result["histogram"]["counts"][name]
+        top = max(max(counts), 1)
+        spark = "".join(bars[round(c / top * (len(bars) - 1))] for c in counts)
+        table.add_row(name, _pct(result["distribution"][name]), f"{result['mean_probability'][name]:.3f}", spark)
+    return table
+
+
+@probe_app.command("train")
+@user_errors
+def train_cmd(
+    classes: Annotated[list[str], typer.Option("--class", help="A labelled family: NAME=RUN (repeat for each family, 2 or more).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the probe (probe.safetensors + probe.json).")],
+    clip: ClipOpt = None,
+    crop: Annotated[int, typer.Option("--crop", min=8, help="Centre crop side before features (no resampling).")] = 512,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Prompt-grouped cross-validation folds.")] = 5,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a probe on N families; prints the held-out accuracy (prompt-grouped CV) and calibration."""
+    from genlens.forensics.probe import train_probe, training_set
+    from genlens.progress import progress_bar
+
+    families = parse_classes(classes)
+    total = len(training_set(families).paths)
+    with progress_bar("probe features", total, quiet=quiet or as_json) as advance:
+        meta = train_probe(families, out, clip=clip, crop=crop, folds=folds, progress=advance)
+    if as_json:
+        out_console.print_json(json.dumps(meta["heldout"]))
+        return
+    out_console.print(_heldout_line(meta["heldout"]))
+    recall = ", ".join(f"{c} {_pct(v)}" for c, v in meta["heldout"]["per_class_recall"].items())
+    out_console.print(f"per-family recall: {recall} (chance {_pct(meta['heldout']['chance'])})")
+    if not quiet:
+        err_console.print(f"saved {out}")
+
+
+@probe_app.command("classify")
+@user_errors
+def classify_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory to classify.")],
+    probe: Annotated[Path, typer.Option("--probe", help="Probe directory written by `genlens probe train`.")],
+    clip: Annotated[str | None, typer.Option("--clip", help="Where the probe's CLIP model is now (default: as recorded at training).")] = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Family distribution and probability histogram of RUN's images; writes RUN/probe.json."""
+    from genlens.forensics.probe import RUN_PROBE_JSON, classify_run
+    from genlens.forensics.sources import run_images
+    from genlens.progress import progress_bar
+
+    with progress_bar("probe", len(run_images(run)), quiet=quiet or as_json) as advance:
+        result = classify_run(run, probe, clip=clip, progress=advance)
+    if as_json:
+        out_console.print_json(json.dumps({k: v for k, v in result.items() if k != "images"}))
+        return
+    out_console.print(_distribution_table(result))
+    out_console.print(_heldout_line(result["heldout"]))
+    if not quiet:
+        err_console.print(f"wrote {run / RUN_PROBE_JSON}")
+
+
+@probe_app.command("trace")
+@user_errors
+def trace_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory whose generations recorded partial images.")],
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Refinement order (top-down vs global), sharpness by region and patch grid of streamed frames; writes RUN/trace.json."""
+    from genlens.forensics.trace import TRACE_JSON, analyse_run
+
+    result = analyse_run(run)
+    if as_json:
+        out_console.print_json(json.dumps(result))
+        return
+    table = Table(title=f"trace: {result['n_traced']} of {result['n_images']} images have partial frames")
+    for column in ("image", "frames", "order", "score", "settle frame by row (top → bottom)", "patch grid"):
+        table.add_column(column)
+    for entry in result["images"][:50]:
+        grid = f"{entry['patch_grid']} px" if entry["patch_grid"] else "none"
+        table.add_row(entry["image"], str(entry["frames"]), entry["order"], f"{entry['order_score']:.2f}",
+                      " ".join(map(str, entry["settle_frames"])), grid)
+    out_console.print(table)
+    summary = result["summary"]
+    out_console.print("order: " + ", ".join(f"{k} {v}" for k, v in summary["order"].items())
+                      + "; patch grid: " + ", ".join(f"{k} {v}" for k, v in summary["patch_grid"].items()))
+    if not quiet:
+        err_console.print(f"wrote {run / TRACE_JSON}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(probe_app, name="probe")

@@ -1,0 +1,143 @@
+"""Detection metrics on (label, score) pairs: accuracy, balanced accuracy, AUC, AP, TPR at 1% FPR.
+
+Labels are 1 for synthetic (the positive class) and 0 for real; scores are the detector's
+probability (or any monotone score) of "synthetic". Thresholded metrics use ``score >= 0.5``.
+Conventions follow the common definitions (scikit-learn's): AUC counts ties as half, AP is the
+step-wise sum ``Σ (R_n − R_{n−1}) P_n`` over distinct thresholds, and TPR at a given FPR is the
+highest TPR among ROC points whose FPR does not exceed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+METRIC_NAMES = ("accuracy", "balanced_accuracy", "auc", "ap", "tpr_at_1pct_fpr")
+
+
+def _arrays(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.shape != s.shape:
+        raise ValueError(f"labels {y.shape} and scores {s.shape} differ in shape")
+    return y, s
+
+
+def accuracy(labels: Sequence[int], scores: Sequence[float], threshold: float = 0.5) -> float:
+    """Share of images whose thresholded verdict equals the label."""
+    y, s = _arrays(labels, scores)
+    return float(np.mean((s >= threshold).astype(np.int64) == y)) if y.size else float("nan")
+
+
+def balanced_accuracy(labels: Sequence[int], scores: Sequence[float], threshold: float = 0.5) -> float:
+    """Mean of the true-positive rate and the true-negative rate (robust to unequal set sizes)."""
+    y, s = _arrays(labels, scores)
+    predicted = s >= threshold
+    rates = [float(np.mean(predicted[y == 1])) if np.any(y == 1) else float("nan"),
+             float(np.mean(~predicted[y == 0])) if np.any(y == 0) else float("nan")]
+    return float(np.mean(rates))
+
+
+def roc_curve(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) at every distinct score, starting at (0, 0) with threshold +inf."""
+    y, s = _arrays(labels, scores)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    distinct = np.r_[np.nonzero(np.diff(s_sorted))[0], y.size - 1]  # last index of each score value
+    tps = np.cumsum(y_sorted)[distinct]
+    fps = (distinct + 1) - tps
+    positives, negatives = max(int(y.sum()), 1), max(int((1 - y).sum()), 1)
+    tpr = np.r_[0.0, tps / positives]
+    fpr = np.r_[0.0, fps / negatives]
+    return fpr, tpr, np.r_[np.inf, s_sorted[distinct]]
+
+
+def auc(labels: Sequence[int], scores: Sequence[float]) -> float:
+    """Area under the ROC curve = P(score of a random fake > score of a random real), ties count ½."""
+    y, s = _arrays(labels, scores)
+    if y.min(initial=1) == y.max(initial=0):
+        return float("nan")
+    fpr, tpr, _ = roc_curve(y, s)
+    return float(np.trapezoid(tpr, fpr))
+
+
+def average_precision(labels: Sequence[int], scores: Sequence[float]) -> float:
+    """Σ over distinct thresholds of (recall gain) × precision at that threshold."""
+    y, s = _arrays(labels, scores)
+    if not np.any(y == 1):
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    distinct = np.r_[np.nonzero(np.diff(s_sorted))[0], y.size - 1]
+    tps = np.cumsum(y_sorted)[distinct]
+    precision = tps / (distinct + 1)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def tpr_at_fpr(labels: Sequence[int], scores: Sequence[float], max_fpr: float = 0.01) -> float:
+    """The highest TPR among ROC points with FPR <= ``max_fpr`` (0 when none but the origin)."""
+    y, s = _arrays(labels, scores)
+    if y.min(initial=1) == y.max(initial=0):
+        return float("nan")
+    fpr, tpr, _ = roc_curve(y, s)
+    return float(tpr[fpr <= max_fpr + 1e-12].max())
+
+
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": accuracy,
+    "balanced_accuracy": balanced_accuracy,
+    "auc": auc,
+    "ap": average_precision,
+    "tpr_at_1pct_fpr": lambda y, s: tpr_at_fpr(y, s, 0.01),
+}
+
+
+def all_metrics(labels: Sequence[int], scores: Sequence[float]) -> dict[str, float]:
+    """Every metric in :data:`METRIC_NAMES`."""
+    y, s = _arrays(labels, scores)
+    return {name: METRICS[name](y, s) for name in METRIC_NAMES}
+
+
+def bootstrap_intervals(
+    labels: Sequence[int], scores: Sequence[float], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
+) -> dict[str, list[float]]:
+    """Percentile bootstrap intervals of every metric, resampling real and fake images separately.
+
+    Resampling within each class keeps both classes present in every replicate, so AUC and AP
+    are always defined; the seed makes the intervals reproducible.
+    """
+    y, s = _arrays(labels, scores)
+    rng = np.random.default_rng(seed)
+    by_class = [np.nonzero(y == c)[0] for c in (0, 1)]
+    if any(idx.size == 0 for idx in by_class):
+        return {}
+    samples: dict[str, list[float]] = {name: [] for name in METRIC_NAMES}
+    for _ in range(resamples):
+        pick = np.concatenate([rng.choice(idx, size=idx.size, replace=True) for idx in by_class])
+        for name in METRIC_NAMES:
+            samples[name].append(METRICS[name](y[pick], s[pick]))
+    alpha = (1 - confidence) / 2
+    return {name: [float(np.nanquantile(v, alpha)), float(np.nanquantile(v, 1 - alpha))] for name, v in samples.items()}
+
+
+def roc_points(labels: Sequence[int], scores: Sequence[float], max_points: int = 200) -> dict[str, list[float]]:
+    """The ROC curve for plotting, thinned to at most ``max_points`` points (ends kept)."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    if fpr.size > max_points:
+        keep = np.unique(np.linspace(0, fpr.size - 1, max_points).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": [round(float(v), 6) for v in fpr], "tpr": [round(float(v), 6) for v in tpr]}
+
+
+def json_safe(value: Any) -> Any:
+    """NaN/inf (an undefined metric, e.g. AUC with one class) become null so browsers can read the file."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -1,0 +1,70 @@
+"""The normalisation rule: crop size, JPEG-quality matching, and its statement in words."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genlens.forensics.normalise import ImageInfo, centre_crop, choose_rule, estimate_jpeg_quality
+from genlens.forensics.sources import image_info
+
+
+def png(w, h):
+    return ImageInfo(w, h, "png")
+
+
+def jpg(w, h, q):
+    return ImageInfo(w, h, "jpeg", q)
+
+
+def test_crop_is_the_smallest_shorter_side_capped_and_a_multiple_of_8():
+    assert choose_rule([png(1000, 700)], [png(1024, 1024)]).crop == 512  # capped
+    assert choose_rule([png(300, 203)], [png(1024, 1024)]).crop == 200  # 203 -> multiple of 8
+    assert choose_rule([png(300, 203)], [png(1024, 1024)], max_crop=128).crop == 128
+
+
+def test_format_rule_cases():
+    assert choose_rule([png(64, 64)], [png(64, 64)]).jpeg_quality is None  # both lossless
+    assert choose_rule([jpg(64, 64, 90)], [jpg(64, 64, 90)]).jpeg_quality is None  # one shared JPEG quality
+    assert choose_rule([jpg(64, 64, 90), jpg(64, 64, 75)], [png(64, 64)]).jpeg_quality == 75  # lowest source quality
+    assert choose_rule([jpg(64, 64, 98)], [png(64, 64)]).jpeg_quality == 95  # capped at 95
+    assert choose_rule([jpg(64, 64, 90)], [jpg(64, 64, 80)]).jpeg_quality == 80  # JPEG both sides, qualities differ
+    assert choose_rule([png(64, 64)], [png(64, 64)], format_rule="jpeg").jpeg_quality == 95
+    assert choose_rule([jpg(64, 64, 60)], [png(64, 64)], format_rule="none").jpeg_quality is None
+
+
+def test_rule_in_words_names_crop_and_quality():
+    text = choose_rule([jpg(640, 480, 80)], [png(1024, 1024)]).describe()
+    assert "480x480" in text and "JPEG quality 80" in text and "real images are jpeg, generated are lossless" in text
+
+
+@pytest.mark.parametrize("quality", [30, 50, 75, 90, 95])
+def test_jpeg_quality_is_read_back_from_the_file(tmp_path, quality):
+    path = tmp_path / "x.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(path, quality=quality)
+    assert image_info(path) == ImageInfo(32, 32, "jpeg", quality)
+
+
+def test_estimate_by_hand():
+    # the standard table itself is quality 50; halved (rounded by libjpeg) is quality 75
+    assert estimate_jpeg_quality([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57,
+                                  69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55,
+                                  64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100,
+                                  103, 99]) == 50
+
+
+def test_apply_crops_the_centre_and_reencodes(tmp_path):
+    arr = np.zeros((40, 60, 3), dtype=np.uint8)
+    arr[:, 30:] = 255
+    image = Image.fromarray(arr)
+    cropped = centre_crop(image, 16)
+    assert cropped.size == (16, 16)
+    assert np.asarray(cropped)[0, 0, 0] == 0 and np.asarray(cropped)[0, -1, 0] == 255  # centred on the edge at x=30
+    rule = choose_rule([jpg(60, 40, 75)], [png(60, 40)])
+    out = rule.apply(image.convert("RGBA"))
+    assert out.size == (40, 40) and out.mode == "RGB" and out.format == "JPEG"
+    buffer = io.BytesIO()
+    out.save(buffer, format="PNG")
