@@ -165,7 +165,7 @@ def line_chart(lines: Sequence[tuple[str, Sequence[float], Sequence[float]]], *,
         xr, yr = (0.0, 1.0), (0.0, 1.0)
     else:
         xr = (min(xs_all), max(xs_all) if max(xs_all) > min(xs_all) else min(xs_all) + 1)
-        ylo, yhi = min(0.0, min(ys_all)), max(ys_all) if ys_all else 1.0
+        ylo, yhi = (min(0.0, min(ys_all)), max(ys_all)) if ys_all else (0.0, 1.0)
         yr = (ylo, 1.0 if yhi <= 1.0 else yhi * 1.05)
     integer_x = bool(xs_all) and all(float(x).is_integer() for x in xs_all)
     body = [f'<text x="{left}" y="16" class="tt">{escape(title)}</text>',

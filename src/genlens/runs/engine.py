@@ -445,7 +445,10 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                    samples=samples)
     summary = PhaseSummary(total=len(found))
     with locked_run(run_dir) as store:
-        prepare_run(run_dir, store, suite, spec, {"imported_from": str(source.resolve())})
+        prepare_run(run_dir, store, suite, spec, {
+            "imported_from": str(source.resolve()),
+            "data_dir": str(suite.data_dir.resolve()) if suite.data_dir else None,
+        })
         _clean_temp_files(run_dir / IMAGES_DIR)
         states = store.generation_states()
         with progress_bar("import", len(found), quiet=quiet) as advance:
@@ -493,9 +496,33 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
 # ----------------------------------------------------------------------------------------------
 # phase 2: score, then aggregate
 # ----------------------------------------------------------------------------------------------
+SCORING_JSON = "scoring.json"
+#: Scoring options a run remembers, so `genlens score RUN` later scores with the same models and data.
+REMEMBERED_OPTIONS = ("detector", "clip", "data_dir")
+
+
+def remember_scoring_options(run_dir: Path, ctx: ScoreContext) -> None:
+    """Fill options the user left out from the run's scoring.json, then save the effective ones."""
+    path = run_dir / SCORING_JSON
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        saved = {}
+    for name in REMEMBERED_OPTIONS:
+        if getattr(ctx, name) is None and saved.get(name):
+            setattr(ctx, name, Path(saved[name]) if name == "data_dir" else saved[name])
+    current = {name: str(getattr(ctx, name)) for name in REMEMBERED_OPTIONS if getattr(ctx, name) is not None}
+    if current != saved:
+        try:
+            atomic_write_text(path, json.dumps(current, indent=2) + "\n")
+        except OSError as exc:
+            raise disk_error(exc, run_dir) from None
+
+
 def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any], Suite]:
     data = load_run(run_dir)
     spec = data["spec"]
+    remember_scoring_options(run_dir, ctx)
     data_dir = ctx.data_dir or (Path(data["data_dir"]) if data.get("data_dir") else None)
     suite_args = {**(spec.get("suite_args") or {}), **ctx.suite_args}
     suite = make_suite(spec["suite"], data_dir=data_dir, suite_args=suite_args)

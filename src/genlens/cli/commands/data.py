@@ -21,9 +21,25 @@ def fetch_cmd(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Put it here instead of $GENLENS_DATA_DIR/<suite>.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even when verified copies are present.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    revision: Annotated[str | None, typer.Option("--revision", help="gedit: the dataset commit to pin (default: the current one, recorded).")] = None,
 ) -> None:
     """Download SUITE's data from its pinned upstream commit into the data dir, checking every sha256."""
     from genlens.data.fetch import data_root, fetch, load_manifest
+
+    if suite == "gedit":  # Hugging Face dataset (MIT): downloaded and exported by its suite
+        from genlens.suites.gedit import fetch as fetch_gedit
+
+        export = fetch_gedit(revision)
+        if as_json:
+            out_console.print_json(json.dumps({"dir": str(export)}))
+        else:
+            err_console.print(f"GEdit-Bench exported to {export} (licence: MIT)")
+        return
+    if suite == "reason-edit":
+        from genlens.errors import InputError
+        from genlens.suites.reason_edit import DATA_FIX
+
+        raise InputError("Reason-Edit has no pinned public download", fix=DATA_FIX)
 
     manifest = load_manifest(suite)
     dest = data_dir or data_root() / manifest.dir
