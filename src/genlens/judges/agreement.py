@@ -119,7 +119,7 @@ def agree(run_dir: Path, judges: list[str], *, sample: int | None = 50, seed: in
         for spec in judges:
             ctx = ScoreContext(run_dir=Path(scratch), judge=spec, judge_prompt=prompt, data_dir=base_ctx.data_dir,
                                concurrency=concurrency, suite_args=dict(suite.suite_args), scorer_args=dict(scorer_args or {}))
-            scorer = next((s for s in suite.scorers(ctx) if getattr(s, "rescoring", False)), None)
+            scorer = next((s for s in suite.scorers(ctx) if s.rescoring), None)
             if scorer is None:
                 raise SpecError(f"suite {suite.meta.name} is not judged by a VLM", fix="use a run of a judged suite (wise, …)")
             verdicts.append(asyncio.run(_judge_all(scorer, inputs)))

@@ -37,6 +37,7 @@ from genlens.runs.rundir import (
     write_run_json,
 )
 from genlens.runs.store import RunStore
+from genlens.scorers.base import Scorer
 from genlens.suites.base import ScoreContext, Suite, SuiteResult, get_suite_class
 from genlens.types import (
     FINAL_STATUSES,
@@ -546,7 +547,7 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
         generations = [g for g in store.generations("ok") if g.item_id in items]
         for scorer in suite.scorers(ctx):
             key = scorer.fingerprint_key()
-            if ctx.rejudge and getattr(scorer, "rescoring", False):
+            if ctx.rejudge and scorer.rescoring:
                 _rescore_stored(store, scorer, generations, key, summary)
                 continue
             done = store.score_fingerprints(final_only=True)
@@ -565,7 +566,7 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
 
 
 def _rescore_stored(
-    store: RunStore, scorer: Any, generations: list[GenerationRecord], key: str, summary: PhaseSummary,
+    store: RunStore, scorer: Scorer, generations: list[GenerationRecord], key: str, summary: PhaseSummary,
 ) -> None:
     """``--rejudge``: re-derive scores from the stored records with ``scorer.rescore`` (no model call).
 
@@ -590,7 +591,7 @@ def _rescore_stored(
 
 
 async def _score_pending(
-    store: RunStore, scorer: Any, pending: list[tuple[GenerationRecord, str]], items: dict[str, Item],
+    store: RunStore, scorer: Scorer, pending: list[tuple[GenerationRecord, str]], items: dict[str, Item],
     run_dir: Path, ctx: ScoreContext, summary: PhaseSummary,
 ) -> None:
     size = max(1, scorer.batch_size)
@@ -626,9 +627,7 @@ async def _score_pending(
         finally:
             for task in tasks:
                 task.cancel()
-            close = getattr(scorer, "aclose", None)  # API clients belong to this event loop: close them in it
-            if close is not None:
-                await close()
+            await scorer.aclose()  # API clients belong to this event loop: close them in it
 
 
 def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore) -> list[ScoredGeneration]:

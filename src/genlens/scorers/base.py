@@ -31,6 +31,8 @@ class Scorer(ABC):
     concurrency: int = 1
     #: Run the sync ``score_batch_sync`` in a worker thread (CPU-bound scorers).
     threaded: bool = True
+    #: ``--rejudge`` re-derives this scorer's results from stored values with :meth:`rescore`.
+    rescoring: bool = False
 
     def identity(self) -> dict[str, Any]:
         """Models and revisions behind the scores; stored in results' provenance."""
@@ -46,6 +48,13 @@ class Scorer(ABC):
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load weights (once). Default: nothing to load."""
+
+    def rescore(self, stored_value: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """A new ``(status, value)`` from a stored value without any model call (None: cannot)."""
+        return None
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release clients made in the scoring event loop (called at the end of each scorer's loop)."""
 
     async def score_batch(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
         if self.threaded:
