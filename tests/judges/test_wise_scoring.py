@@ -67,7 +67,9 @@ def test_verified_binary_aggregation_by_hand(tmp_path):
     result = suite.aggregate(scored, ScoreContext(run_dir=tmp_path))
     # cultural 2/3; time 1; space 0; biology 1; physics 1; chemistry 0 (882/883 not scored)
     # overall = 0.40*(2/3) + 0.12*(1 + 0 + 1 + 1 + 0) = 0.266667 + 0.36 = 0.626667
-    assert result.headline["overall"] == pytest.approx(0.4 * 2 / 3 + 0.36)
+    # 2 of the 10 prompts have no score, so (as the official script) no headline overall:
+    assert result.headline["overall"] is None
+    assert result.metrics["overall_partial"] == pytest.approx(0.4 * 2 / 3 + 0.36)
     assert result.categories["cultural"]["score"] == pytest.approx(2 / 3)
     assert result.categories["chemistry"] == {"score": 0.0, "n": 1}
     assert result.extra["unparsed_by_category"]["chemistry"] == 2

@@ -191,9 +191,13 @@ class _WiseBase(Suite):
         caveats = self.caveats(tally, overall, counted, n_items)
         all_scores = [s["score"] for rows in tally.scored.values() for s in rows]
         ci = bootstrap_ci(all_scores) if all_scores else None
+        # As the official script: the overall is the headline only when every prompt has a score;
+        # otherwise it is reported beside it as overall_partial (with a caveat), never as the score.
+        complete = counted == n_items
         return SuiteResult(
-            headline={"overall": overall},
-            metrics={"mean_image_score": mean_or_none(all_scores), **self.criterion_means(tally)},
+            headline={"overall": overall if complete else None},
+            metrics={"overall_partial": None if complete else overall, "mean_image_score": mean_or_none(all_scores),
+                     **self.criterion_means(tally)},
             categories=categories,
             counts={"images_scored": counted, **tally.counts, "items_in_suite": n_items},
             intervals={"mean_image_score": ci} if ci else {},
@@ -220,8 +224,8 @@ class _WiseBase(Suite):
             empty = [name for name in self.ranges if not tally.scored.get(name)]
             notes.append(f"no overall score: categories without scored images: {', '.join(empty)}")
         elif counted < n_items:
-            notes.append(f"overall over {counted} scored images of {n_items} prompts; the official script reports "
-                         "it only when every prompt has a score")
+            notes.append(f"only {counted} of {n_items} prompts have a score: no headline overall (the official script "
+                         "reports it only when every prompt has one); overall_partial is the same formula over the scored ones")
         unread = tally.counts["unparsed"] + tally.counts["judge_refused"]
         if unread:
             notes.append(f"{unread} judge answer(s) unparsed or refused: counted, not scored "
