@@ -46,10 +46,13 @@ def test_stray_lone_numbers_do_not_matter_when_every_label_is_present():
     assert parse_scores(raw, WISE, ZERO_TO_TWO) == {"Consistency": 2, "Realism": 1, "Aesthetic Quality": 0}
 
 
-def test_lone_number_fallback_needs_exactly_one_line_per_label():
-    assert parse_scores("1\n2", WISE, ZERO_TO_TWO) is None
-    assert parse_scores("1\n2\n0\n1", WISE, ZERO_TO_TWO) is None
-    assert parse_scores("2\n1\n5", WISE, ZERO_TO_TWO) is None  # 5 is not allowed
+def test_lone_number_fallback_takes_the_first_allowed_lone_numbers_in_order():
+    # WISE's fallback: "the first three lines that are a lone digit 0–2, in order C, R, A".
+    assert parse_scores("1\n2\n0\n\n3", WISE, ZERO_TO_TWO) == {"Consistency": 1, "Realism": 2, "Aesthetic Quality": 0}
+    assert parse_scores("1\n2\n0\n1", WISE, ZERO_TO_TWO) == {"Consistency": 1, "Realism": 2, "Aesthetic Quality": 0}
+    assert parse_scores("2\n5\n1\n0", WISE, ZERO_TO_TWO) == {"Consistency": 2, "Realism": 1, "Aesthetic Quality": 0}  # 5 is no digit 0–2
+    assert parse_scores("1\n2", WISE, ZERO_TO_TWO) is None  # too few
+    assert parse_scores("- 2.\n1\n0", WISE, ZERO_TO_TWO) is None  # "- 2." is not a lone digit
 
 
 def test_binary_verified_shape():

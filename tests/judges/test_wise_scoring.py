@@ -128,3 +128,26 @@ def test_real_data_loads_with_official_counts():
     verified = WiseVerifiedSuite(data_dir=SHARED / "benchmarks" / "wise").items()
     counts = {c: sum(1 for i in verified if i.category == c) for c in WiseVerifiedSuite.ranges}
     assert counts == {"cultural": 400, "time": 120, "space": 120, "biology": 120, "physics": 120, "chemistry": 120}
+
+
+def test_a_record_without_an_integer_prompt_id_is_one_line(tmp_path):
+    import json as _json
+
+    from genlens.errors import InputError
+    from genlens.suites.wise import WiseSuite
+
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name in ("cultural_common_sense.json", "spatio-temporal_reasoning.json", "natural_science.json"):
+        (legacy / name).write_text(_json.dumps([{"Prompt": "p", "Explanation": "e", "prompt_id": "abc"}]))
+    with pytest.raises(InputError, match="no integer prompt_id"):
+        WiseSuite(data_dir=tmp_path).items()
+
+
+def test_agree_survives_a_corrupt_judge_json(tmp_path):
+    from genlens.judges.scorer import read_judge_choice
+
+    (tmp_path / "judge.json").write_text("{bad")
+    assert read_judge_choice(tmp_path) == {}
+    (tmp_path / "judge.json").write_text('["not", "a", "mapping"]')
+    assert read_judge_choice(tmp_path) == {}

@@ -9,7 +9,6 @@ small and checked against hand-computed values in the tests.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import tempfile
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from genlens.errors import SpecError
-from genlens.judges.scorer import JUDGE_CHOICE_FILE
+from genlens.judges.scorer import read_judge_choice
 from genlens.runs.engine import locked_run, open_suite_for_run
 from genlens.suites.base import ScoreContext
 from genlens.types import ScoreInput
@@ -103,8 +102,7 @@ def agree(run_dir: Path, judges: list[str], *, sample: int | None = 50, seed: in
     """Re-judge a sample of ``run_dir``'s images with each judge and report their agreement."""
     if len(judges) != 2:
         raise SpecError(f"--judges takes two judge specs, got {len(judges)}", fix="e.g. --judges openai:gpt-4o-2024-05-13,local:DIR")
-    stored_path = run_dir / JUDGE_CHOICE_FILE
-    stored = json.loads(stored_path.read_text()) if stored_path.is_file() else {}
+    stored = read_judge_choice(run_dir)
     prompt = judge_prompt or (Path(stored["judge_prompt"]) if stored.get("judge_prompt") else None)
     base_ctx = ScoreContext(run_dir=run_dir, concurrency=concurrency)
     _data, suite = open_suite_for_run(run_dir, base_ctx)

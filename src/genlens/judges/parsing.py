@@ -28,7 +28,8 @@ PARSER_VERSION = "1"
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 _NUMBER = r"(\d+(?:\.\d+)?)"
-_LONE_NUMBER = re.compile(r"^\W*?(\d+(?:\.\d+)?)\W*$")
+# A line holding only the number (upstream WISE's fallback), optionally bold or with a full stop; not a bullet.
+_LONE_NUMBER = re.compile(r"^(?:\*\*)?(\d+)(?:\*\*)?\.?$")
 
 
 def strip_thinking(raw: str) -> str:
@@ -122,13 +123,12 @@ def _from_lines(text: str, labels: Sequence[str], allowed: frozenset[int]) -> tu
 
 
 def _from_lone_numbers(text: str, labels: Sequence[str], allowed: frozenset[int]) -> dict[str, int] | None:
-    numbers = [m.group(1) for line in text.splitlines() if (m := _LONE_NUMBER.match(line.strip()))]
-    if len(numbers) != len(labels):
+    """The first ``len(labels)`` lines that are a lone allowed number, in label order (WISE's fallback)."""
+    values = [v for line in text.splitlines() if (m := _LONE_NUMBER.match(line.strip()))
+              and (v := _as_int(m.group(1), allowed)) is not None]
+    if len(values) < len(labels):
         return None
-    values = [_as_int(n, allowed) for n in numbers]
-    if any(v is None for v in values):
-        return None
-    return dict(zip(labels, values, strict=True))  # type: ignore[arg-type]
+    return dict(zip(labels, values[: len(labels)], strict=True))
 
 
 def parse_scores(raw: str, labels: Sequence[str], allowed: Iterable[int]) -> dict[str, int] | None:

@@ -162,6 +162,18 @@ class JudgeChoice:
     params: dict[str, Any]
 
 
+def read_judge_choice(run_dir: Path) -> dict[str, Any]:
+    """What ``<run>/judge.json`` remembers ({} when absent or unreadable: the options then decide)."""
+    path = run_dir / JUDGE_CHOICE_FILE
+    if not path.is_file():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
 def judge_choice(ctx: ScoreContext, default_spec: str) -> JudgeChoice:
     """Options given now win; else what ``<run>/judge.json`` remembers; else the suite's default.
 
@@ -169,12 +181,7 @@ def judge_choice(ctx: ScoreContext, default_spec: str) -> JudgeChoice:
     keeps judging with X instead of silently switching to the default judge.
     """
     path = ctx.run_dir / JUDGE_CHOICE_FILE
-    stored: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            stored = {}
+    stored = read_judge_choice(ctx.run_dir)
     args = {k: v for k, v in ctx.scorer_args.items()}
     if ctx.judge:
         choice = JudgeChoice(ctx.judge, ctx.judge_prompt, args)

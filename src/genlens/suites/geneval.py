@@ -33,7 +33,8 @@ SUMMARY_TXT = "geneval_summary.txt"
 CAVEAT = (
     "Detection uses a transformers Mask2Former checkpoint (Detectron2-trained) instead of GenEval's mmdet 2.x "
     "checkpoint, and CLIP from transformers instead of open_clip; the rules, thresholds and post-processing follow "
-    "the official code, but small differences from published GenEval numbers are expected."
+    "the official code, but the models differ and the size of the difference from the official stack has not been "
+    "measured: compare with published GenEval numbers as indicative, not as like for like."
 )
 # Loaded (detector, CLIP, colour classifiers by class) per weights identity + device, kept for the process.
 _LOADED: dict[str, tuple[Any, Any, dict[str, np.ndarray]]] = {}

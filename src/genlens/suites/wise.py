@@ -124,7 +124,11 @@ class _WiseBase(Suite):
                     fix="run `genlens data fetch wise` (or point --data-dir at a folder holding the WISE JSON files)",
                 )
             for record in read_records(path):
-                pid = int(record["prompt_id"])
+                try:
+                    pid = int(record["prompt_id"])
+                except (KeyError, TypeError, ValueError):
+                    raise InputError(f"a record has no integer prompt_id ({str(record)[:80]})", path=path,
+                                     fix="run `genlens data fetch wise --force`") from None
                 category = category_of(pid, self.ranges)
                 if category is None or pid in items:
                     why = "outside every category range" if category is None else "duplicated"
