@@ -68,12 +68,15 @@ def test_viescore_aggregation_by_hand(tmp_path: Path):
     assert cats["en/text_change"]["sc"] == pytest.approx(4.0)          # the unparsed SC is left out, not guessed
     assert cats["en/text_change"]["pq"] == pytest.approx(6.5)          # (4 + 9) / 2
     assert cats["en/text_change"]["overall"] == pytest.approx(4.0)
-    # model score = unweighted mean over task types with scores: (7 + 4)/2 = 5.5 (sample-weighted would be 6.0)
-    assert result.headline["overall_en"] == pytest.approx(5.5)
+    # mean over the task types with scores: (7 + 4)/2 = 5.5 (sample-weighted would be 6.0); only 2 of the
+    # 11 types are scored, so it is reported beside the headline, not as GEdit's model score
+    assert result.metrics["overall_en"] == pytest.approx(5.5) and result.metrics["task_types_en"] == 2
+    assert result.headline["overall_en"] is None
+    assert any("2 of 11 task types" in note for note in result.provenance["notes"])
     assert result.metrics["sc_en"] == pytest.approx((8.5 + 4.0) / 2)
     # intersection subset (en): a (O 6) in color_alter, c (O 4) in text_change -> (6 + 4)/2 = 5
     assert result.metrics["overall_en_intersection"] == pytest.approx(5.0)
-    assert result.headline["overall_cn"] == pytest.approx(math.sqrt(2 * 8))
+    assert result.metrics["overall_cn"] == pytest.approx(math.sqrt(2 * 8)) and result.headline["overall_cn"] is None
     assert result.counts["unparsed_sc"] == 1 and result.counts["unparsed_pq"] == 0
 
 
@@ -89,7 +92,17 @@ def test_task_means_and_model_score_are_plain_means():
     means = task_means(rows)
     assert means == {"sc": 6.0, "pq": 4.0, "overall": pytest.approx(math.sqrt(18)), "n": 2}
     assert model_score({"a": {"sc": 2.0, "pq": None, "overall": 1.0}, "b": {"sc": 4.0, "pq": 6.0, "overall": None}}) == \
-        {"sc": 3.0, "pq": 6.0, "overall": 1.0}
+        {"sc": 3.0, "pq": 6.0, "overall": 1.0, "n_types": 1}
+
+
+def test_the_headline_needs_all_eleven_task_types():
+    # 10 types scored O = 5.0 and ps_human all refused by the judge (no O): the mean over the 10
+    # scored types is 5.0, but that is not GEdit's 11-type model score -> headline None.
+    per_task = {t: {"sc": 5.0, "pq": 5.0, "overall": 5.0, "n": 2} for t in TASK_TYPES}
+    per_task["ps_human"] = {"sc": None, "pq": None, "overall": None, "n": 2}
+    summary = model_score(per_task)
+    assert summary["overall"] == 5.0 and summary["n_types"] == 10
+    assert len(TASK_TYPES) == 11
 
 
 def test_import_step1x_layout_and_score_without_judge(gedit_dir: Path, tmp_path: Path, cli):

@@ -251,6 +251,7 @@ class GEditSuite(Suite):
         categories: dict[str, dict[str, float | int | None]] = {}
         metrics: dict[str, float | None] = {}
         headline: dict[str, float | None] = {}
+        partial: list[str] = []
         for language in self.languages:
             for subset in ("fullset", "intersection"):
                 chosen = [r for r in rows if r["language"] == language and (subset == "fullset" or r["intersection"])]
@@ -258,13 +259,23 @@ class GEditSuite(Suite):
                 summary = model_score(per_task)
                 suffix = f"{language}" if subset == "fullset" else f"{language}_intersection"
                 for name in ("sc", "pq", "overall"):
-                    metrics[f"{name}_{suffix}"] = summary[name]
+                    metrics[f"{name}_{suffix}"] = summary[name]  # type: ignore[assignment]
+                metrics[f"task_types_{suffix}"] = summary["n_types"]  # type: ignore[assignment]
                 if subset == "fullset":
-                    headline[f"overall_{language}"] = summary["overall"]
+                    # The model score is the mean over all 11 task types; over fewer it is not that number.
+                    complete = summary["n_types"] == len(TASK_TYPES)
+                    headline[f"overall_{language}"] = summary["overall"] if complete else None  # type: ignore[assignment]
+                    if not complete and summary["overall"] is not None:
+                        partial.append(f"{language}: {summary['n_types']} of {len(TASK_TYPES)} task types")
                     for task, means in per_task.items():
                         categories[f"{language}/{task}"] = means
+        provenance = gedit_provenance(ctx, self.source_info())
+        if partial:
+            provenance["notes"].append(
+                "no headline overall where task types have no score (" + "; ".join(partial) + "): overall_<lang> in "
+                "metrics is the mean over the scored types only")
         return SuiteResult(headline=headline, metrics=metrics, categories=categories, counts=counts,
-                           provenance=gedit_provenance(ctx, self.source_info()), rows=rows)
+                           provenance=provenance, rows=rows)
 
 
 def gedit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -316,12 +327,17 @@ def task_means(rows: list[dict[str, Any]]) -> dict[str, float | int | None]:
     }
 
 
-def model_score(per_task: dict[str, dict[str, float | int | None]]) -> dict[str, float | None]:
-    """The unweighted mean over task types of each per-type mean (types with no score are left out)."""
-    out: dict[str, float | None] = {}
+def model_score(per_task: dict[str, dict[str, float | int | None]]) -> dict[str, float | int | None]:
+    """The unweighted mean over task types of each per-type mean, and ``n_types`` with an overall.
+
+    Types with no score are left out of the means; ``n_types`` says how many the overall covers,
+    so a caller can refuse to call a mean over fewer than the 11 types "the model score".
+    """
+    out: dict[str, float | int | None] = {}
     for name in ("sc", "pq", "overall"):
         values = [float(m[name]) for m in per_task.values() if m[name] is not None]  # type: ignore[arg-type]
         out[name] = mean_or_none(values)
+    out["n_types"] = sum(1 for m in per_task.values() if m["overall"] is not None)
     return out
 
 
