@@ -35,15 +35,28 @@ def test_doctor_names_keys_but_never_values(cli, monkeypatch) -> None:
     assert "sk-doctor-secret-123" not in cli("doctor").output
 
 
-def test_secret_model_args_never_reach_the_run_dir(cli, tmp_path: Path) -> None:
+def test_secret_model_args_are_refused_and_never_reach_the_run_dir(cli, tmp_path: Path) -> None:
     run = tmp_path / "run"
     secret = "sk-never-write-me-4242"
-    r = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "-a", f"api_key={secret}", "-a", "delay=0", "--limit", "2")
-    assert r.exit_code == 0 and secret not in r.output
-    for path in run.rglob("*"):
+    r = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "-a", f"api_key={secret}", "--limit", "2")
+    assert r.exit_code == 2 and "would put a credential on the command line" in r.output and secret not in r.output
+    # a credential-looking suite arg is kept out of run.json's spec and masked in its recorded command
+    r = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--suite-arg", f"token={secret}", "-a", "delay=0",
+            "--limit", "2")
+    assert r.exit_code == 0, r.output
+    for path in tmp_path.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
-    assert json.loads((run / "run.json").read_text())["spec"]["params"] == {"delay": 0}
+    data = json.loads((run / "run.json").read_text())
+    assert data["spec"]["params"] == {"delay": 0} and data["spec"]["suite_args"] == {}
+
+
+def test_recorded_command_masks_credentials() -> None:
+    from genlens.runs.rundir import redact_argv
+
+    argv = ["/x/bin/genlens", "run", "wise", "--scorer-arg", "api_key=sk-1", "-a", "max_tokens=5", "--judge", "openai:m"]
+    assert redact_argv(argv) == ["genlens", "run", "wise", "--scorer-arg", "api_key=***", "-a", "max_tokens=5",
+                                 "--judge", "openai:m"]
 
 
 def test_report_formats(cli, tmp_path: Path) -> None:

@@ -139,3 +139,21 @@ def test_no_temp_files_left(cli, tmp_path: Path) -> None:
     run = tmp_path / "r"
     cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "-q")
     assert not list(run.rglob(".tmp-*"))
+
+
+def test_a_regenerated_image_is_scored_again(cli, tmp_path: Path) -> None:
+    """Resume redoes a generation whose file was replaced; its old verdict must not survive."""
+    from tests.conftest import write_png
+
+    src = tmp_path / "imgs"
+    write_png(src / "p0-1024x1024" / "0.png", size=(1024, 1024))
+    run = tmp_path / "run"
+    assert cli("run", "image-props", "-m", f"folder:{src}", "-o", run, "--limit", "1", "-q").exit_code == 0
+    assert json.loads((run / "results.json").read_text())["headline"]["pass_rate"] == 1.0
+    write_png(src / "p0-1024x1024" / "0.png", size=(64, 64))  # the source changes …
+    next((run / "images").rglob("*.png")).unlink()             # … and the run's copy is lost
+    again = cli("run", "image-props", "-m", f"folder:{src}", "-o", run, "--limit", "1")
+    assert "1 new" in again.output
+    res = json.loads((run / "results.json").read_text())
+    assert res["headline"]["pass_rate"] == 0.0  # scored from the new 64x64 file
+    assert _rows(run, "SELECT COUNT(*) FROM scores")[0][0] == 1

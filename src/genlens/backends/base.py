@@ -76,10 +76,13 @@ class Backend(ABC):
     info: ClassVar[BackendInfo]
     #: How many requests the engine may hand to :meth:`generate_batch` at once.
     batch_size: int = 1
+    #: The environment variable a credential must come from (named in the refusal message).
+    secret_env: ClassVar[str] = "the provider's API-key variable"
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         self.target = target
         self.params = dict(params or {})
+        reject_secret_args(self.params, env=self.secret_env)
 
     @property
     def spec(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from genlens.backends._calls import CallLayer, CallPolicy, TransientError, log
 from genlens.backends._media import fit_input, mime_of, nearest_aspect
-from genlens.backends.base import Backend, BackendInfo, Session, register_backend, reject_secret_args
+from genlens.backends.base import Backend, BackendInfo, Session, register_backend
 from genlens.errors import Refused, SpecError
 from genlens.imageio import sniff_format
 from genlens.types import GeneratedImage, GenerationRequest
@@ -48,6 +48,7 @@ def _name(value: Any) -> str:
 
 @register_backend
 class GeminiBackend(Backend):
+    secret_env: ClassVar[str] = "GEMINI_API_KEY"
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="gemini",
         syntax="gemini:<model>",
@@ -58,7 +59,6 @@ class GeminiBackend(Backend):
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         super().__init__(target, params)
-        reject_secret_args(self.params, env="GEMINI_API_KEY")
         self.base_url = str(self.params.get("base_url") or "") or None
         if not (os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")) and self.base_url is None:
             raise SpecError("neither GEMINI_API_KEY nor GOOGLE_API_KEY is set",

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from genlens.backends._calls import CallLayer, CallPolicy, TransientError, log
 from genlens.backends._media import decode_b64_image, fit_input, mime_of, nearest_size, parse_size_arg
-from genlens.backends.base import Backend, BackendInfo, Session, register_backend, reject_secret_args
+from genlens.backends.base import Backend, BackendInfo, Session, register_backend
 from genlens.errors import Refused, SpecError
 from genlens.imageio import sniff_format
 from genlens.types import GeneratedImage, GenerationRequest
@@ -79,6 +79,7 @@ def _dump(value: Any) -> dict[str, Any] | None:
 
 @register_backend
 class OpenAIBackend(Backend):
+    secret_env: ClassVar[str] = "OPENAI_API_KEY"
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="openai",
         syntax="openai:<model>",
@@ -89,7 +90,6 @@ class OpenAIBackend(Backend):
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         super().__init__(target, params)
-        reject_secret_args(self.params, env="OPENAI_API_KEY")
         if int(self.params.get("n", 1)) != 1:
             raise SpecError("--model-arg n must be 1 (each sample is its own request)", fix="use --samples N instead")
         self.base_url = str(self.params.get("base_url") or os.environ.get("OPENAI_BASE_URL") or "") or None

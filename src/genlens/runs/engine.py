@@ -401,7 +401,7 @@ def generate(
     spec = RunSpec(
         suite=suite.meta.name, suite_version=suite.meta.version, model=backend.spec,
         params=public_params(backend.params), samples=opts.samples, seed=opts.seed, limit=opts.limit,
-        mode=opts.mode, suite_args=suite.suite_args,
+        mode=opts.mode, suite_args=public_params(suite.suite_args),
     )
     with locked_run(run_dir) as store:
         prepare_run(run_dir, store, suite, spec, {"backend": backend.describe(), "data_dir": str(data_dir) if data_dir else None})

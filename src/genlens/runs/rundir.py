@@ -50,6 +50,17 @@ def git_hash() -> str | None:
     return out.stdout.strip() or None
 
 
+def redact_argv(argv: list[str]) -> list[str]:
+    """The command line as recorded in run.json: ``key=value`` arguments with credential names masked."""
+    from genlens.backends.base import is_secret_arg
+
+    out = [Path(argv[0]).name] if argv else []
+    for arg in argv[1:]:
+        key, sep, _value = arg.partition("=")
+        out.append(f"{key}=***" if sep and is_secret_arg(key.lstrip("-")) else arg)
+    return out
+
+
 @dataclass
 class RunSpec:
     """What defines a run: the same spec resumes, a different one is refused."""
@@ -80,7 +91,7 @@ def write_run_json(run_dir: Path, spec: RunSpec, extra: dict[str, Any] | None = 
         "spec": spec.__dict__,
         "versions": package_versions(),
         "git": git_hash(),
-        "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+        "command": redact_argv(sys.argv),
     }
     previous = read_run_json(run_dir)
     if previous:

@@ -78,12 +78,16 @@ class RunStore:
             "images": record.images, "image_sizes": record.image_sizes, "formats": record.formats,
             "trace": record.trace, "reason": record.reason, "meta": record.meta,
         }
-        self.conn.execute(
-            "INSERT OR REPLACE INTO generations(fingerprint, item_id, sample, seed, status, payload, created)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
-             json.dumps(payload, ensure_ascii=False, default=str), time.time()),
-        )
+        with self.conn:
+            self.conn.execute("BEGIN")
+            # A (re)made generation invalidates every score of the previous one with this fingerprint.
+            self.conn.execute("DELETE FROM scores WHERE generation=?", (record.fingerprint,))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO generations(fingerprint, item_id, sample, seed, status, payload, created)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
+                 json.dumps(payload, ensure_ascii=False, default=str), time.time()),
+            )
 
     def generations(self, status: str | None = None) -> Iterator[GenerationRecord]:
         query = "SELECT fingerprint, item_id, sample, seed, status, payload FROM generations"
@@ -108,9 +112,12 @@ class RunStore:
         return out
 
     def delete_generations(self, fingerprints: Iterable[str]) -> None:
+        """Forget generations and their scores (their files went missing or changed)."""
+        keys = [(f,) for f in fingerprints]
         with self.conn:
             self.conn.execute("BEGIN")
-            self.conn.executemany("DELETE FROM generations WHERE fingerprint=?", [(f,) for f in fingerprints])
+            self.conn.executemany("DELETE FROM scores WHERE generation=?", keys)
+            self.conn.executemany("DELETE FROM generations WHERE fingerprint=?", keys)
 
     # -- scores -------------------------------------------------------------------------------
     def put_scores(self, records: Iterable[ScoreRecord]) -> None:
