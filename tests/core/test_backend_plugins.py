@@ -30,6 +30,7 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "[genlens.backends]\necho = echo_plugin:EchoBackend\nbroken = echo_plugin:DoesNotExist\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    registry.backend_classes()  # discover the built-ins first, so the snapshot restored below is complete
     saved = dict(registry._BACKENDS), registry._DISCOVERED, dict(registry._PLUGIN_ERRORS)
     registry._DISCOVERED = False
     yield tmp_path

@@ -41,14 +41,14 @@ def test_secret_model_args_are_refused_and_never_reach_the_run_dir(cli, tmp_path
     r = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "-a", f"api_key={secret}", "--limit", "2")
     assert r.exit_code == 2 and "would put a credential on the command line" in r.output and secret not in r.output
     # a credential-looking suite arg is kept out of run.json's spec and masked in its recorded command
-    r = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--suite-arg", f"token={secret}", "-a", "delay=0",
+    r = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--suite-arg", f"token={secret}", "-a", "format=png",
             "--limit", "2")
     assert r.exit_code == 0, r.output
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     data = json.loads((run / "run.json").read_text())
-    assert data["spec"]["params"] == {"delay": 0} and data["spec"]["suite_args"] == {}
+    assert data["spec"]["params"] == {"format": "png"} and data["spec"]["suite_args"] == {}
 
 
 def test_recorded_command_masks_credentials() -> None:
@@ -108,11 +108,11 @@ def test_import_generic_layout_then_score(cli, tmp_path: Path) -> None:
 
 def test_config_file_supplies_options(cli, tmp_path: Path) -> None:
     cfg = tmp_path / "run.yaml"
-    cfg.write_text(f"model: synthetic:gradient\nout: {tmp_path / 'cfgrun'}\nlimit: 2\nsamples: 2\nmodel_args: {{delay: 0}}\n")
+    cfg.write_text(f"model: synthetic:gradient\nout: {tmp_path / 'cfgrun'}\nlimit: 2\nsamples: 2\nmodel_args: {{format: png, delay: 0}}\n")
     r = cli("run", "image-props", "--config", cfg, "-q")
     assert r.exit_code == 0, r.output
     spec = json.loads((tmp_path / "cfgrun" / "run.json").read_text())["spec"]
-    assert spec["samples"] == 2 and spec["limit"] == 2 and spec["params"] == {"delay": 0}
+    assert spec["samples"] == 2 and spec["limit"] == 2 and spec["params"] == {"format": "png"}  # delay is operational
     # the command line wins over the file
     r = cli("run", "image-props", "--config", cfg, "--limit", "1", "-o", tmp_path / "cli", "-q")
     assert json.loads((tmp_path / "cli" / "run.json").read_text())["spec"]["limit"] == 1

@@ -48,6 +48,20 @@ def public_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if not is_secret_arg(k)}
 
 
+#: Model args that change how requests are made, not which image comes back. They are recorded in
+#: run.json's backend description but are no part of a run's identity or its fingerprints, so a run
+#: can resume with a longer timeout, another rate limit or another GPU.
+OPERATIONAL_ARGS = frozenset({
+    "timeout", "max_retries", "rate", "concurrency", "backoff_base", "backoff_max", "retry_after_max",
+    "batch_size", "device", "delay",
+})
+
+
+def identity_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The model args that define what a run produces (public, not operational)."""
+    return {k: v for k, v in public_params(params).items() if k not in OPERATIONAL_ARGS}
+
+
 @dataclass(frozen=True)
 class BackendInfo:
     """What ``genlens models`` shows for a backend."""

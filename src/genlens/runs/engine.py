@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genlens.backends.base import Backend, public_params
+from genlens.backends.base import Backend, identity_params, public_params
 from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import progress_bar
@@ -400,7 +400,7 @@ def generate(
     started = time.perf_counter()
     spec = RunSpec(
         suite=suite.meta.name, suite_version=suite.meta.version, model=backend.spec,
-        params=public_params(backend.params), samples=opts.samples, seed=opts.seed, limit=opts.limit,
+        params=identity_params(backend.params), samples=opts.samples, seed=opts.seed, limit=opts.limit,
         mode=opts.mode, suite_args=public_params(suite.suite_args),
     )
     with locked_run(run_dir) as store:
