@@ -12,8 +12,26 @@ from genlens.errors import SpecError
 
 CONFIG_KEYS = {
     "suite", "model", "out", "samples", "limit", "seed", "concurrency", "model_args", "suite_args",
-    "scorer_args", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard", "mode", "quiet",
+    "scorer_args", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard", "quiet",
 }
+_POSITIVE_INTS = ("samples", "limit", "concurrency")
+_STRINGS = ("suite", "model", "out", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard")
+_MAPPINGS = ("model_args", "suite_args", "scorer_args")
+
+
+def _check_types(data: dict[str, Any], path: Path) -> None:
+    """Each config value has the type its option takes (a wrong one is one line, not a traceback)."""
+    for key, value in data.items():
+        if key in _POSITIVE_INTS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise SpecError(f"config {key}: {value!r} is not a whole number >= 1", path=path, fix=f"e.g. {key}: 4")
+        if key == "seed" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SpecError(f"config seed: {value!r} is not a whole number", path=path, fix="e.g. seed: 0")
+        if key in _STRINGS and not isinstance(value, (str, int, float)):
+            raise SpecError(f"config {key}: {value!r} is not a single value", path=path, fix=f"e.g. {key}: <text>")
+        if key in _MAPPINGS and not isinstance(value, dict):
+            raise SpecError(f"config {key} must be a mapping of name: value", path=path, fix=f"e.g. {key}: {{size: 1024x1024}}")
+        if key == "quiet" and not isinstance(value, bool):
+            raise SpecError(f"config quiet: {value!r} is not true/false", path=path, fix="e.g. quiet: true")
 
 
 def load_config(path: Path | None) -> dict[str, Any]:
@@ -32,7 +50,8 @@ def load_config(path: Path | None) -> dict[str, Any]:
     unknown = sorted(set(normalised) - CONFIG_KEYS)
     if unknown:
         raise SpecError(f"unknown config key(s): {', '.join(unknown)}", path=path, fix=f"use only: {', '.join(sorted(CONFIG_KEYS))}")
-    return normalised
+    _check_types(normalised, path)
+    return {k: str(v) if k in _STRINGS else v for k, v in normalised.items()}
 
 
 def parse_scalar(text: str) -> Any:
@@ -54,10 +73,9 @@ def parse_kv(pairs: list[str] | None, option: str) -> dict[str, Any]:
     return out
 
 
-def merge_kv(config_value: Any, cli_pairs: list[str] | None, option: str) -> dict[str, Any]:
+def merge_kv(config_value: dict[str, Any] | None, cli_pairs: list[str] | None, option: str) -> dict[str, Any]:
+    """A config file's mapping (already type-checked) updated by the command line's key=value pairs."""
     base = dict(config_value or {})
-    if not isinstance(base, dict):
-        raise SpecError(f"config {option.lstrip('-').replace('-', '_')} must be a mapping")
     base.update(parse_kv(cli_pairs, option))
     return base
 

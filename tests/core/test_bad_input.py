@@ -174,3 +174,25 @@ def test_error_lines_keep_brackets_in_file_names(cli, tmp_path: Path) -> None:
     folder = tmp_path / "imgs[final]"
     r = cli("run", "image-props", "-m", f"folder:{folder}", "-o", tmp_path / "r")
     assert r.exit_code == 2 and "imgs[final]" in _one_error_line(r)
+
+
+@pytest.mark.parametrize(("yaml_text", "expected"), [
+    ("model_args: [size=3]\n", "config model_args must be a mapping"),
+    ("samples: abc\n", "config samples: 'abc' is not a whole number >= 1"),
+    ("limit: -2\n", "config limit: -2 is not a whole number >= 1"),
+    ("shard: [1, 2]\n", "config shard: [1, 2] is not a single value"),
+    ("quiet: maybe\n", "config quiet: 'maybe' is not true/false"),
+    ("mode: reupload\n", "unknown config key(s): mode"),
+])
+def test_config_values_are_checked(cli, tmp_path: Path, yaml_text: str, expected: str) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("model: synthetic:gradient\n" + yaml_text)
+    r = cli("run", "image-props", "--config", cfg, "-o", tmp_path / "r")
+    assert r.exit_code == 2 and expected in _one_error_line(r)
+
+
+def test_config_quiet_is_honoured(cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("model: synthetic:gradient\nlimit: 1\nquiet: true\n")
+    r = cli("run", "image-props", "--config", cfg, "-o", tmp_path / "r")
+    assert r.exit_code == 0 and r.output == ""

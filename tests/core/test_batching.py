@@ -33,3 +33,24 @@ def test_batched_backend_gets_batches_of_its_size(tmp_path: Path) -> None:
     assert summary.done == 10 and summary.statuses == {"ok": 10}
     assert [len(b) for b in backend.batches] == [4, 4, 2]
     assert sorted(i for b in backend.batches for i in b) == sorted(i.id for i in ImagePropsSuite().items()[:10])
+
+
+class RejectedKey(Exception):
+    status_code = 401
+
+
+class KeylessBackend(SyntheticBackend):
+    info: ClassVar[BackendInfo] = BackendInfo("keyless", "keyless:x", "test", ("generate",))
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        raise RejectedKey("Incorrect API key provided")
+
+
+def test_a_rejected_key_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    import pytest
+
+    from genlens.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"rejected the request's credentials \(HTTP 401: Incorrect API key provided\)"):
+        engine.generate(tmp_path / "run", ImagePropsSuite(), KeylessBackend("gradient", {}),
+                        engine.GenerateOptions(samples=1, limit=5, concurrency=2, quiet=True))

@@ -90,6 +90,8 @@ class Backend(ABC):
     info: ClassVar[BackendInfo]
     #: How many requests the engine may hand to :meth:`generate_batch` at once.
     batch_size: int = 1
+    #: Replays stored multi-round results (folder:), so re-upload mode reads them round by round too.
+    replays_sessions: ClassVar[bool] = False
     #: The environment variable a credential must come from (named in the refusal message).
     secret_env: ClassVar[str] = "the provider's API-key variable"
 

@@ -11,12 +11,12 @@ from genlens.imageio import decode, sniff_format
 from genlens.suites.base import IMAGE_EXTENSIONS
 from genlens.types import GeneratedImage, GenerationRequest
 
-GENERIC_LAYOUTS = (
+GENERIC_LAYOUTS = (  # the documented one first: it is the one a missing-file message names
+    "{item}/{sample}",
+    "{item}_{sample}",
     "{item}/samples/{sample:05d}",
     "{item}/samples/{sample:04d}",
     "{item}/samples/{sample}",
-    "{item}/{sample}",
-    "{item}_{sample}",
 )
 
 
@@ -32,9 +32,12 @@ def generic_candidates(item_id: str, sample: int) -> list[str]:
 class FolderBackend(Backend):
     """Reads existing images: ``<dir>/<item id>/<sample>.png`` and the suite's official layouts.
 
-    The engine passes the suite's own candidate paths in ``params['_candidates']`` (set per
-    request); any image extension is accepted and the bytes are kept as they are.
+    The engine sets :attr:`suite_candidates` so the suite's own layout is tried first; any image
+    extension is accepted and the bytes are kept as they are. Multi-round results are replayed
+    from ``<item>/<sample>_r<k>.png`` in native and re-upload mode alike.
     """
+
+    replays_sessions: ClassVar[bool] = True
 
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="folder",

@@ -74,13 +74,14 @@ def _print_phase(name: str, summary: PhaseSummary, quiet: bool) -> None:
     )
 
 
-def _finish(summary: PhaseSummary) -> None:
-    """Exit 2 for input errors the user must fix, 1 when some requests failed (resume retries them)."""
-    if summary.input_errors:
+def _finish(*summaries: PhaseSummary) -> None:
+    """Exit 2 for input errors the user must fix, 1 when some requests or scorings failed (a re-run retries them)."""
+    if any(summary.input_errors for summary in summaries):
         err_console.print("fix the files named above, then run the same command again: finished work is kept")
         raise typer.Exit(2)
-    if summary.statuses.get("error"):
-        err_console.print(f"{summary.statuses['error']} request(s) failed; run the same command again to retry them")
+    failed = sum(summary.statuses.get("error", 0) for summary in summaries)
+    if failed:
+        err_console.print(f"{failed} request(s) or scoring(s) failed; run the same command again to retry them")
         raise typer.Exit(1)
 
 
@@ -198,6 +199,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate then score into a run directory. Run the same command again to resume."""
         cfg = load_config(config)
+        quiet = quiet or bool(cfg.get("quiet"))
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                            concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
                                            data_dir=data_dir, shard=shard, quiet=quiet)
@@ -211,7 +213,7 @@ def register(app: typer.Typer) -> None:
         _show_results(results, as_json, quiet)
         if not quiet:
             err_console.print(f"results: {run_dir / 'results.json'}")
-        _finish(summary)
+        _finish(summary, scored)
 
     @app.command("generate")
     @user_errors
@@ -224,6 +226,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Phase 1 only: generate (or collect) the images into a run directory."""
         cfg = load_config(config)
+        quiet = quiet or bool(cfg.get("quiet"))
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                            concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
                                            data_dir=data_dir, shard=shard, quiet=quiet)
@@ -244,6 +247,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Phase 2 only: score a run's images and write results.json (resumable)."""
         cfg = load_config(config)
+        quiet = quiet or bool(cfg.get("quiet"))
         ctx = _score_context(run, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
                              data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
                              scorer_arg=scorer_arg, quiet=quiet, rejudge=rejudge)
@@ -251,6 +255,7 @@ def register(app: typer.Typer) -> None:
         _print_phase("score", summary, quiet)
         results = engine.aggregate(run, ctx)
         _show_results(results, as_json, quiet)
+        _finish(summary)
 
     @app.command("import")
     @user_errors

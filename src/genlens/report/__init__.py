@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def render(runs: list[Path], fmt: str, out: Path | None) -> Any:
     if fmt == "table":
         from rich.console import Console
 
-        console = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
+        console = Console(record=True, width=120, file=io.StringIO())
         console.print(rendered)
         atomic_write_text(out, console.export_text())
     elif isinstance(rendered, bytes):

@@ -212,6 +212,21 @@ def _files_intact(run_dir: Path, images: list[str], sizes: list[int]) -> bool:
     return True
 
 
+def setup_error(result: object) -> SpecError | None:
+    """A provider's 401/403 (credentials) or 404 (model) stops the run: retrying every unit cannot help."""
+    if not isinstance(result, Exception) or isinstance(result, Refused):
+        return None
+    status = getattr(result, "status_code", None) or getattr(result, "code", None)
+    message = str(getattr(result, "message", None) or result).replace("\n", " ")[:200]
+    if status in (401, 403):
+        return SpecError(f"the provider rejected the request's credentials (HTTP {status}: {message})",
+                         fix="check the API key in the environment (`genlens doctor`) and its access to this model")
+    if status == 404:
+        return SpecError(f"the provider does not know this model or endpoint (HTTP 404: {message})",
+                         fix="check the model name in --model and any base_url model arg")
+    return None
+
+
 class _Generator:
     """Runs the units of phase 1 with ``concurrency`` workers and records each as it finishes."""
 
@@ -245,7 +260,7 @@ class _Generator:
     async def _multiturn(self, request: GenerationRequest, item: Item) -> list[GeneratedImage]:
         """Each round edits the previous result: in one session (native) or by re-uploading it."""
         results: list[GeneratedImage] = []
-        if self.opts.mode == "reupload":
+        if self.opts.mode == "reupload" and not self.backend.replays_sessions:
             current = request.images[0]
             for instruction in item.rounds:
                 step = GenerationRequest(
@@ -278,9 +293,7 @@ class _Generator:
             for pos, req in live:
                 try:
                     out[pos] = await self._multiturn(req, units[pos].item)
-                except (Exception, asyncio.CancelledError) as exc:  # recorded per unit below
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
+                except Exception as exc:  # recorded per unit below
                     out[pos] = exc
         elif len(live) == 1:
             pos, req = live[0]
@@ -332,6 +345,9 @@ class _Generator:
             return
         if isinstance(result, SpecError):
             raise result
+        setup = setup_error(result)
+        if setup is not None:
+            raise setup
         if isinstance(result, Refused):
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [], reason=result.reason)
         elif isinstance(result, BaseException):
