@@ -109,7 +109,10 @@ def _md_comparisons(results: list[dict[str, Any]]) -> list[str]:
         diff = "—" if c.diff is None else f"{c.diff:+.3f}"
         body.append([c.suite, f"{c.model_a} ({c.run_a})", f"{c.model_b} ({c.run_b})", str(c.n_pairs), str(c.wins_a),
                      str(c.wins_b), str(c.ties), diff, interval, c.test, p])
-    return ["### Paired comparisons (images aligned by item and sample)", "", *_md_table(header, body, left=3), ""]
+    note = ("Images aligned by item and sample. Where an item has several samples the test is paired by item; "
+            "samples averaged (cluster bootstrap over items, Δ over items); with one sample per item, McNemar's "
+            "exact test for pass/fail and a paired bootstrap for scores.")
+    return ["### Paired comparisons", "", note, "", *_md_table(header, body, left=3), ""]
 
 
 def to_markdown(results: list[dict[str, Any]]) -> str:
