@@ -19,6 +19,7 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from genlens.report.compare import outcome, sample_of
+from genlens.report.summary import finite
 
 THUMB_SIDE = 200  # longest side of a thumbnail, pixels
 THUMB_QUALITY = 62
@@ -75,13 +76,24 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def valid_boxes(row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The row's detections that have a 4-number box."""
+    """The row's detections that have a box of 4 finite numbers."""
+    boxes = row.get("boxes")
     out = []
-    for det in row.get("boxes") or []:
+    for det in boxes if isinstance(boxes, list) else []:
         box = det.get("box") if isinstance(det, dict) else None
-        if isinstance(box, list | tuple) and len(box) == 4 and all(isinstance(v, int | float) for v in box):
+        if isinstance(box, list | tuple) and len(box) == 4 and all(finite(v) is not None for v in box):
             out.append(det)
     return out
+
+
+def _polygon(value: Any) -> list[tuple[float, float]] | None:
+    """[[x, y], …] with at least three points of finite numbers, else None."""
+    if not isinstance(value, list) or len(value) < 3:
+        return None
+    points = [(finite(p[0]), finite(p[1])) for p in value if isinstance(p, list | tuple) and len(p) == 2]
+    if len(points) != len(value) or any(x is None or y is None for x, y in points):
+        return None
+    return points  # type: ignore[return-value]
 
 
 def _stroke_colours(boxes: list[dict[str, Any]]) -> list[str]:
@@ -92,10 +104,10 @@ def _stroke_colours(boxes: list[dict[str, Any]]) -> list[str]:
 
 def _mask_alpha(det: dict[str, Any], size: tuple[int, int], scale: float, run_dir: Path | None) -> Image.Image | None:
     """An 'L' alpha layer of the detection's mask: ``polygon`` [[x, y], …] or ``mask`` (PNG path in the run dir)."""
-    polygon = det.get("polygon")
-    if isinstance(polygon, list) and len(polygon) >= 3:
+    polygon = _polygon(det.get("polygon"))
+    if polygon is not None:
         layer = Image.new("L", size, 0)
-        ImageDraw.Draw(layer).polygon([(float(x) * scale, float(y) * scale) for x, y in polygon], fill=110)
+        ImageDraw.Draw(layer).polygon([(x * scale, y * scale) for x, y in polygon], fill=110)
         return layer
     mask = det.get("mask")
     if isinstance(mask, str) and run_dir is not None:
@@ -121,8 +133,8 @@ def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], scale: float, ru
         label = str(det.get("label", ""))
         x1, y1, x2, y2 = (float(v) * scale for v in det["box"])
         draw.rectangle([x1, y1, x2, y2], outline=stroke, width=2)
-        tag = " ".join(str(p) for p in (label, det.get("color") or "",
-                                        f"{det['score']:.2f}" if isinstance(det.get("score"), int | float) else "") if p)
+        score = finite(det.get("score"))
+        tag = " ".join(str(p) for p in (label, det.get("color") or "", f"{score:.2f}" if score is not None else "") if p)
         if tag:
             left, top, right, bottom = draw.textbbox((x1 + 2, y1 + 1), tag, font=font)
             draw.rectangle([left - 2, top - 1, right + 2, bottom + 1], fill=stroke)
