@@ -37,6 +37,7 @@ class Tile:
     thumb: str | None = None  # data URI; None when the image could not be read
     missing: str = ""  # why there is no thumbnail
     boxes: list[dict[str, Any]] = field(default_factory=list)
+    path: Path | None = None  # the image file, resolved and inside the run directory
 
 
 @dataclass
@@ -63,9 +64,24 @@ def spread(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
     return [rows[round(i * (len(rows) - 1) / (k - 1))] for i in range(k)]
 
 
-def _link(run_dir: Path, image: str, base: Path) -> str:
-    target = os.path.relpath((run_dir / image).resolve(), base.resolve())
-    return quote(Path(target).as_posix())
+OUTSIDE_RUN = "image path points outside the run directory; not shown"
+
+
+def inside_run(run_dir: Path, name: Any) -> Path | None:
+    """``run_dir / name`` resolved (symlinks and ``..`` followed) when it lies inside the run directory, else None.
+
+    Rows come from files anyone can edit: an absolute path or ``../`` must never make the page embed
+    or link a file from elsewhere on the disk.
+    """
+    if not isinstance(name, str) or not name:
+        return None
+    root = run_dir.resolve()
+    path = (run_dir / name).resolve()
+    return path if path != root and path.is_relative_to(root) else None
+
+
+def _link(path: Path, base: Path) -> str:
+    return quote(Path(os.path.relpath(path, base.resolve())).as_posix())
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -109,10 +125,10 @@ def _mask_alpha(det: dict[str, Any], size: tuple[int, int], scale: float, run_di
         layer = Image.new("L", size, 0)
         ImageDraw.Draw(layer).polygon([(x * scale, y * scale) for x, y in polygon], fill=110)
         return layer
-    mask = det.get("mask")
-    if isinstance(mask, str) and run_dir is not None:
+    mask_path = inside_run(run_dir, det.get("mask")) if run_dir is not None else None
+    if mask_path is not None:
         try:
-            with Image.open(run_dir / mask) as img:
+            with Image.open(mask_path) as img:
                 binary = img.convert("L").resize(size, Image.Resampling.NEAREST)
         except (OSError, ValueError):
             return None
@@ -202,8 +218,12 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
         good_label, bad_label, good, bad = _verdicts(cat_rows)
 
         def tiles(chosen: list[dict[str, Any]], verdict: str) -> list[Tile]:
-            return [Tile(row=r, verdict=verdict, boxes=valid_boxes(r),
-                         href=_link(run_dir, str(r["image"]), base) if r.get("image") else None) for r in chosen]
+            out = []
+            for row in chosen:
+                path = inside_run(run_dir, str(row["image"])) if row.get("image") else None
+                out.append(Tile(row=row, verdict=verdict, boxes=valid_boxes(row), path=path,
+                                href=_link(path, base) if path else None))
+            return out
 
         galleries.append(CategoryGallery(
             run=str(result.get("run")), category=category, good_label=good_label, bad_label=bad_label,
@@ -221,8 +241,10 @@ def fill_thumbnails(results: list[dict[str, Any]], galleries: list[list[Category
         run_dir = Path(result["run_dir"])
         for gallery in run_galleries:
             for tile in gallery.good + gallery.bad:
-                if tile.row.get("image"):
-                    jobs.append((tile, run_dir / str(tile.row["image"]), run_dir))
+                if tile.path is not None:
+                    jobs.append((tile, tile.path, run_dir))
+                elif tile.row.get("image"):
+                    tile.missing = OUTSIDE_RUN
                 else:
                     tile.missing = f"no image ({tile.row.get('status') or 'not generated'})"
 
