@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-ROWS_JSONL = "rows.jsonl"
+from genlens.runs.engine import ROWS_JSONL
 
 
 def load_rows(run_dir: Path) -> list[dict[str, Any]]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import jinja2
 
@@ -22,7 +20,7 @@ from genlens import __version__
 from genlens.report import plots
 from genlens.report.anchors import PAPER
 from genlens.report.compare import Comparison, compare_runs, load_rows
-from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_thumbnails, plan
+from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_thumbnails, plan, relative_href
 from genlens.report.summary import SuiteSummary, by_suite, delta_class, finite, headline_value, is_number, summaries
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -183,16 +181,12 @@ def detect_info(data: Any) -> dict[str, Any]:
     return info
 
 
-def _rel(path: Path, base: Path) -> str:
-    return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
-
-
 def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
     """Each run's rows and side files (detect.json, probe.json), with links relative to ``base``."""
     views = []
     for index, res in enumerate(results):
         run_dir = Path(res["run_dir"])
-        view = RunView(index=index, result=res, rows=load_rows(run_dir), href=_rel(run_dir, base) + "/")
+        view = RunView(index=index, result=res, rows=load_rows(run_dir), href=relative_href(run_dir, base) + "/")
         detect = _read_json(run_dir / DETECT_JSON, view.notes)
         view.detect = detectors_of(detect, view.notes)
         view.detect_info = detect_info(detect)

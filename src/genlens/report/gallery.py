@@ -80,8 +80,9 @@ def inside_run(run_dir: Path, name: Any) -> Path | None:
     return path if path != root and path.is_relative_to(root) else None
 
 
-def _link(path: Path, base: Path) -> str:
-    return quote(Path(os.path.relpath(path, base.resolve())).as_posix())
+def relative_href(path: Path, base: Path) -> str:
+    """A URL-quoted link to ``path`` relative to the folder ``base`` (where the page is written)."""
+    return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -222,7 +223,7 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
             for row in chosen:
                 path = inside_run(run_dir, str(row["image"])) if row.get("image") else None
                 out.append(Tile(row=row, verdict=verdict, boxes=valid_boxes(row), path=path,
-                                href=_link(path, base) if path else None))
+                                href=relative_href(path, base) if path else None))
             return out
 
         galleries.append(CategoryGallery(
