@@ -34,8 +34,9 @@ def test_detectors_of_turns_bad_numbers_into_missing_and_counts_them() -> None:
 
 def test_detectors_of_without_bad_values_adds_no_note() -> None:
     notes: list[str] = []
-    [det] = detectors_of({"detectors": [{"name": "d", "metrics": {"auc": 0.9}}]}, notes)
-    assert det["name"] == "d" and det["metrics"] == {"auc": 0.9} and notes == []
+    [det] = detectors_of({"detectors": [{"name": "d", "metrics": {"auc": 0.9, "n_real": 40}}]}, notes)
+    assert det["name"] == "d" and det["metrics"] == {"auc": 0.9, "n_real": 40} and notes == []
+    assert isinstance(det["metrics"]["n_real"], int) and fmt(det["metrics"]["n_real"]) == "40"  # a count stays a count
 
 
 def test_probe_with_text_counts_draws_an_empty_histogram_and_a_note() -> None:

@@ -78,20 +78,22 @@ class _BadNumbers:
     def __init__(self) -> None:
         self.count = 0
 
-    def number(self, value: Any) -> float | None:
+    def number(self, value: Any) -> float | int | None:
+        """The value when it is a finite number (an int stays an int, so counts print as counts), else None."""
         if value is None:
             return None
-        out = finite(value)
-        self.count += out is None
-        return out
+        if finite(value) is None:
+            self.count += 1
+            return None
+        return value
 
-    def numbers(self, values: Any) -> list[float | None]:
+    def numbers(self, values: Any) -> list[float | int | None]:
         if not isinstance(values, list | tuple):
             self.count += values is not None
             return []
         return [self.number(v) for v in values]
 
-    def mapping(self, values: Any) -> dict[str, float | None]:
+    def mapping(self, values: Any) -> dict[str, float | int | None]:
         if not isinstance(values, dict):
             self.count += values is not None
             return {}
@@ -102,7 +104,7 @@ class _BadNumbers:
             notes.append(f"{name}: {self.count} value(s) that are not finite numbers are shown as missing")
 
 
-def _interval(bad: _BadNumbers, value: Any) -> list[float] | None:
+def _interval(bad: _BadNumbers, value: Any) -> list[float | int | None] | None:
     bounds = bad.numbers(value)
     return bounds if len(bounds) == 2 and None not in bounds else None
 
