@@ -105,3 +105,54 @@ def test_odd_rows_do_not_crash_alignment() -> None:
     c = compare_rows(rows_a, rows_b)
     assert c.n_pairs == 2  # x and y align on the 'missing sample' key; z's NaN score is not an outcome
     assert (c.wins_a, c.wins_b) == (1, 1)
+
+
+def _pair(item: str, sample: int, a: bool, b: bool) -> tuple[dict, dict]:
+    return _row(item, a, sample=sample), _row(item, b, sample=sample)
+
+
+def _runs(pairs: list[tuple[str, int, bool, bool]]) -> tuple[list[dict], list[dict]]:
+    made = [_pair(*p) for p in pairs]
+    return [a for a, _b in made], [b for _a, b in made]
+
+
+def test_several_samples_per_item_use_a_cluster_bootstrap_over_items() -> None:
+    # (A, B) per sample. i0: (0,1) (1,1)          -> A mean 1/2, B mean 1,   item diff 1/2
+    #                    i1: (1,1) (0,1)          -> A mean 1/2, B mean 1,   item diff 1/2
+    #                    i2: (0,1) (0,1) (0,0) (0,0) -> A mean 0, B mean 1/2, item diff 1/2
+    # samples averaged: mean A = (1/2 + 1/2 + 0)/3 = 1/3, mean B = (1 + 1 + 1/2)/3 = 5/6, Δ = 1/2
+    # (pooled images would give A 2/8 = 0.25). Every item diff is 1/2, so every resampled mean is 1/2:
+    # interval [0.5, 0.5], #{mean* <= 0} = 0 -> p = 2·(0 + 1)/(99 + 1) = 0.02
+    pairs = [("i0", 0, False, True), ("i0", 1, True, True), ("i1", 0, True, True), ("i1", 1, False, True),
+             ("i2", 0, False, True), ("i2", 1, False, True), ("i2", 2, False, False), ("i2", 3, False, False)]
+    c = compare_rows(*_runs(pairs), resamples=99)
+    assert c.test.startswith("cluster bootstrap over 3 items, samples averaged")
+    assert c.n_pairs == 8 and (c.wins_a, c.wins_b, c.ties) == (0, 4, 4)  # per image, as before
+    assert c.mean_a == pytest.approx(1 / 3) and c.mean_b == pytest.approx(5 / 6)
+    assert c.diff == pytest.approx(0.5)
+    assert c.diff_interval == [0.5, 0.5]
+    assert c.p_value == pytest.approx(0.02)
+
+
+def test_correlated_samples_are_not_counted_as_independent_pairs() -> None:
+    # 8 items × 4 samples: B wins all 4 samples of i0..i3, A wins all 4 of i4, i5..i7 tie.
+    # Per image this would be McNemar b=4, c=16 -> p = 2·(1+20+190+1140+4845)/2^20 = 0.0118 (a false alarm
+    # when the 4 samples share one prompt). Per item the diffs are [1,1,1,1,-1,0,0,0]; a resample of 8 items
+    # has mean <= 0 when #(+1) <= #(-1): sum over x <= y of 8!/(x! y! z!)·0.5^x·0.125^y·0.375^z = 0.10567,
+    # so the cluster bootstrap p ~ 2·0.10567 = 0.211 (Monte Carlo error ~0.01 at 4000 resamples).
+    pairs = [(f"i{i}", s, i == 4 or i >= 6, i < 4 or i >= 6) for i in range(8) for s in range(4)]
+    c = compare_rows(*_runs(pairs), resamples=4000)
+    assert (c.wins_a, c.wins_b) == (4, 16)
+    assert mcnemar_exact(4, 16) == pytest.approx(0.01181793212890625)
+    assert c.test.startswith("cluster bootstrap over 8 items")
+    assert c.diff == pytest.approx(3 / 8)
+    assert c.p_value == pytest.approx(0.2113, abs=0.04)
+
+
+def test_one_sample_per_item_keeps_mcnemar() -> None:
+    # 7 items, one sample each: A wins 1, B wins 6 -> McNemar 2·(C(7,0)+C(7,1))/2^7 = 0.125
+    pairs = [(f"i{k}", 0, k == 0, k > 0) for k in range(7)]
+    c = compare_rows(*_runs(pairs), resamples=99)
+    assert c.test == "McNemar exact (two-sided)"
+    assert c.p_value == pytest.approx(0.125)
+    assert c.mean_a == pytest.approx(1 / 7) and c.mean_b == pytest.approx(6 / 7)

@@ -115,3 +115,29 @@ def test_transparent_pixels_show_on_white(tmp_path: Path) -> None:
     path = tmp_path / "cutout.png"
     Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(path)
     assert _close(_decode(thumbnail(path)).getpixel((20, 20)), "#ffffff")
+
+
+def test_images_outside_the_run_directory_are_neither_embedded_nor_linked(tmp_path: Path) -> None:
+    from genlens.report.gallery import OUTSIDE_RUN, fill_thumbnails
+
+    run_dir = tmp_path / "run"
+    (run_dir / "images").mkdir(parents=True)
+    Image.new("RGB", (8, 8), "white").save(run_dir / "images" / "in.png")
+    secret = tmp_path / "secret.png"  # a readable image beside the run, reached by ../ or by absolute path
+    Image.new("RGB", (8, 8), "blue").save(secret)
+    (run_dir / "images" / "link.png").symlink_to(secret)  # a symlink out of the run counts as outside too
+    names = ["images/in.png", "../secret.png", str(secret), "images/../../secret.png", "images/link.png",
+             "images/../images/in.png"]
+    rows = [{"item": f"i{k}", "sample": 0, "category": "c", "image": name, "passed": True,
+             "boxes": [{"box": [0, 0, 4, 4], "mask": "../secret.png"}]} for k, name in enumerate(names)]
+    result = {"run": "r", "run_dir": str(run_dir)}
+    [gallery] = plan(result, rows, tmp_path, per_side=len(rows))
+    fill_thumbnails([result], [[gallery]])
+    by_name = {t.row["image"]: t for t in gallery.good}
+    for name in ("images/in.png", "images/../images/in.png"):
+        assert by_name[name].thumb and by_name[name].href == "run/images/in.png"
+    for name in names[1:5]:
+        tile = by_name[name]
+        assert (tile.thumb, tile.href, tile.missing) == (None, None, OUTSIDE_RUN), name
+    inside = _decode(by_name["images/in.png"].thumb)
+    assert _close(inside.getpixel((6, 6)), "#ffffff")  # the outside mask was not read: no tint over the white

@@ -1,8 +1,11 @@
 """Cross-run comparison: items aligned by (item, sample), wins/losses, paired significance.
 
-Pass/fail suites use McNemar's exact test on the discordant pairs; continuous scores use a paired
-bootstrap of the mean difference. Both test the pooled per-image outcome, which is the headline for
-most suites; where a headline is a mean of category means (GenEval), the test is on the pooled images.
+Images of one item (GenEval draws 4 per prompt) are correlated, so when any item has more than one
+aligned sample the test is a cluster bootstrap: each item's samples are averaged into one paired
+difference and items are resampled. Only when every item has a single sample are images independent
+pairs: pass/fail rows then use McNemar's exact test on the discordant pairs, scores a paired
+bootstrap of the mean difference. Where a headline is a mean of category means (GenEval), the test is
+on the pooled items.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-ROWS_JSONL = "rows.jsonl"
+from genlens.runs.engine import ROWS_JSONL
 
 
 def load_rows(run_dir: Path) -> list[dict[str, Any]]:
@@ -124,7 +127,7 @@ class Comparison:
     ties: int
     only_a: int  # scored images without a partner
     only_b: int
-    mean_a: float | None
+    mean_a: float | None  # per aligned image; per item (samples averaged) when the test is clustered
     mean_b: float | None
     test: str
     p_value: float | None
@@ -146,6 +149,16 @@ def _keyed(rows: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[dict[str, 
     return out
 
 
+def item_means(keys: list[tuple[str, int]], values: np.ndarray) -> np.ndarray:
+    """Per item (in first-seen order of ``keys``), the mean of its samples' values: one number per cluster."""
+    sums: dict[str, list[float]] = {}
+    for (item, _sample), value in zip(keys, values, strict=True):
+        tally = sums.setdefault(item, [0.0, 0.0])
+        tally[0] += float(value)
+        tally[1] += 1
+    return np.array([total / count for total, count in sums.values()], dtype=float)
+
+
 def compare_rows(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], *, suite: str = "",
                  names: tuple[str, str] = ("a", "b"), models: tuple[str, str] = ("", ""),
                  resamples: int = 2000, max_disagreements: int = 200) -> Comparison:
@@ -157,6 +170,7 @@ def compare_rows(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], *, 
     va = np.array([a[k][1][1] for k in keys], dtype=float)
     vb = np.array([b[k][1][1] for k in keys], dtype=float)
     diffs = vb - va
+    clustered = len({k[0] for k in keys}) < len(keys)  # some item has several aligned samples
     categories: dict[str, dict[str, int]] = {}
     disagreements = []
     for key, d in zip(keys, diffs, strict=True):
@@ -167,19 +181,25 @@ def compare_rows(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], *, 
         if d != 0 and len(disagreements) < max_disagreements:
             disagreements.append(Disagreement(key[0], key[1], cat, float(a[key][1][1]), float(b[key][1][1])))
     wins_b, wins_a = int((diffs > 0).sum()), int((diffs < 0).sum())
-    if kind == "binary":
+    mean_a, mean_b = (float(va.mean()), float(vb.mean())) if keys else (None, None)
+    if kind == "none":
+        test, p, interval = "no aligned images", None, None
+    elif clustered:
+        item_a, item_b = item_means(keys, va), item_means(keys, vb)
+        mean_a, mean_b = float(item_a.mean()), float(item_b.mean())
+        interval, p = paired_bootstrap(item_b - item_a, resamples=resamples)
+        test = f"cluster bootstrap over {item_a.size} items, samples averaged ({resamples} resamples, two-sided)"
+    elif kind == "binary":
         test, p = "McNemar exact (two-sided)", mcnemar_exact(wins_a, wins_b)
         interval, _ = paired_bootstrap(diffs, resamples=resamples)
-    elif kind == "continuous":
+    else:
         interval, p = paired_bootstrap(diffs, resamples=resamples)
         test = f"paired bootstrap ({resamples} resamples, two-sided)"
-    else:
-        test, p, interval = "no aligned images", None, None
     return Comparison(
         suite=suite, run_a=names[0], run_b=names[1], model_a=models[0], model_b=models[1], kind=kind,
         n_pairs=len(keys), wins_b=wins_b, wins_a=wins_a, ties=len(keys) - wins_a - wins_b,
         only_a=len(a.keys() - b.keys()), only_b=len(b.keys() - a.keys()),
-        mean_a=float(va.mean()) if keys else None, mean_b=float(vb.mean()) if keys else None,
+        mean_a=mean_a, mean_b=mean_b,
         test=test, p_value=p, diff_interval=interval, categories=categories, disagreements=disagreements,
     )
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import jinja2
 
@@ -22,8 +20,8 @@ from genlens import __version__
 from genlens.report import plots
 from genlens.report.anchors import PAPER
 from genlens.report.compare import Comparison, compare_runs, load_rows
-from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_thumbnails, plan
-from genlens.report.summary import SuiteSummary, by_suite, delta_class, headline_value, is_number, summaries
+from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_thumbnails, plan, relative_href
+from genlens.report.summary import SuiteSummary, by_suite, delta_class, finite, headline_value, is_number, summaries
 
 TEMPLATES = Path(__file__).parent / "templates"
 DETECT_JSON = "detect.json"
@@ -74,14 +72,104 @@ def _read_json(path: Path, notes: list[str]) -> Any:
         return None
 
 
-def detectors_of(data: Any) -> list[dict[str, Any]]:
-    """detect.json's detectors as a list of {name, metrics, intervals, roc, robustness} (list or mapping form)."""
+class _BadNumbers:
+    """Counts side-file values that should be numbers but are not (text, NaN, inf); they become None."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def number(self, value: Any) -> float | int | None:
+        """The value when it is a finite number (an int stays an int, so counts print as counts), else None."""
+        if value is None:
+            return None
+        if finite(value) is None:
+            self.count += 1
+            return None
+        return value
+
+    def numbers(self, values: Any) -> list[float | int | None]:
+        if not isinstance(values, list | tuple):
+            self.count += values is not None
+            return []
+        return [self.number(v) for v in values]
+
+    def mapping(self, values: Any) -> dict[str, float | int | None]:
+        if not isinstance(values, dict):
+            self.count += values is not None
+            return {}
+        return {str(k): self.number(v) for k, v in values.items()}
+
+    def note(self, notes: list[str] | None, name: str) -> None:
+        if self.count and notes is not None:
+            notes.append(f"{name}: {self.count} value(s) that are not finite numbers are shown as missing")
+
+
+def _interval(bad: _BadNumbers, value: Any) -> list[float | int | None] | None:
+    bounds = bad.numbers(value)
+    return bounds if len(bounds) == 2 and None not in bounds else None
+
+
+def _clean_detector(body: dict[str, Any], bad: _BadNumbers) -> dict[str, Any]:
+    """A detector's numbers checked: metrics, intervals, ROC points and robustness values (bad ones -> None)."""
+    out = {k: v for k, v in body.items() if k not in ("name", "metrics", "intervals", "roc", "robustness")}
+    out["metrics"] = bad.mapping(body.get("metrics"))
+    intervals = body.get("intervals") if isinstance(body.get("intervals"), dict) else {}
+    out["intervals"] = {str(k): iv for k, iv in ((k, _interval(bad, v)) for k, v in intervals.items()) if iv}
+    roc = body.get("roc")
+    if isinstance(roc, dict):
+        out["roc"] = {"fpr": bad.numbers(roc.get("fpr")), "tpr": bad.numbers(roc.get("tpr"))}
+    robustness = body.get("robustness")
+    if isinstance(robustness, dict):
+        out["robustness"] = {str(cond): bad.mapping(vals) if isinstance(vals, dict) else bad.number(vals)
+                             for cond, vals in robustness.items()}
+    return out
+
+
+def detectors_of(data: Any, notes: list[str] | None = None) -> list[dict[str, Any]]:
+    """detect.json's detectors as a list of {name, metrics, intervals, roc, robustness} (list or mapping form).
+
+    Values that should be numbers but are not (text, NaN, inf) become missing, with a note in ``notes``.
+    """
     if not isinstance(data, dict):
         return []
     detectors = data.get("detectors", {})
-    items = detectors.items() if isinstance(detectors, dict) else ((d.get("name", f"detector {i}"), d)
-                                                                      for i, d in enumerate(detectors) if isinstance(d, dict))
-    return [{"name": str(name), **{k: v for k, v in body.items() if k != "name"}} for name, body in items if isinstance(body, dict)]
+    if isinstance(detectors, dict):
+        items = list(detectors.items())
+    elif isinstance(detectors, list):
+        items = [(d.get("name", f"detector {i}"), d) for i, d in enumerate(detectors) if isinstance(d, dict)]
+    else:
+        items = []
+    bad = _BadNumbers()
+    out = [{"name": str(name), **_clean_detector(body, bad)} for name, body in items if isinstance(body, dict)]
+    bad.note(notes, DETECT_JSON)
+    return out
+
+
+def probe_of(data: Any, notes: list[str] | None = None) -> dict[str, Any] | None:
+    """probe.json with its numbers checked (histogram, class shares, held-out accuracy); bad ones -> missing, noted."""
+    if not isinstance(data, dict):
+        return None
+    bad = _BadNumbers()
+    out = dict(data)
+    hist = data.get("histogram")
+    if isinstance(hist, dict):
+        counts = hist.get("counts") if isinstance(hist.get("counts"), dict) else {}
+        out["histogram"] = {**hist, "bins": bad.numbers(hist.get("bins")),
+                            "counts": {str(k): bad.numbers(v) for k, v in counts.items()}}
+    if "distribution" in data:
+        out["distribution"] = bad.mapping(data["distribution"])
+    heldout = data.get("heldout")
+    if isinstance(heldout, dict):
+        n_images = heldout.get("n_images")
+        out["heldout"] = {**heldout, "accuracy": bad.number(heldout.get("accuracy")),
+                          "interval": _interval(bad, heldout.get("interval")),
+                          "n_images": n_images if isinstance(n_images, int) and not isinstance(n_images, bool)
+                          else bad.number(n_images)}
+    for key, value in data.items():
+        if is_number(value):  # top-level scalars are shown as "key: value" lines
+            out[key] = bad.number(value)
+    bad.note(notes, PROBE_JSON)
+    return out
 
 
 def detect_info(data: Any) -> dict[str, Any]:
@@ -95,21 +183,17 @@ def detect_info(data: Any) -> dict[str, Any]:
     return info
 
 
-def _rel(path: Path, base: Path) -> str:
-    return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
-
-
 def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
     """Each run's rows and side files (detect.json, probe.json), with links relative to ``base``."""
     views = []
     for index, res in enumerate(results):
         run_dir = Path(res["run_dir"])
-        view = RunView(index=index, result=res, rows=load_rows(run_dir), href=_rel(run_dir, base) + "/")
+        view = RunView(index=index, result=res, rows=load_rows(run_dir), href=relative_href(run_dir, base) + "/")
         detect = _read_json(run_dir / DETECT_JSON, view.notes)
-        view.detect = detectors_of(detect)
+        view.detect = detectors_of(detect, view.notes)
         view.detect_info = detect_info(detect)
         probe = _read_json(run_dir / PROBE_JSON, view.notes)
-        view.probe = probe if isinstance(probe, dict) else None
+        view.probe = probe_of(probe, view.notes)
         views.append(view)
     return views
 
@@ -134,7 +218,8 @@ def _curve_plots(views: list[RunView]) -> list[Any]:
     for view in views:
         curves = (view.result.get("extra") or {}).get("curves") or {}
         for metric, curve in curves.items() if isinstance(curves, dict) else ():
-            if isinstance(curve, dict) and curve.get("rounds") and curve.get("values"):
+            if isinstance(curve, dict) and isinstance(curve.get("rounds"), list) and isinstance(curve.get("values"), list) \
+                    and curve["rounds"] and curve["values"]:
                 metrics.setdefault(str(metric), []).append((view.label, list(curve["rounds"]), list(curve["values"])))
     return [plots.line_chart(lines, title=f"{metric} by round", xlabel="round", ylabel=metric) for metric, lines in metrics.items()]
 
@@ -154,7 +239,7 @@ def _probe_plots(views: list[RunView]) -> list[Any]:
     out = []
     for view in views:
         hist = (view.probe or {}).get("histogram")
-        if isinstance(hist, dict) and isinstance(hist.get("counts"), dict):
+        if isinstance(hist, dict) and isinstance(hist.get("counts"), dict) and hist["counts"]:
             out.append(plots.histogram(list(hist.get("bins") or []), hist["counts"], title=f"probe: {view.label}",
                                        xlabel=str(hist.get("label") or "probability")))
     return out
@@ -247,7 +332,7 @@ def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """Numbers to fixed decimals; None as an em dash; everything else as text."""
+    """Numbers to fixed decimals; None, NaN and inf as an em dash; everything else as text."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -255,18 +340,18 @@ def fmt(value: Any, digits: int = 3) -> str:
     if is_number(value):
         if isinstance(value, int):
             return str(value)
-        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+        return f"{value:.{digits}f}" if math.isfinite(value) else "—"  # NaN / inf: missing, never "nan"
     return str(value)
 
 
 def fmt_delta(value: float | None) -> str:
     """Signed difference with three decimals ('' for none)."""
-    return "" if value is None else f"{value:+.3f}"
+    return "" if value is None or not math.isfinite(value) else f"{value:+.3f}"
 
 
 def fmt_p(value: float | None) -> str:
     """p-values: three significant digits, '< 0.001' below that."""
-    if value is None:
+    if value is None or not math.isfinite(value):
         return "—"
     return "< 0.001" if value < 0.001 else f"{value:.3g}"
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from genlens.report.compare import outcome, sample_of
+from genlens.report.summary import finite
 
 THUMB_SIDE = 200  # longest side of a thumbnail, pixels
 THUMB_QUALITY = 62
@@ -36,6 +37,7 @@ class Tile:
     thumb: str | None = None  # data URI; None when the image could not be read
     missing: str = ""  # why there is no thumbnail
     boxes: list[dict[str, Any]] = field(default_factory=list)
+    path: Path | None = None  # the image file, resolved and inside the run directory
 
 
 @dataclass
@@ -62,9 +64,25 @@ def spread(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
     return [rows[round(i * (len(rows) - 1) / (k - 1))] for i in range(k)]
 
 
-def _link(run_dir: Path, image: str, base: Path) -> str:
-    target = os.path.relpath((run_dir / image).resolve(), base.resolve())
-    return quote(Path(target).as_posix())
+OUTSIDE_RUN = "image path points outside the run directory; not shown"
+
+
+def inside_run(run_dir: Path, name: Any) -> Path | None:
+    """``run_dir / name`` resolved (symlinks and ``..`` followed) when it lies inside the run directory, else None.
+
+    Rows come from files anyone can edit: an absolute path or ``../`` must never make the page embed
+    or link a file from elsewhere on the disk.
+    """
+    if not isinstance(name, str) or not name:
+        return None
+    root = run_dir.resolve()
+    path = (run_dir / name).resolve()
+    return path if path != root and path.is_relative_to(root) else None
+
+
+def relative_href(path: Path, base: Path) -> str:
+    """A URL-quoted link to ``path`` relative to the folder ``base`` (where the page is written)."""
+    return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -75,13 +93,24 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def valid_boxes(row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The row's detections that have a 4-number box."""
+    """The row's detections that have a box of 4 finite numbers."""
+    boxes = row.get("boxes")
     out = []
-    for det in row.get("boxes") or []:
+    for det in boxes if isinstance(boxes, list) else []:
         box = det.get("box") if isinstance(det, dict) else None
-        if isinstance(box, list | tuple) and len(box) == 4 and all(isinstance(v, int | float) for v in box):
+        if isinstance(box, list | tuple) and len(box) == 4 and all(finite(v) is not None for v in box):
             out.append(det)
     return out
+
+
+def _polygon(value: Any) -> list[tuple[float, float]] | None:
+    """[[x, y], …] with at least three points of finite numbers, else None."""
+    if not isinstance(value, list) or len(value) < 3:
+        return None
+    points = [(finite(p[0]), finite(p[1])) for p in value if isinstance(p, list | tuple) and len(p) == 2]
+    if len(points) != len(value) or any(x is None or y is None for x, y in points):
+        return None
+    return points  # type: ignore[return-value]
 
 
 def _stroke_colours(boxes: list[dict[str, Any]]) -> list[str]:
@@ -92,15 +121,15 @@ def _stroke_colours(boxes: list[dict[str, Any]]) -> list[str]:
 
 def _mask_alpha(det: dict[str, Any], size: tuple[int, int], scale: float, run_dir: Path | None) -> Image.Image | None:
     """An 'L' alpha layer of the detection's mask: ``polygon`` [[x, y], …] or ``mask`` (PNG path in the run dir)."""
-    polygon = det.get("polygon")
-    if isinstance(polygon, list) and len(polygon) >= 3:
+    polygon = _polygon(det.get("polygon"))
+    if polygon is not None:
         layer = Image.new("L", size, 0)
-        ImageDraw.Draw(layer).polygon([(float(x) * scale, float(y) * scale) for x, y in polygon], fill=110)
+        ImageDraw.Draw(layer).polygon([(x * scale, y * scale) for x, y in polygon], fill=110)
         return layer
-    mask = det.get("mask")
-    if isinstance(mask, str) and run_dir is not None:
+    mask_path = inside_run(run_dir, det.get("mask")) if run_dir is not None else None
+    if mask_path is not None:
         try:
-            with Image.open(run_dir / mask) as img:
+            with Image.open(mask_path) as img:
                 binary = img.convert("L").resize(size, Image.Resampling.NEAREST)
         except (OSError, ValueError):
             return None
@@ -121,8 +150,8 @@ def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], scale: float, ru
         label = str(det.get("label", ""))
         x1, y1, x2, y2 = (float(v) * scale for v in det["box"])
         draw.rectangle([x1, y1, x2, y2], outline=stroke, width=2)
-        tag = " ".join(str(p) for p in (label, det.get("color") or "",
-                                        f"{det['score']:.2f}" if isinstance(det.get("score"), int | float) else "") if p)
+        score = finite(det.get("score"))
+        tag = " ".join(str(p) for p in (label, det.get("color") or "", f"{score:.2f}" if score is not None else "") if p)
         if tag:
             left, top, right, bottom = draw.textbbox((x1 + 2, y1 + 1), tag, font=font)
             draw.rectangle([left - 2, top - 1, right + 2, bottom + 1], fill=stroke)
@@ -190,8 +219,12 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
         good_label, bad_label, good, bad = _verdicts(cat_rows)
 
         def tiles(chosen: list[dict[str, Any]], verdict: str) -> list[Tile]:
-            return [Tile(row=r, verdict=verdict, boxes=valid_boxes(r),
-                         href=_link(run_dir, str(r["image"]), base) if r.get("image") else None) for r in chosen]
+            out = []
+            for row in chosen:
+                path = inside_run(run_dir, str(row["image"])) if row.get("image") else None
+                out.append(Tile(row=row, verdict=verdict, boxes=valid_boxes(row), path=path,
+                                href=relative_href(path, base) if path else None))
+            return out
 
         galleries.append(CategoryGallery(
             run=str(result.get("run")), category=category, good_label=good_label, bad_label=bad_label,
@@ -209,8 +242,10 @@ def fill_thumbnails(results: list[dict[str, Any]], galleries: list[list[Category
         run_dir = Path(result["run_dir"])
         for gallery in run_galleries:
             for tile in gallery.good + gallery.bad:
-                if tile.row.get("image"):
-                    jobs.append((tile, run_dir / str(tile.row["image"]), run_dir))
+                if tile.path is not None:
+                    jobs.append((tile, tile.path, run_dir))
+                elif tile.row.get("image"):
+                    tile.missing = OUTSIDE_RUN
                 else:
                     tile.missing = f"no image ({tile.row.get('status') or 'not generated'})"
 

@@ -1,7 +1,8 @@
 """Inline SVG plots drawn here (no CDN, no JS library): bars, radar, curves, ROC, histograms.
 
 Every text that reaches the SVG goes through ``escape``; the functions return ``Markup`` so the
-(autoescaping) template embeds them as markup.
+(autoescaping) template embeds them as markup. Values that are not finite numbers (None, NaN, inf,
+text from a hand-edited side file) are drawn as missing, never as coordinates.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from genlens.report.summary import finite
+
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 REFERENCE_COLOR = "#222222"
 
@@ -21,7 +24,7 @@ class Series:
     """One named line/bar group; ``reference`` marks the published GPT-4o numbers (drawn dark, dashed)."""
 
     name: str
-    values: Sequence[float | None]
+    values: Sequence[float | None]  # None / NaN / inf: missing
     color: str = ""
     reference: bool = False
 
@@ -62,7 +65,7 @@ def _with_colours(series: Sequence[Series]) -> list[Series]:
 
 
 def _scale_max(series: Sequence[Series]) -> float:
-    top = max((v for s in series for v in s.values if v is not None and math.isfinite(v)), default=1.0)
+    top = max((v for s in series for v in map(finite, s.values) if v is not None), default=1.0)
     return 1.0 if top <= 1.0 else float(top) * 1.05
 
 
@@ -84,7 +87,7 @@ def bar_chart(categories: Sequence[str], series: Sequence[Series], title: str = 
     for c, category in enumerate(categories):
         gx = left + c * group_w + 8
         for i, s in enumerate(series):
-            value = s.values[c]
+            value = finite(s.values[c])
             if value is None:
                 continue
             h = plot_h * max(0.0, value) / vmax
@@ -123,7 +126,7 @@ def radar(axes: Sequence[str], series: Sequence[Series], title: str = "") -> Mar
                     f'<text x="{_num(lx)}" y="{_num(ly + 4)}" class="ax" text-anchor="{anchor}">{escape(name)}</text>')
     for s in series:
         pts = " ".join(f"{_num(x)},{_num(y)}" for x, y in
-                       (point(i, max(0.0, (v or 0.0)) / vmax) for i, v in enumerate(s.values)))
+                       (point(i, max(0.0, finite(v) or 0.0) / vmax) for i, v in enumerate(s.values)))
         dash = ' stroke-dasharray="5 3"' if s.reference else ""
         body.append(f'<polygon points="{pts}" fill="{s.color}" fill-opacity="0.12" stroke="{s.color}" stroke-width="2"{dash}>'
                     f'<title>{escape(s.name)}</title></polygon>')
@@ -159,6 +162,7 @@ def line_chart(lines: Sequence[tuple[str, Sequence[float], Sequence[float]]], *,
                ylabel: str = "", diagonal: bool = False, unit_square: bool = False, markers: bool = True) -> Markup:
     """Lines of (name, xs, ys): multi-round curves, or ROC curves with ``diagonal`` and ``unit_square``."""
     left, top, w, h = 50, 26, 300, 200
+    lines = [(name, [finite(x) for x in xs], [finite(y) for y in ys]) for name, xs, ys in lines]
     xs_all = [x for _n, xs, _ys in lines for x in xs if x is not None]
     ys_all = [y for _n, _xs, ys in lines for y in ys if y is not None]
     if unit_square or not xs_all:
@@ -194,19 +198,27 @@ def histogram(edges: Sequence[float], counts: dict[str, Sequence[float]], *, tit
     """Overlaid per-class histograms on shared bins (``edges`` has one more entry than each count list,
     or equals it when the bins are given by their left edges)."""
     left, top, w, h = 50, 26, 320, 180
+    counts = {name: [finite(v) for v in values] for name, values in counts.items()}
     nbins = max((len(c) for c in counts.values()), default=0)
     if nbins == 0:
         return _svg(10, 10, [], title or "histogram")
-    lo = float(edges[0]) if edges else 0.0
-    hi = float(edges[-1]) if len(edges) > nbins else (float(edges[-1]) + (float(edges[-1]) - lo) / max(1, nbins - 1) if edges else float(nbins))
-    ymax = max((float(v) for c in counts.values() for v in c), default=1.0) or 1.0
+    bounds = [finite(e) for e in edges]
+    if None in bounds or not bounds:
+        bounds = [float(i) for i in range(nbins + 1)]  # unusable edges: number the bins instead
+    lo = bounds[0]
+    hi = bounds[-1] if len(bounds) > nbins else bounds[-1] + (bounds[-1] - lo) / max(1, nbins - 1)
+    if not hi > lo:
+        hi = lo + 1.0
+    ymax = max((v for c in counts.values() for v in c if v is not None), default=1.0) or 1.0
     body = [f'<text x="{left}" y="16" class="tt">{escape(title)}</text>', *_axes(left, top, w, h, (lo, hi), (0, ymax), xlabel, "images")]
     bw = w / nbins
     series = []
     for k, (name, values) in enumerate(counts.items()):
         color = colour(k)
         for i, v in enumerate(values):
-            bh = h * float(v) / ymax
+            if v is None:
+                continue
+            bh = h * max(0.0, v) / ymax
             body.append(f'<rect x="{_num(left + i * bw)}" y="{_num(top + h - bh)}" width="{_num(bw - 1)}" height="{_num(bh)}" '
                         f'fill="{color}" fill-opacity="0.5"><title>{escape(name)} bin {i}: {v:g}</title></rect>')
         series.append(Series(str(name), [], color))

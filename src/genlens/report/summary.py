@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,11 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number, else None (NaN, inf, text and bools are missing)."""
+    return float(value) if is_number(value) and math.isfinite(value) else None
+
+
 def headline_name(result: dict[str, Any]) -> str | None:
     """The run's headline metric (the first key of ``headline``), None when it has none."""
     for name, value in (result.get("headline") or {}).items():
@@ -28,21 +34,20 @@ def headline_value(result: dict[str, Any]) -> float | None:
     """The run's headline number, None when it has none."""
     name = headline_name(result)
     value = (result.get("headline") or {}).get(name) if name else None
-    return float(value) if is_number(value) else None
+    return finite(value)
 
 
 def category_value(metrics: dict[str, Any], preferred: str | None) -> float | None:
     """A category's main number: the headline metric when the category has it, else its first numeric metric.
 
     A headline metric that is present but empty (no scored images) stays empty: a count must
-    never be shown in its place.
+    never be shown in its place. NaN and inf count as empty.
     """
     if preferred and preferred in metrics:
-        value = metrics[preferred]
-        return float(value) if is_number(value) else None
+        return finite(metrics[preferred])
     for name, value in metrics.items():
         if not is_count(name) and is_number(value):
-            return float(value)
+            return finite(value)
     return None
 
 
@@ -99,7 +104,7 @@ def run_values(result: dict[str, Any], anchor: AnchorTable | None) -> dict[str, 
         if isinstance(metrics, dict):
             values[column or str(category)] = category_value(metrics, name)
         else:  # a bare number per category
-            values[column or str(category)] = float(metrics) if is_number(metrics) else None
+            values[column or str(category)] = finite(metrics)
     return values
 
 

@@ -5,23 +5,37 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import Any
 
 from rich.table import Table
 
 
 def fmt_value(value: Any) -> str:
+    """A table cell: floats to three decimals; None, NaN and inf as an em dash (missing, never "nan")."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return f"{value:.3f}" if math.isfinite(value) else "—"
     return str(value)
 
 
+def missing_if_not_finite(value: Any) -> Any:
+    """``value`` with every NaN / inf float (also inside lists and dicts) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: missing_if_not_finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [missing_if_not_finite(v) for v in value]
+    return value
+
+
 def long_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (run, suite, scope, metric): scope is ``headline``, ``run`` or a category."""
+    """One row per (run, suite, scope, metric): scope is ``headline``, ``run`` or a category (NaN / inf -> None)."""
+    results = missing_if_not_finite(results)
     rows = []
     for res in results:
         base = {"run": res.get("run"), "model": res.get("model"), "suite": res.get("suite")}
@@ -109,7 +123,10 @@ def _md_comparisons(results: list[dict[str, Any]]) -> list[str]:
         diff = "—" if c.diff is None else f"{c.diff:+.3f}"
         body.append([c.suite, f"{c.model_a} ({c.run_a})", f"{c.model_b} ({c.run_b})", str(c.n_pairs), str(c.wins_a),
                      str(c.wins_b), str(c.ties), diff, interval, c.test, p])
-    return ["### Paired comparisons (images aligned by item and sample)", "", *_md_table(header, body, left=3), ""]
+    note = ("Images aligned by item and sample. Where an item has several samples the test is paired by item; "
+            "samples averaged (cluster bootstrap over items, Δ over items); with one sample per item, McNemar's "
+            "exact test for pass/fail and a paired bootstrap for scores.")
+    return ["### Paired comparisons", "", note, "", *_md_table(header, body, left=3), ""]
 
 
 def to_markdown(results: list[dict[str, Any]]) -> str:
@@ -125,7 +142,7 @@ def to_markdown(results: list[dict[str, Any]]) -> str:
 
 
 def to_json(results: list[dict[str, Any]]) -> str:
-    return json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(missing_if_not_finite(results), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def to_csv(results: list[dict[str, Any]]) -> str:
