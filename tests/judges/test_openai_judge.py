@@ -116,3 +116,38 @@ def test_keys_are_refused_as_judge_arguments():
         make_judge("openai:gpt-4o", params={"api_key": "sk-x"})
     with pytest.raises(SpecError, match="judge spec"):
         make_judge("claude:opus")
+
+
+def test_an_unreadable_answer_is_asked_again_up_to_three_times(tmp_path, monkeypatch):
+    """WISE's protocol: up to 3 attempts when the answer cannot be read; earlier answers are kept."""
+    import asyncio
+
+    from genlens.judges.base import JudgeRequest, make_judge
+    from genlens.judges.parsing import parse_scores
+    from genlens.judges.scorer import JudgeScorer
+    from genlens.judges.templates import Template
+    from genlens.testing.fake_chat import FakeChat
+    from genlens.testing.http import FakeServer
+
+    labels = ["Consistency", "Realism", "Aesthetic Quality"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeServer() as server:
+        chat = FakeChat(server)
+        chat.script("Looks fine to me.", "Still no numbers.", "Consistency: 2\nRealism: 1\nAesthetic Quality: 0",
+                    "nope", "nope", "nope")
+        judge = make_judge("openai:gpt-4o", params={"base_url": f"{server.url}/v1"})
+        scorer = JudgeScorer(name="t", version="1", judge=judge, template=Template("t", "sys", "q"),
+                             build=lambda inp, t: inp, parse=lambda raw: parse_scores(raw, labels, (0, 1, 2)),
+                             use_cache=False)
+
+        async def run():
+            request = JudgeRequest(system="sys", text="q", images=[])
+            first = await scorer._answers([request])
+            second = await scorer._answers([request])
+            await judge.aclose()
+            return first[0], second[0]
+
+        readable, unreadable = asyncio.run(run())
+    assert readable.raw.startswith("Consistency: 2") and readable.earlier == ["Looks fine to me.", "Still no numbers."]
+    assert unreadable.raw == "nope" and unreadable.earlier == ["nope", "nope"]  # 3 attempts, then unparsed
+    assert len(chat.requests) == 6

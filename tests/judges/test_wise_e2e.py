@@ -84,7 +84,8 @@ def test_failed_judge_calls_are_retried_on_the_next_score(cli, setup):
     server.add_fault(Fault(status=500), times=3)  # one question fails all its attempts (max_retries=2)
     result = run_wise(cli, tmp / "run", data, images, server, "--scorer-arg", "max_retries=2", "--scorer-arg", "backoff_base_s=0.01",
                       "--concurrency", "1")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a failed judge call: exit 1, "run the same command again"
+    assert "run the same command again to retry" in result.output
     first = json.loads((tmp / "run" / "results.json").read_text())
     assert first["counts"]["judge_errors"] == 1 and first["counts"]["images_scored"] == 6
     server.log.clear()
@@ -137,7 +138,7 @@ def test_an_image_lost_after_generation_is_an_error_not_a_crash(cli, setup):
     assert cli("generate", "wise", "--model", f"folder:{images}", "--data-dir", data, "--out", tmp / "run", "--quiet").exit_code == 0
     (tmp / "run" / "images" / "1" / "0.png").unlink()
     result = cli("score", tmp / "run", "--judge", "openai:gpt-4o-2024-05-13", "--scorer-arg", f"base_url={server.url}/v1", "--quiet")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # the lost image is a scoring error (retried next time), not a crash
     results = json.loads((tmp / "run" / "results.json").read_text())
     assert results["counts"]["judge_errors"] == 1 and results["counts"]["images_scored"] == 6
 

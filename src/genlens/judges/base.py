@@ -36,6 +36,7 @@ class JudgeReply:
     latency_s: float = 0.0
     error: str = ""
     cached: bool = False  # served from the judge cache (no call made)
+    earlier: list[str] = field(default_factory=list)  # unreadable answers to earlier attempts, in order
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

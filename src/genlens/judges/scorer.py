@@ -30,6 +30,10 @@ BuildRequest = Callable[[ScoreInput, Template], JudgeRequest]
 ParseReply = Callable[[str], "dict[str, int] | None"]
 
 
+#: Attempts per image when the judge's answer cannot be read (WISE's protocol: up to 3).
+PARSE_ATTEMPTS = 3
+
+
 class JudgeScorer(Scorer):
     """Scores generations with a VLM judge; ``rescoring`` lets the engine re-parse on ``--rejudge``."""
 
@@ -99,8 +103,17 @@ class JudgeScorer(Scorer):
         replies: list[JudgeReply | None] = [cache.get(k) if cache else None for k in keys]
         missing = [i for i, reply in enumerate(replies) if reply is None]
         if missing:
-            fresh = await self.judge.ask_batch([requests[i] for i in missing])
-            for index, reply in zip(missing, fresh, strict=True):
+            current = dict(zip(missing, await self.judge.ask_batch([requests[i] for i in missing]), strict=True))
+            # As WISE's protocol: an answer that cannot be read is asked again, up to PARSE_ATTEMPTS in all;
+            # the first readable one is kept and the unreadable ones are stored beside it.
+            for _attempt in range(PARSE_ATTEMPTS - 1):
+                again = [i for i, reply in current.items() if reply.status == "ok" and self.parse(reply.raw) is None]
+                if not again:
+                    break
+                for index, reply in zip(again, await self.judge.ask_batch([requests[i] for i in again]), strict=True):
+                    reply.earlier = [*current[index].earlier, current[index].raw]
+                    current[index] = reply
+            for index, reply in current.items():
                 replies[index] = reply
                 if cache:
                     cache.put(keys[index], self.judge.spec, reply)
@@ -121,6 +134,7 @@ class JudgeScorer(Scorer):
             "latency_s": reply.latency_s,
             "cached": reply.cached,
             "error": reply.error,
+            "earlier_answers": reply.earlier,
             "request": {
                 "text_sha256": hashlib.sha256(((request.system or "") + "\x00" + request.text).encode()).hexdigest(),
                 "images_sha256": [hashlib.sha256(image).hexdigest() for image in request.images],

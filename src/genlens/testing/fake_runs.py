@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from genlens.runs.engine import ROWS_JSONL
 from genlens.runs.rundir import RESULTS_JSON, RunSpec, write_run_json
-
-ROWS_JSONL = "rows.jsonl"
 
 
 @dataclass
