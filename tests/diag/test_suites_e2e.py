@@ -275,3 +275,33 @@ def test_size_rows_say_when_the_backend_mapped_the_size():
     meta = {"sent_size": "1536x1024", "requested_size": [1792, 1024], "size_rule": "gpt-image-1 accepts only …", "latency_s": 1.0}
     assert backend_size_notes(meta) == {"sent_size": "1536x1024", "requested_size": [1792, 1024], "size_rule": "gpt-image-1 accepts only …"}
     assert backend_size_notes({"resized": {"image": "fit 1536"}}) == {"inputs_resized_by_backend": {"image": "fit 1536"}}
+
+
+def test_an_unreadable_output_is_one_scorer_error_not_an_aborted_run(cli, tmp_path):
+    # Three generation items, all at the asked size; after generation one stored output is
+    # damaged. Scoring goes on: two pass (2 / 2), the damaged one is an `error` record, counted
+    # and shown as a row; once the file is good again the next `genlens score` retries and scores it.
+    from genlens.suites.diag_size import DiagSizeSuite
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    items = DiagSizeSuite().items()[:3]
+    for item in items:
+        width, height = item.size
+        save(folder, item.id, np.full((height, width, 3), 90))
+    out = tmp_path / "run"
+    assert cli("generate", "diag-size", "--model", f"folder:{folder}", "--out", out, "--quiet", "--limit", "3").exit_code == 0
+    stored = out / "images" / items[1].id / "0.png"
+    good = stored.read_bytes()
+    stored.write_bytes(b"not a png at all")
+    result = cli("score", out, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["counts"]["scorer_errors"] == 1 and results["counts"]["images_scored"] == 2
+    assert results["headline"]["pass_rate"] == 1.0  # 2 of 2 scored pass; the error is excluded
+    bad = rows_of(out)[items[1].id]
+    assert bad["passed"] is None and bad["reason"].startswith("scorer error:") and "not a readable image" in bad["reason"]
+    stored.write_bytes(good)
+    assert cli("score", out, "--quiet").exit_code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["counts"]["scorer_errors"] == 0 and results["counts"]["images_scored"] == 3

@@ -22,7 +22,7 @@ from genlens.errors import GenlensError, InputError
 from genlens.imageio import atomic_write
 from genlens.stats import mean_or_none, wilson_interval
 from genlens.suites.base import Suite
-from genlens.types import ScoredGeneration
+from genlens.types import ScoredGeneration, ScoreInput
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
 INPUT_PREFIX = "diag/v1/"
@@ -125,6 +125,18 @@ def ensure_input(name: str, data_dir: Path | None = None) -> Path:
 def load_input_rgb(name: str, data_dir: Path | None = None) -> np.ndarray:
     with Image.open(ensure_input(name, data_dir)) as image:
         return np.asarray(image.convert("RGB"))
+
+
+def score_each(batch: Sequence[ScoreInput], score_one: Callable[[ScoreInput], tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Score each image on its own: an unreadable image is an ``error`` record (retried on the next
+    ``genlens score``), never an exception that stops the run's other images."""
+    out = []
+    for inp in batch:
+        try:
+            out.append(score_one(inp))
+        except InputError as exc:
+            out.append(("error", {"reason": str(exc)}))
+    return out
 
 
 class DiagSuite(Suite):

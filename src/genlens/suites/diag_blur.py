@@ -32,6 +32,7 @@ from genlens.suites._diag import (
     rate,
     rate_interval,
     require,
+    score_each,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -73,13 +74,13 @@ class BlurScorer(Scorer):
         return {"model": "none (weight-free)", "work_side": WORK_SIDE}
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for inp in batch:
-            value: dict[str, Any] = sharpness(np.asarray(load_image(inp.image_paths[0]).convert("RGB")))
-            if inp.item.kind == "edit":
-                value["reference"] = sharpness(load_input_rgb(inp.item.input_images[0], inp.data_dir))
-            out.append(("ok", value))
-        return out
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+        value: dict[str, Any] = sharpness(np.asarray(load_image(inp.image_paths[0]).convert("RGB")))
+        if inp.item.kind == "edit":
+            value["reference"] = sharpness(load_input_rgb(inp.item.input_images[0], inp.data_dir))
+        return "ok", value
 
 
 @register_suite

@@ -18,7 +18,7 @@ import numpy as np
 from genlens.imageio import load_image
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
-from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, split_scored
+from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, score_each, split_scored
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -48,13 +48,13 @@ class TextScorer(Scorer):
         ocr_engine()
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
         from genlens.scorers.ocr import score_text
 
-        out = []
-        for inp in batch:
-            rgb = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
-            out.append(("ok", score_text(rgb, inp.item.meta["text"], inp.item.meta["script"], self.models)))
-        return out
+        rgb = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
+        return "ok", score_text(rgb, inp.item.meta["text"], inp.item.meta["script"], self.models)
 
 
 @register_suite

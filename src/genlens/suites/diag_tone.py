@@ -33,6 +33,7 @@ from genlens.suites._diag import (
     rate_interval,
     red_disc,
     require,
+    score_each,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -150,12 +151,12 @@ class ToneScorer(Scorer):
         return {"model": "none (weight-free)", "colour": f"scikit-image {skimage.__version__} rgb2lab/deltaE_ciede2000 (D65)"}
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for inp in batch:
-            source = load_input_rgb(inp.item.input_images[0], inp.data_dir)
-            output = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
-            out.append(("ok", measure(source, output, inp.item.meta.get("region"))))
-        return out
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+        source = load_input_rgb(inp.item.input_images[0], inp.data_dir)
+        output = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
+        return "ok", measure(source, output, inp.item.meta.get("region"))
 
 
 @register_suite
