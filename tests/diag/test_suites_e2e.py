@@ -305,3 +305,33 @@ def test_an_unreadable_output_is_one_scorer_error_not_an_aborted_run(cli, tmp_pa
     assert cli("score", out, "--quiet").exit_code == 0
     results = json.loads((out / "results.json").read_text())
     assert results["counts"]["scorer_errors"] == 0 and results["counts"]["images_scored"] == 3
+
+
+def test_diag_text_headline_counts_refusals_like_the_per_script_table(tmp_path):
+    # en: two exact reads (CER 0) and one read with CER 0.3; zh: one exact read and two refusals;
+    # ko: one unmeasurable read and one refusal (ko is not measurable, so its refusal is not penalised).
+    # Headline exact = (en 2 + zh 1) / (3 + 3) = 0.5; overall CER = (0 + 0 + 0.3 + 0 + 1 + 1) / 6 = 2.3 / 6;
+    # zh table: CER (0 + 1 + 1) / 3 = 2/3, exact 1/3, n 3.
+    from genlens.suites.base import ScoreContext
+    from genlens.suites.diag_text import DiagTextSuite
+    from genlens.types import GenerationRecord, Item, ScoredGeneration, ScoreRecord
+
+    def entry(script: str, index: int, status: str = "ok", cer: float | None = 0.0) -> ScoredGeneration:
+        item = Item(id=f"{script}-{index}", prompt="p", category=script, meta={"text": "t", "script": script, "length": "short"})
+        gen = GenerationRecord(fingerprint="g", item_id=item.id, sample=0, seed=0, status=status,
+                               images=["x.png"] if status == "ok" else [], reason="policy" if status == "refused" else "")
+        if status != "ok":
+            return ScoredGeneration(item, gen)
+        value = {"measurable": cer is not None, "cer": cer, "exact": None if cer is None else cer == 0, "read": "t",
+                 "reason": "not measurable here" if cer is None else "r"}
+        return ScoredGeneration(item, gen, {"diag_text": ScoreRecord("s", "g", "diag_text", "ok", value)})
+
+    scored = [entry("en", 0), entry("en", 1), entry("en", 2, cer=0.3),
+              entry("zh", 0), entry("zh", 1, "refused"), entry("zh", 2, "refused"),
+              entry("ko", 0, cer=None), entry("ko", 1, "refused")]
+    results = DiagTextSuite().aggregate(scored, ScoreContext(run_dir=tmp_path))
+    assert results.headline["exact_match_rate"] == pytest.approx(0.5)
+    assert results.metrics["cer"] == pytest.approx(2.3 / 6)
+    assert results.categories["zh"]["cer"] == pytest.approx(2 / 3)
+    assert results.categories["zh"]["exact_match_rate"] == pytest.approx(1 / 3) and results.categories["zh"]["n"] == 3
+    assert results.categories["ko"]["n"] == 0 and results.counts["refusals_penalised"] == 2

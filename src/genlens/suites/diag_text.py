@@ -121,20 +121,24 @@ class DiagTextSuite(DiagSuite):
                 cat["n"] = 0
             categories[script] = cat
         measurable_scripts = [s for s in SCRIPTS if categories[s]["n"]]
-        exact = [r["exact"] for r in measured]
+        # The same refusal penalty as the per-script table: each refusal of a measurable script
+        # (one with at least one image read) is CER 1 and not an exact match.
+        penalised = sum(refused[s] for s in SCRIPTS if categories[s].get("measurable"))
+        exact = [r["exact"] for r in measured] + [False] * penalised
         interval = rate_interval(exact)
         return SuiteResult(
             headline={"exact_match_rate": rate(exact)},
-            metrics={"cer": mean_of(measured, "cer"),
+            metrics={"cer": mean_or_none([r["cer"] for r in measured] + [1.0] * penalised),
                      **{f"cer_{length}": mean_of([r for r in measured if r["length"] == length], "cer") for length in LENGTHS}},
             categories=categories,
-            counts={"images_read": len(measured), "not_measurable": len(done) - len(measured), **counts},
+            counts={"images_read": len(measured), "not_measurable": len(done) - len(measured), "refusals_penalised": penalised, **counts},
             intervals={"exact_match_rate": interval} if interval else {},
             extra={"measurable_scripts": measurable_scripts,
                    "not_measurable": {s: reasons[s] for s in SCRIPTS if s in reasons and s not in measurable_scripts}},
             provenance={"rule": ("CER = Levenshtein / expected length after NFKC + casefold + removing whitespace and punctuation, "
                                  "capped at 1; exact = equal normalised text; a script is measurable when the recogniser knows >= 99% "
-                                 "of its characters; headline and overall CER cover measurable scripts only; refusals count as CER 1"),
+                                 "of its characters; headline, overall CER and per-script figures cover measurable scripts only; there a refusal "
+                                 "counts as CER 1 and not exact (per-length CER: images read only)"),
                         "ocr": "rapidocr PP-OCR, detection on <= 960 px, no angle classifier"},
             rows=rows,
         )
