@@ -335,3 +335,19 @@ def test_diag_text_headline_counts_refusals_like_the_per_script_table(tmp_path):
     assert results.categories["zh"]["cer"] == pytest.approx(2 / 3)
     assert results.categories["zh"]["exact_match_rate"] == pytest.approx(1 / 3) and results.categories["zh"]["n"] == 3
     assert results.categories["ko"]["n"] == 0 and results.counts["refusals_penalised"] == 2
+
+
+@pytest.mark.parametrize("resample", ["bicubic", "lanczos"])
+def test_an_unchanged_but_upscaled_edit_does_not_comply_with_a_blur_request(resample):
+    # coffee (400 × 600) returned untouched at 3× (1200 × 1800): compared with the input at its own
+    # size the Laplacian ratio was 0.50 (bicubic) — "complied". Against the input resized to the
+    # output's size it is 1.0 (bicubic, the same resampling) or ~1.2 (Lanczos overshoot): not softer.
+    from genlens.suites._diag import load_input_rgb
+    from genlens.suites.diag_blur import compliance, edit_reference, sharpness
+
+    source = load_input_rgb("diag/v1/blur/coffee.png")
+    h, w = source.shape[:2]
+    output = np.asarray(Image.fromarray(source).resize((3 * w, 3 * h), getattr(Image, resample.upper())))
+    verdict = compliance(sharpness(output), sharpness(edit_reference(source, output.shape)))
+    assert verdict["complied"] is False and verdict["lap_ratio"] >= 0.99
+    assert edit_reference(source, source.shape) is source  # same size: the input itself
