@@ -196,3 +196,23 @@ def test_blockiness_grows_as_jpeg_quality_falls(astronaut: np.ndarray):
     values = [block(jpeg_roundtrip(astronaut, q)) for q in (20, 50, 90)]
     assert values[0] > values[1] > values[2]
     assert abs(block(Image.fromarray(astronaut))) < 0.05
+
+
+def test_libjpeg_tables_equal_the_tables_pillow_writes_for_every_quality():
+    # libjpeg scales in integers: q = 12 -> 5000 // 12 = 416 (float 416.67); base 40 -> (40·416 + 50) // 100 =
+    # 16690 // 100 = 166, where the float formula gave floor((16666.7 + 50) / 100) = 167.
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from genlens.scorers.image_stats import libjpeg_table, quality_from_table
+
+    tiny = Image.new("RGB", (8, 8), (120, 80, 40))
+    for quality in range(1, 101):
+        buffer = io.BytesIO()
+        tiny.save(buffer, format="JPEG", quality=quality)
+        written = np.array(Image.open(buffer).quantization[0], dtype=np.float64)
+        assert np.array_equal(libjpeg_table(quality), written.reshape(libjpeg_table(quality).shape)), quality
+        assert quality_from_table(written)[1] == 0.0, quality
+    assert libjpeg_table(12)[0, 5] == 166
