@@ -351,3 +351,28 @@ def test_an_unchanged_but_upscaled_edit_does_not_comply_with_a_blur_request(resa
     verdict = compliance(sharpness(output), sharpness(edit_reference(source, output.shape)))
     assert verdict["complied"] is False and verdict["lap_ratio"] >= 0.99
     assert edit_reference(source, source.shape) is source  # same size: the input itself
+
+
+def test_diag_tone_leaves_unregistered_outputs_out_of_the_rates(tmp_path):
+    # Three no-ops: registered ΔE 3.0 (shifted), registered ΔE 1.0, not registered ΔE 20 (misplaced pixels).
+    # tone_shift_rate = 1 / 2 (not 2 / 3); headline mean ΔE = (3 + 1) / 2 = 2.0; not_registered 1 of 3.
+    from genlens.suites.base import ScoreContext
+    from genlens.suites.diag_tone import DiagToneSuite
+    from genlens.types import GenerationRecord, Item, ScoredGeneration, ScoreRecord
+
+    def entry(index: int, delta_e: float, alignment: str) -> ScoredGeneration:
+        item = Item(id=f"noop{index}", prompt="p", category="no-op", kind="edit", meta={"region": None})
+        gen = GenerationRecord(fingerprint="g", item_id=item.id, sample=0, seed=0, status="ok", images=["x.png"])
+        value = {"alignment": alignment, "outside_pixels": 100, "delta_e_mean": delta_e, "delta_e_p95": delta_e,
+                 "delta_L": 0.0, "delta_a": 0.0, "delta_b": 0.0, "exposure_stops": 0.0, "wb_rg_shift": 0.0, "wb_bg_shift": 0.0,
+                 "tone_shifted": delta_e > 2.0, "warm_shift": False, "cool_shift": False}
+        return ScoredGeneration(item, gen, {"diag_tone": ScoreRecord("s", "g", "diag_tone", "ok", value)})
+
+    scored = [entry(0, 3.0, "registered"), entry(1, 1.0, "identity"), entry(2, 20.0, "resized (did not register)")]
+    results = DiagToneSuite().aggregate(scored, ScoreContext(run_dir=tmp_path))
+    assert results.metrics["tone_shift_rate"] == pytest.approx(0.5)
+    assert results.categories["no-op"]["tone_shift_rate"] == pytest.approx(0.5) and results.categories["no-op"]["n"] == 2
+    assert results.headline["mean_delta_e_outside"] == pytest.approx(2.0)
+    assert results.counts["not_registered"] == 1 and results.metrics["not_registered_rate"] == pytest.approx(1 / 3)
+    unregistered = next(r for r in results.rows if r["item"] == "noop2")
+    assert unregistered["passed"] is None and "does not register" in unregistered["reason"]

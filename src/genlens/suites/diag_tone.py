@@ -1,8 +1,9 @@
 """``diag-tone``: does a local edit (or a "change nothing" request) shift colour and tone elsewhere?
 
 Four photos get a red disc at a known place (drawn at run time); local edits touch only the
-disc, no-op requests touch nothing. The output is first aligned to the input (registration; a
-plain resize when it does not register), both are area-resized to at most 512 pixels, and
+disc, no-op requests touch nothing. The output is first aligned to the input by registration (an
+output that does not register is counted as ``not_registered`` and left out of every rate and
+mean: its pixels cannot be matched), both are area-resized to at most 512 pixels, and
 colour is compared in CIELAB (D65) *outside* the edited region (the disc's box grown by 25% each
 side; the whole image for no-ops). Per image: mean and 95th-percentile ΔE2000, mean ΔL*, Δa*,
 Δb* (warm cast = +b*), exposure shift in stops (log2 of mean linear luminance), white-balance
@@ -195,6 +196,7 @@ class DiagToneSuite(DiagSuite):
         done, rows, counts = split_scored(scored, "diag_tone")
         measured = []
         keys = ("delta_e_mean", "delta_e_p95", "delta_L", "delta_a", "delta_b", "exposure_stops", "wb_rg_shift", "wb_bg_shift", "region_delta_e")
+        unregistered = []
         for entry, value in done:
             flags = [name for name in ("tone_shifted", "warm_shift", "cool_shift") if value.get(name)]
             row = {**base_row(entry), **value, "passed": not value["tone_shifted"],
@@ -202,6 +204,12 @@ class DiagToneSuite(DiagSuite):
                               f"exposure {value['exposure_stops']:+.2f} stops" + (f" ({', '.join(flags)})" if flags else "")),
                    "values": {k: value[k] for k in keys if isinstance(value.get(k), float)}}
             rows.append(row)
+            if value["alignment"].startswith("resized"):
+                # Not registered: pixels are compared with misplaced pixels, so ΔE says "moved", not
+                # "recoloured". Shown, counted apart, never in the colour/tone rates and means.
+                row.update(passed=None, reason=f"output does not register to the input (not measured); {row['reason']}")
+                unregistered.append(row)
+                continue
             measured.append(row)
         categories: dict[str, dict[str, float | int | None]] = {}
         for category in CATEGORIES:
@@ -223,12 +231,14 @@ class DiagToneSuite(DiagSuite):
                      "cool_shift_rate": rate([r["cool_shift"] for r in measured]),
                      "mean_delta_a": mean_of(measured, "delta_a"), "mean_delta_b": mean_of(measured, "delta_b"),
                      "mean_delta_L": mean_of(measured, "delta_L"), "mean_exposure_stops": mean_of(measured, "exposure_stops"),
-                     "mean_wb_rg_shift": mean_of(measured, "wb_rg_shift"), "mean_wb_bg_shift": mean_of(measured, "wb_bg_shift")},
+                     "mean_wb_rg_shift": mean_of(measured, "wb_rg_shift"), "mean_wb_bg_shift": mean_of(measured, "wb_bg_shift"),
+                     "not_registered_rate": rate([False] * len(measured) + [True] * len(unregistered))},
             categories=categories,
-            counts={"images_measured": len(measured), "not_registered": sum(1 for r in measured if r["alignment"].startswith("resized")), **counts},
+            counts={"images_measured": len(measured), "not_registered": len(unregistered), **counts},
             intervals={"tone_shift_rate": interval} if interval else {},
             provenance={"rule": (f"CIELAB D65 outside the edit box grown {REGION_GROW:.0%} each side (whole image for no-ops), after "
                                  f"aligning output to input and area-resizing to <= {WORK_SIDE} px; tone shifted = mean ΔE2000 > "
-                                 f"{SHIFT_DELTA_E}; warm = Δb* > +{CAST_B}; cool = Δb* < −{CAST_B}; refusals and errors are not measured")},
+                                 f"{SHIFT_DELTA_E}; warm = Δb* > +{CAST_B}; cool = Δb* < −{CAST_B}; outputs that do not register to the input are "
+                                 f"counted (not_registered) but left out of every rate and mean; refusals and errors are not measured")},
             rows=rows,
         )
