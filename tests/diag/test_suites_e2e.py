@@ -376,3 +376,16 @@ def test_diag_tone_leaves_unregistered_outputs_out_of_the_rates(tmp_path):
     assert results.counts["not_registered"] == 1 and results.metrics["not_registered_rate"] == pytest.approx(1 / 3)
     unregistered = next(r for r in results.rows if r["item"] == "noop2")
     assert unregistered["passed"] is None and "does not register" in unregistered["reason"]
+
+
+def test_diag_inputs_follow_the_user_cache_dir_rule(tmp_path, monkeypatch):
+    # No GENLENS_CACHE_DIR: $XDG_CACHE_HOME/genlens; a GENLENS_CACHE_DIR with "~" is expanded.
+    from genlens.suites._diag import ensure_input
+
+    monkeypatch.delenv("GENLENS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    name = "diag/v1/tone/astronaut-disc.png"
+    assert ensure_input(name) == tmp_path / "xdg" / "genlens" / name
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GENLENS_CACHE_DIR", "~/gl-cache")
+    assert ensure_input(name) == tmp_path / "home" / "gl-cache" / name and (tmp_path / "home" / "gl-cache" / name).is_file()

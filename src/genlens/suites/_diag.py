@@ -1,15 +1,14 @@
 """Shared parts of the diag-* suites: package-data prompts, run-time input photos, row helpers.
 
 Edit inputs are built from scikit-image's bundled photos (no download) by a named recipe, e.g.
-``diag/v1/size/coffee-600x1000.png``, and cached under ``$GENLENS_CACHE_DIR`` (default
-``~/.cache/genlens``). The same recipe always gives the same pixels, so a name is an identity.
+``diag/v1/size/coffee-600x1000.png``, and cached under genlens's cache dir (``$GENLENS_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/genlens``, else ``~/.cache/genlens``). The same recipe always gives the same pixels, so a name is an identity.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -45,10 +44,6 @@ def require(suite: str, *modules: str) -> None:
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
         raise GenlensError(f"{suite} scoring needs {', '.join(missing)}, which is not installed", fix=fixes.get(missing[0]))
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GENLENS_CACHE_DIR") or Path.home() / ".cache" / "genlens")
 
 
 def photo(name: str) -> np.ndarray:
@@ -114,6 +109,8 @@ def ensure_input(name: str, data_dir: Path | None = None) -> Path:
     """A file for a named input: ``data_dir/name`` if present, else built once into the cache."""
     if data_dir is not None and (data_dir / name).is_file():
         return data_dir / name
+    from genlens.judges.cache import cache_dir  # the one user cache dir rule (GENLENS_CACHE_DIR, XDG, ~)
+
     path = cache_dir() / name
     if not path.is_file():
         buffer = io.BytesIO()
