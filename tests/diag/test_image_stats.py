@@ -216,3 +216,24 @@ def test_libjpeg_tables_equal_the_tables_pillow_writes_for_every_quality():
         assert np.array_equal(libjpeg_table(quality), written.reshape(libjpeg_table(quality).shape)), quality
         assert quality_from_table(written)[1] == 0.0, quality
     assert libjpeg_table(12)[0, 5] == 166
+
+
+def test_colour_measures_agree_with_scikit_image_lab():
+    # genlens.metrics.color (float32 LUT) against skimage's float64 rgb2lab / deltaE_ciede2000 on a photo.
+    import numpy as np
+    from skimage import data
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from genlens.scorers.image_stats import colour_stats
+    from genlens.suites.diag_tone import tone_shift
+
+    rgb = data.coffee()[::4, ::4]
+    warmer = np.clip(rgb.astype(np.int16) + np.array([12, 0, -12]), 0, 255).astype(np.uint8)
+    lab = rgb2lab(rgb).reshape(-1, 3)
+    stats = colour_stats(rgb)
+    assert stats["cast_a"] == pytest.approx(lab[:, 1].mean(), abs=1e-3) and stats["cast_b"] == pytest.approx(lab[:, 2].mean(), abs=1e-3)
+    assert stats["mean_L"] == pytest.approx(lab[:, 0].mean(), abs=1e-3)
+    shift = tone_shift(rgb, warmer, np.ones(rgb.shape[:2], bool))
+    expected = deltaE_ciede2000(rgb2lab(rgb), rgb2lab(warmer))
+    assert shift["delta_e_mean"] == pytest.approx(expected.mean(), abs=1e-3)
+    assert shift["delta_b"] == pytest.approx((rgb2lab(warmer) - rgb2lab(rgb))[..., 2].mean(), abs=1e-3)

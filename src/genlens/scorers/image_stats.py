@@ -197,13 +197,12 @@ def colour_stats(rgb: np.ndarray) -> dict[str, float]:
     reads warm by content, not by fault — compare against a reference where one exists
     (diag-tone does). ``wb_rg``/``wb_bg`` are log ratios of the channel means (R/G, B/G).
     """
-    from skimage.color import rgb2lab
+    from genlens.metrics.color import rgb_to_lab
 
-    lab = rgb2lab(rgb).reshape(-1, 3)
+    mean_l, mean_a, mean_b = (float(v) for v in rgb_to_lab(rgb).reshape(-1, 3).mean(axis=0, dtype=np.float64))
     means = rgb.reshape(-1, 3).astype(np.float64).mean(axis=0) + 1.0
     return {
-        "mean_L": float(lab[:, 0].mean()), "cast_a": float(lab[:, 1].mean()), "cast_b": float(lab[:, 2].mean()),
-        "cast_chroma": float(np.hypot(lab[:, 1].mean(), lab[:, 2].mean())),
+        "mean_L": mean_l, "cast_a": mean_a, "cast_b": mean_b, "cast_chroma": float(np.hypot(mean_a, mean_b)),
         "wb_rg": float(np.log(means[0] / means[1])), "wb_bg": float(np.log(means[2] / means[1])),
         "clipped_share": float(((rgb >= 254).all(axis=-1) | (rgb <= 1).all(axis=-1)).mean()),
     }

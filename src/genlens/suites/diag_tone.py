@@ -67,17 +67,17 @@ def region_mask(shape: tuple[int, ...], box: list[float] | None, grow: float = R
 
 def tone_shift(source: np.ndarray, output: np.ndarray, outside: np.ndarray) -> dict[str, float]:
     """Colour/tone change from ``source`` to ``output`` (same-shape RGB uint8) over the ``outside`` mask."""
-    from skimage.color import deltaE_ciede2000, rgb2lab
+    from genlens.metrics.color import delta_e2000, rgb_to_lab
 
     src, out = source[outside], output[outside]
-    lab_src, lab_out = rgb2lab(src[None])[0], rgb2lab(out[None])[0]
-    delta_e = deltaE_ciede2000(lab_src, lab_out)
+    lab_src, lab_out = rgb_to_lab(src), rgb_to_lab(out)
+    delta_e = delta_e2000(lab_src, lab_out).astype(np.float64)
     lum_weights = np.array([0.2126, 0.7152, 0.0722])
     y_src = float((srgb_to_linear(src) @ lum_weights).mean()) + 1e-6
     y_out = float((srgb_to_linear(out) @ lum_weights).mean()) + 1e-6
     m_src = src.astype(np.float64).mean(axis=0) + 1.0
     m_out = out.astype(np.float64).mean(axis=0) + 1.0
-    d = lab_out.mean(axis=0) - lab_src.mean(axis=0)
+    d = lab_out.mean(axis=0, dtype=np.float64) - lab_src.mean(axis=0, dtype=np.float64)
     return {
         "delta_e_mean": float(delta_e.mean()), "delta_e_p95": float(np.quantile(delta_e, 0.95)),
         "delta_L": float(d[0]), "delta_a": float(d[1]), "delta_b": float(d[2]),
@@ -143,13 +143,14 @@ def measure(source: np.ndarray, output: np.ndarray, box: list[float] | None) -> 
 
 class ToneScorer(Scorer):
     name = "diag_tone"
-    version = "1"
+    version = "2"
     batch_size = 4
 
     def identity(self) -> dict[str, Any]:
         import skimage
 
-        return {"model": "none (weight-free)", "colour": f"scikit-image {skimage.__version__} rgb2lab/deltaE_ciede2000 (D65)"}
+        return {"model": "none (weight-free)",
+                "colour": f"genlens.metrics.color rgb_to_lab (D65, float32) + scikit-image {skimage.__version__} deltaE_ciede2000"}
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
         return score_each(batch, self.score_one)
