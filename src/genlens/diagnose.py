@@ -64,9 +64,15 @@ class Diagnosis:
 
 
 def find_images(directory: Path) -> list[Path]:
-    """Image files under ``directory`` (recursive, sorted; hidden files and folders skipped)."""
+    """Image files under ``directory`` (recursive, sorted; hidden files and folders skipped), or the
+    one file when ``directory`` is an image file."""
+    if directory.is_file():
+        if directory.suffix.lower() not in DIAGNOSE_EXTENSIONS:
+            raise InputError("is a file but not an image genlens reads", path=directory,
+                             fix=f"give a folder or an image ({', '.join(sorted(DIAGNOSE_EXTENSIONS))})")
+        return [directory]
     if not directory.is_dir():
-        raise InputError("no such folder", path=directory, fix="give a folder that holds images")
+        raise InputError("no such folder or file", path=directory, fix="give a folder that holds images, or one image file")
     found = []
     for path in sorted(directory.rglob("*")):
         rel = path.relative_to(directory)

@@ -68,7 +68,7 @@ def test_bad_files_are_named_and_the_rest_finish(cli, folder, tmp_path):
 def test_unknown_format_and_missing_folder_are_user_errors(cli, folder, tmp_path):
     assert cli("diagnose", folder, "--format", "xml").exit_code == 2
     result = cli("diagnose", tmp_path / "nope")
-    assert result.exit_code == 2 and "no such folder" in result.stderr
+    assert result.exit_code == 2 and "no such folder or file" in result.stderr
 
 
 def test_odd_modes_and_tiny_images_are_probed_or_marked(cli, tmp_path):
@@ -94,3 +94,36 @@ def test_parallel_workers_give_the_same_rows(cli, folder):
     one = json.loads(cli("diagnose", folder, "--format", "json", "-q").stdout)
     two = json.loads(cli("diagnose", folder, "--format", "json", "-q", "--workers", "2").stdout)
     assert one == two
+
+
+def test_out_naming_a_folder_is_one_line_exit_2(cli, folder, tmp_path):
+    result = cli("diagnose", folder, "-q", "--format", "json", "--out", tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert str(tmp_path) in result.stderr and "is a folder" in result.stderr
+
+
+def test_a_single_image_file_is_diagnosed_and_another_file_named(cli, folder):
+    result = cli("diagnose", folder / "nested" / "q60.jpg", "--format", "json", "-q")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [row["image"] for row in data["images"]] == ["q60.jpg"] and data["images"][0]["jpeg_quality"] == 60
+    result = cli("diagnose", folder / "notes.txt")
+    assert result.exit_code == 2 and "notes.txt" in result.stderr and "not an image" in result.stderr
+
+
+def test_the_image_column_keeps_its_names_at_80_columns(folder):
+    import io
+
+    from rich.console import Console
+
+    from genlens.cli.commands.diagnose import _table
+    from genlens.diagnose import diagnose_paths, find_images
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, highlight=False).print(_table(diagnose_paths(find_images(folder), folder), 80))
+    lines = buffer.getvalue().splitlines()
+    # Compact at 80 columns: every name whole (the longest, "nested/q60.jpg", is 14 wide), every value
+    # whole, no line wider than the console.
+    assert any(line.startswith("photo.png") for line in lines) and any(line.startswith("nested/q60.jpg") for line in lines)
+    assert any("upscaled.png" in line and "2.0" in line for line in lines)
+    assert max(len(line) for line in lines) <= 80

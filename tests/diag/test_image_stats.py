@@ -196,3 +196,44 @@ def test_blockiness_grows_as_jpeg_quality_falls(astronaut: np.ndarray):
     values = [block(jpeg_roundtrip(astronaut, q)) for q in (20, 50, 90)]
     assert values[0] > values[1] > values[2]
     assert abs(block(Image.fromarray(astronaut))) < 0.05
+
+
+def test_libjpeg_tables_equal_the_tables_pillow_writes_for_every_quality():
+    # libjpeg scales in integers: q = 12 -> 5000 // 12 = 416 (float 416.67); base 40 -> (40·416 + 50) // 100 =
+    # 16690 // 100 = 166, where the float formula gave floor((16666.7 + 50) / 100) = 167.
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from genlens.scorers.image_stats import libjpeg_table, quality_from_table
+
+    tiny = Image.new("RGB", (8, 8), (120, 80, 40))
+    for quality in range(1, 101):
+        buffer = io.BytesIO()
+        tiny.save(buffer, format="JPEG", quality=quality)
+        written = np.array(Image.open(buffer).quantization[0], dtype=np.float64)
+        assert np.array_equal(libjpeg_table(quality), written.reshape(libjpeg_table(quality).shape)), quality
+        assert quality_from_table(written)[1] == 0.0, quality
+    assert libjpeg_table(12)[0, 5] == 166
+
+
+def test_colour_measures_agree_with_scikit_image_lab():
+    # genlens.metrics.color (float32 LUT) against skimage's float64 rgb2lab / deltaE_ciede2000 on a photo.
+    import numpy as np
+    from skimage import data
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from genlens.scorers.image_stats import colour_stats
+    from genlens.suites.diag_tone import tone_shift
+
+    rgb = data.coffee()[::4, ::4]
+    warmer = np.clip(rgb.astype(np.int16) + np.array([12, 0, -12]), 0, 255).astype(np.uint8)
+    lab = rgb2lab(rgb).reshape(-1, 3)
+    stats = colour_stats(rgb)
+    assert stats["cast_a"] == pytest.approx(lab[:, 1].mean(), abs=1e-3) and stats["cast_b"] == pytest.approx(lab[:, 2].mean(), abs=1e-3)
+    assert stats["mean_L"] == pytest.approx(lab[:, 0].mean(), abs=1e-3)
+    shift = tone_shift(rgb, warmer, np.ones(rgb.shape[:2], bool))
+    expected = deltaE_ciede2000(rgb2lab(rgb), rgb2lab(warmer))
+    assert shift["delta_e_mean"] == pytest.approx(expected.mean(), abs=1e-3)
+    assert shift["delta_b"] == pytest.approx((rgb2lab(warmer) - rgb2lab(rgb))[..., 2].mean(), abs=1e-3)

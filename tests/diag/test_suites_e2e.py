@@ -275,3 +275,117 @@ def test_size_rows_say_when_the_backend_mapped_the_size():
     meta = {"sent_size": "1536x1024", "requested_size": [1792, 1024], "size_rule": "gpt-image-1 accepts only …", "latency_s": 1.0}
     assert backend_size_notes(meta) == {"sent_size": "1536x1024", "requested_size": [1792, 1024], "size_rule": "gpt-image-1 accepts only …"}
     assert backend_size_notes({"resized": {"image": "fit 1536"}}) == {"inputs_resized_by_backend": {"image": "fit 1536"}}
+
+
+def test_an_unreadable_output_is_one_scorer_error_not_an_aborted_run(cli, tmp_path):
+    # Three generation items, all at the asked size; after generation one stored output is
+    # damaged. Scoring goes on: two pass (2 / 2), the damaged one is an `error` record, counted
+    # and shown as a row; once the file is good again the next `genlens score` retries and scores it.
+    from genlens.suites.diag_size import DiagSizeSuite
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    items = DiagSizeSuite().items()[:3]
+    for item in items:
+        width, height = item.size
+        save(folder, item.id, np.full((height, width, 3), 90))
+    out = tmp_path / "run"
+    assert cli("generate", "diag-size", "--model", f"folder:{folder}", "--out", out, "--quiet", "--limit", "3").exit_code == 0
+    stored = out / "images" / items[1].id / "0.png"
+    good = stored.read_bytes()
+    stored.write_bytes(b"not a png at all")
+    result = cli("score", out, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["counts"]["scorer_errors"] == 1 and results["counts"]["images_scored"] == 2
+    assert results["headline"]["pass_rate"] == 1.0  # 2 of 2 scored pass; the error is excluded
+    bad = rows_of(out)[items[1].id]
+    assert bad["passed"] is None and bad["reason"].startswith("scorer error:") and "not a readable image" in bad["reason"]
+    stored.write_bytes(good)
+    assert cli("score", out, "--quiet").exit_code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["counts"]["scorer_errors"] == 0 and results["counts"]["images_scored"] == 3
+
+
+def test_diag_text_headline_counts_refusals_like_the_per_script_table(tmp_path):
+    # en: two exact reads (CER 0) and one read with CER 0.3; zh: one exact read and two refusals;
+    # ko: one unmeasurable read and one refusal (ko is not measurable, so its refusal is not penalised).
+    # Headline exact = (en 2 + zh 1) / (3 + 3) = 0.5; overall CER = (0 + 0 + 0.3 + 0 + 1 + 1) / 6 = 2.3 / 6;
+    # zh table: CER (0 + 1 + 1) / 3 = 2/3, exact 1/3, n 3.
+    from genlens.suites.base import ScoreContext
+    from genlens.suites.diag_text import DiagTextSuite
+    from genlens.types import GenerationRecord, Item, ScoredGeneration, ScoreRecord
+
+    def entry(script: str, index: int, status: str = "ok", cer: float | None = 0.0) -> ScoredGeneration:
+        item = Item(id=f"{script}-{index}", prompt="p", category=script, meta={"text": "t", "script": script, "length": "short"})
+        gen = GenerationRecord(fingerprint="g", item_id=item.id, sample=0, seed=0, status=status,
+                               images=["x.png"] if status == "ok" else [], reason="policy" if status == "refused" else "")
+        if status != "ok":
+            return ScoredGeneration(item, gen)
+        value = {"measurable": cer is not None, "cer": cer, "exact": None if cer is None else cer == 0, "read": "t",
+                 "reason": "not measurable here" if cer is None else "r"}
+        return ScoredGeneration(item, gen, {"diag_text": ScoreRecord("s", "g", "diag_text", "ok", value)})
+
+    scored = [entry("en", 0), entry("en", 1), entry("en", 2, cer=0.3),
+              entry("zh", 0), entry("zh", 1, "refused"), entry("zh", 2, "refused"),
+              entry("ko", 0, cer=None), entry("ko", 1, "refused")]
+    results = DiagTextSuite().aggregate(scored, ScoreContext(run_dir=tmp_path))
+    assert results.headline["exact_match_rate"] == pytest.approx(0.5)
+    assert results.metrics["cer"] == pytest.approx(2.3 / 6)
+    assert results.categories["zh"]["cer"] == pytest.approx(2 / 3)
+    assert results.categories["zh"]["exact_match_rate"] == pytest.approx(1 / 3) and results.categories["zh"]["n"] == 3
+    assert results.categories["ko"]["n"] == 0 and results.counts["refusals_penalised"] == 2
+
+
+@pytest.mark.parametrize("resample", ["bicubic", "lanczos"])
+def test_an_unchanged_but_upscaled_edit_does_not_comply_with_a_blur_request(resample):
+    # coffee (400 × 600) returned untouched at 3× (1200 × 1800): compared with the input at its own
+    # size the Laplacian ratio was 0.50 (bicubic) — "complied". Against the input resized to the
+    # output's size it is 1.0 (bicubic, the same resampling) or ~1.2 (Lanczos overshoot): not softer.
+    from genlens.suites._diag import load_input_rgb
+    from genlens.suites.diag_blur import compliance, edit_reference, sharpness
+
+    source = load_input_rgb("diag/v1/blur/coffee.png")
+    h, w = source.shape[:2]
+    output = np.asarray(Image.fromarray(source).resize((3 * w, 3 * h), getattr(Image, resample.upper())))
+    verdict = compliance(sharpness(output), sharpness(edit_reference(source, output.shape)))
+    assert verdict["complied"] is False and verdict["lap_ratio"] >= 0.99
+    assert edit_reference(source, source.shape) is source  # same size: the input itself
+
+
+def test_diag_tone_leaves_unregistered_outputs_out_of_the_rates(tmp_path):
+    # Three no-ops: registered ΔE 3.0 (shifted), registered ΔE 1.0, not registered ΔE 20 (misplaced pixels).
+    # tone_shift_rate = 1 / 2 (not 2 / 3); headline mean ΔE = (3 + 1) / 2 = 2.0; not_registered 1 of 3.
+    from genlens.suites.base import ScoreContext
+    from genlens.suites.diag_tone import DiagToneSuite
+    from genlens.types import GenerationRecord, Item, ScoredGeneration, ScoreRecord
+
+    def entry(index: int, delta_e: float, alignment: str) -> ScoredGeneration:
+        item = Item(id=f"noop{index}", prompt="p", category="no-op", kind="edit", meta={"region": None})
+        gen = GenerationRecord(fingerprint="g", item_id=item.id, sample=0, seed=0, status="ok", images=["x.png"])
+        value = {"alignment": alignment, "outside_pixels": 100, "delta_e_mean": delta_e, "delta_e_p95": delta_e,
+                 "delta_L": 0.0, "delta_a": 0.0, "delta_b": 0.0, "exposure_stops": 0.0, "wb_rg_shift": 0.0, "wb_bg_shift": 0.0,
+                 "tone_shifted": delta_e > 2.0, "warm_shift": False, "cool_shift": False}
+        return ScoredGeneration(item, gen, {"diag_tone": ScoreRecord("s", "g", "diag_tone", "ok", value)})
+
+    scored = [entry(0, 3.0, "registered"), entry(1, 1.0, "identity"), entry(2, 20.0, "resized (did not register)")]
+    results = DiagToneSuite().aggregate(scored, ScoreContext(run_dir=tmp_path))
+    assert results.metrics["tone_shift_rate"] == pytest.approx(0.5)
+    assert results.categories["no-op"]["tone_shift_rate"] == pytest.approx(0.5) and results.categories["no-op"]["n"] == 2
+    assert results.headline["mean_delta_e_outside"] == pytest.approx(2.0)
+    assert results.counts["not_registered"] == 1 and results.metrics["not_registered_rate"] == pytest.approx(1 / 3)
+    unregistered = next(r for r in results.rows if r["item"] == "noop2")
+    assert unregistered["passed"] is None and "does not register" in unregistered["reason"]
+
+
+def test_diag_inputs_follow_the_user_cache_dir_rule(tmp_path, monkeypatch):
+    # No GENLENS_CACHE_DIR: $XDG_CACHE_HOME/genlens; a GENLENS_CACHE_DIR with "~" is expanded.
+    from genlens.suites._diag import ensure_input
+
+    monkeypatch.delenv("GENLENS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    name = "diag/v1/tone/astronaut-disc.png"
+    assert ensure_input(name) == tmp_path / "xdg" / "genlens" / name
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GENLENS_CACHE_DIR", "~/gl-cache")
+    assert ensure_input(name) == tmp_path / "home" / "gl-cache" / name and (tmp_path / "home" / "gl-cache" / name).is_file()

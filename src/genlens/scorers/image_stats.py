@@ -70,9 +70,11 @@ def centre_crop(array: np.ndarray, size: int = CROP) -> np.ndarray:
 
 
 def libjpeg_table(quality: int, base: np.ndarray = JPEG_LUMA_TABLE) -> np.ndarray:
-    """The table libjpeg writes for ``quality`` (1..100): base × scale / 100, rounded, clamped to 1..255."""
-    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
-    return np.clip(np.floor((base * scale + 50) / 100), 1, 255)
+    """The table libjpeg writes for ``quality`` (1..100), in its integer arithmetic (jpeg_quality_scaling,
+    jpeg_add_quant_table with force_baseline): scale = 5000 // q below 50 else 200 − 2q, then
+    (base × scale + 50) // 100 clamped to 1..255."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return np.clip((base.astype(np.int64) * scale + 50) // 100, 1, 255).astype(np.float64)
 
 
 def _rfft2(array: np.ndarray) -> np.ndarray:
@@ -195,13 +197,12 @@ def colour_stats(rgb: np.ndarray) -> dict[str, float]:
     reads warm by content, not by fault — compare against a reference where one exists
     (diag-tone does). ``wb_rg``/``wb_bg`` are log ratios of the channel means (R/G, B/G).
     """
-    from skimage.color import rgb2lab
+    from genlens.metrics.color import rgb_to_lab
 
-    lab = rgb2lab(rgb).reshape(-1, 3)
+    mean_l, mean_a, mean_b = (float(v) for v in rgb_to_lab(rgb).reshape(-1, 3).mean(axis=0, dtype=np.float64))
     means = rgb.reshape(-1, 3).astype(np.float64).mean(axis=0) + 1.0
     return {
-        "mean_L": float(lab[:, 0].mean()), "cast_a": float(lab[:, 1].mean()), "cast_b": float(lab[:, 2].mean()),
-        "cast_chroma": float(np.hypot(lab[:, 1].mean(), lab[:, 2].mean())),
+        "mean_L": mean_l, "cast_a": mean_a, "cast_b": mean_b, "cast_chroma": float(np.hypot(mean_a, mean_b)),
         "wb_rg": float(np.log(means[0] / means[1])), "wb_bg": float(np.log(means[2] / means[1])),
         "clipped_share": float(((rgb >= 254).all(axis=-1) | (rgb <= 1).all(axis=-1)).mean()),
     }
@@ -460,7 +461,8 @@ def probe_image(image: Image.Image) -> dict[str, Any]:
 
 def jpeg_probe(image: Image.Image, gray: np.ndarray, grid_offset: list[int] | None = None) -> dict[str, Any]:
     """JPEG files: the nearest libjpeg quality to the file's own luminance table (``jpeg_table_error``
-    = mean |difference|; 0 for libjpeg-made files) + double-compression hint; others: history from pixels."""
+    = mean |difference|; exactly 0 for files libjpeg wrote with its standard tables at a quality
+    setting, e.g. Pillow's ``quality=1..100``) + double-compression hint; others: history from pixels."""
     tables = getattr(image, "quantization", None)
     if image.format == "JPEG" and tables:
         table = np.array(tables[0], dtype=np.float64)

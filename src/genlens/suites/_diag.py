@@ -1,15 +1,14 @@
 """Shared parts of the diag-* suites: package-data prompts, run-time input photos, row helpers.
 
 Edit inputs are built from scikit-image's bundled photos (no download) by a named recipe, e.g.
-``diag/v1/size/coffee-600x1000.png``, and cached under ``$GENLENS_CACHE_DIR`` (default
-``~/.cache/genlens``). The same recipe always gives the same pixels, so a name is an identity.
+``diag/v1/size/coffee-600x1000.png``, and cached under genlens's cache dir (``$GENLENS_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/genlens``, else ``~/.cache/genlens``). The same recipe always gives the same pixels, so a name is an identity.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -22,7 +21,7 @@ from genlens.errors import GenlensError, InputError
 from genlens.imageio import atomic_write
 from genlens.stats import mean_or_none, wilson_interval
 from genlens.suites.base import Suite
-from genlens.types import ScoredGeneration
+from genlens.types import ScoredGeneration, ScoreInput
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
 INPUT_PREFIX = "diag/v1/"
@@ -45,10 +44,6 @@ def require(suite: str, *modules: str) -> None:
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
         raise GenlensError(f"{suite} scoring needs {', '.join(missing)}, which is not installed", fix=fixes.get(missing[0]))
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GENLENS_CACHE_DIR") or Path.home() / ".cache" / "genlens")
 
 
 def photo(name: str) -> np.ndarray:
@@ -114,6 +109,8 @@ def ensure_input(name: str, data_dir: Path | None = None) -> Path:
     """A file for a named input: ``data_dir/name`` if present, else built once into the cache."""
     if data_dir is not None and (data_dir / name).is_file():
         return data_dir / name
+    from genlens.judges.cache import cache_dir  # the one user cache dir rule (GENLENS_CACHE_DIR, XDG, ~)
+
     path = cache_dir() / name
     if not path.is_file():
         buffer = io.BytesIO()
@@ -125,6 +122,18 @@ def ensure_input(name: str, data_dir: Path | None = None) -> Path:
 def load_input_rgb(name: str, data_dir: Path | None = None) -> np.ndarray:
     with Image.open(ensure_input(name, data_dir)) as image:
         return np.asarray(image.convert("RGB"))
+
+
+def score_each(batch: Sequence[ScoreInput], score_one: Callable[[ScoreInput], tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Score each image on its own: an unreadable image is an ``error`` record (retried on the next
+    ``genlens score``), never an exception that stops the run's other images."""
+    out = []
+    for inp in batch:
+        try:
+            out.append(score_one(inp))
+        except InputError as exc:
+            out.append(("error", {"reason": str(exc)}))
+    return out
 
 
 class DiagSuite(Suite):

@@ -2,8 +2,9 @@
 
 Five scenes are requested sharp and in four soft styles (soft focus, motion blur, fog, low
 detail); three photos are edited in the same four styles. Every soft image is compared with its
-reference — the sharp request of the same scene and sample, or for an edit its own input —
-after both are area-resized to 512 pixels on the long side (sharpness depends on scale).
+reference — the sharp request of the same scene and sample, or for an edit its own input
+resized (bicubic) to the output's width and height — after both are area-resized to 512 pixels
+on the long side (sharpness depends on scale).
 Measures: Laplacian variance, high-frequency energy share (> 0.25 cycles/px) and edge blur σ
 (:mod:`genlens.scorers.image_stats`). Rule: a soft request *complies* when its Laplacian
 variance is at most half its reference's (``lap_ratio`` ≤ 0.5); it was *sharpened* when the
@@ -32,6 +33,7 @@ from genlens.suites._diag import (
     rate,
     rate_interval,
     require,
+    score_each,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -64,22 +66,35 @@ def compliance(soft: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any
     return {"lap_ratio": lap_ratio, "hf_ratio": hf_ratio, "complied": lap_ratio <= COMPLIANCE_RATIO}
 
 
+def edit_reference(source: np.ndarray, output_shape: tuple[int, ...]) -> np.ndarray:
+    """An edit's sharp reference: its input resized (bicubic) to the output's width and height.
+
+    Sharpness depends on scale, so an input compared at its own size would make any unchanged
+    but upscaled answer look softer (Laplacian ratio 0.4–0.7) and "comply" with a blur request.
+    """
+    height, width = output_shape[:2]
+    if source.shape[:2] == (height, width):
+        return source
+    return np.asarray(Image.fromarray(source).resize((width, height), Image.BICUBIC))
+
+
 class BlurScorer(Scorer):
     name = "diag_blur"
-    version = "1"
+    version = "2"
     batch_size = 8
 
     def identity(self) -> dict[str, Any]:
         return {"model": "none (weight-free)", "work_side": WORK_SIDE}
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for inp in batch:
-            value: dict[str, Any] = sharpness(np.asarray(load_image(inp.image_paths[0]).convert("RGB")))
-            if inp.item.kind == "edit":
-                value["reference"] = sharpness(load_input_rgb(inp.item.input_images[0], inp.data_dir))
-            out.append(("ok", value))
-        return out
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+        output = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
+        value: dict[str, Any] = sharpness(output)
+        if inp.item.kind == "edit":
+            value["reference"] = sharpness(edit_reference(load_input_rgb(inp.item.input_images[0], inp.data_dir), output.shape))
+        return "ok", value
 
 
 @register_suite
@@ -158,7 +173,8 @@ class DiagBlurSuite(DiagSuite):
             counts={"soft_images_judged": len(judged), "missing_reference": missing_reference, **counts},
             intervals={"compliance_rate": interval} if interval else {},
             provenance={"rule": (f"a soft request complies when Laplacian variance <= {COMPLIANCE_RATIO} × its reference's "
-                                 f"(generation: the sharp request of the same scene and sample; edit: its input), both area-resized "
+                                 f"(generation: the sharp request of the same scene and sample; edit: its input resized bicubic to the "
+                                 f"output's size), both area-resized "
                                  f"to {WORK_SIDE} px on the long side; refusals and errors are not judged")},
             rows=rows,
         )

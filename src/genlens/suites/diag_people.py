@@ -23,7 +23,7 @@ import numpy as np
 
 from genlens.imageio import load_image
 from genlens.scorers.base import Scorer
-from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, split_scored
+from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, score_each, split_scored
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -54,17 +54,16 @@ class PeopleScorer(Scorer):
         return identity()
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
         from genlens.scorers.people import analyse_people
 
-        out = []
-        for inp in batch:
-            rgb = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
-            value = analyse_people(rgb)
-            asked = int(inp.item.meta["people"])
-            value.update({"people_asked": asked, "count_error": value["people_found"] - asked,
-                          "count_exact": value["people_found"] == asked})
-            out.append(("ok", value))
-        return out
+        value = analyse_people(np.asarray(load_image(inp.image_paths[0]).convert("RGB")))
+        asked = int(inp.item.meta["people"])
+        value.update({"people_asked": asked, "count_error": value["people_found"] - asked,
+                      "count_exact": value["people_found"] == asked})
+        return "ok", value
 
 
 def anatomy_judge(ctx: ScoreContext) -> Scorer | None:

@@ -30,6 +30,7 @@ from genlens.suites._diag import (
     rate,
     rate_interval,
     require,
+    score_each,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -81,7 +82,7 @@ class SizeScorer(Scorer):
         return {"model": "none (weight-free)", "registration": f"SIFT + RANSAC affine, OpenCV {cv2.__version__}"}
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        return [self.score_one(inp) for inp in batch]
+        return score_each(batch, self.score_one)
 
     def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
         from genlens.scorers.registration import register_images

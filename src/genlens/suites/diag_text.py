@@ -18,7 +18,7 @@ import numpy as np
 from genlens.imageio import load_image
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
-from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, split_scored
+from genlens.suites._diag import DiagSuite, base_row, mean_of, prompts, rate, rate_interval, require, score_each, split_scored
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -48,13 +48,13 @@ class TextScorer(Scorer):
         ocr_engine()
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
         from genlens.scorers.ocr import score_text
 
-        out = []
-        for inp in batch:
-            rgb = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
-            out.append(("ok", score_text(rgb, inp.item.meta["text"], inp.item.meta["script"], self.models)))
-        return out
+        rgb = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
+        return "ok", score_text(rgb, inp.item.meta["text"], inp.item.meta["script"], self.models)
 
 
 @register_suite
@@ -121,20 +121,24 @@ class DiagTextSuite(DiagSuite):
                 cat["n"] = 0
             categories[script] = cat
         measurable_scripts = [s for s in SCRIPTS if categories[s]["n"]]
-        exact = [r["exact"] for r in measured]
+        # The same refusal penalty as the per-script table: each refusal of a measurable script
+        # (one with at least one image read) is CER 1 and not an exact match.
+        penalised = sum(refused[s] for s in SCRIPTS if categories[s].get("measurable"))
+        exact = [r["exact"] for r in measured] + [False] * penalised
         interval = rate_interval(exact)
         return SuiteResult(
             headline={"exact_match_rate": rate(exact)},
-            metrics={"cer": mean_of(measured, "cer"),
+            metrics={"cer": mean_or_none([r["cer"] for r in measured] + [1.0] * penalised),
                      **{f"cer_{length}": mean_of([r for r in measured if r["length"] == length], "cer") for length in LENGTHS}},
             categories=categories,
-            counts={"images_read": len(measured), "not_measurable": len(done) - len(measured), **counts},
+            counts={"images_read": len(measured), "not_measurable": len(done) - len(measured), "refusals_penalised": penalised, **counts},
             intervals={"exact_match_rate": interval} if interval else {},
             extra={"measurable_scripts": measurable_scripts,
                    "not_measurable": {s: reasons[s] for s in SCRIPTS if s in reasons and s not in measurable_scripts}},
             provenance={"rule": ("CER = Levenshtein / expected length after NFKC + casefold + removing whitespace and punctuation, "
                                  "capped at 1; exact = equal normalised text; a script is measurable when the recogniser knows >= 99% "
-                                 "of its characters; headline and overall CER cover measurable scripts only; refusals count as CER 1"),
+                                 "of its characters; headline, overall CER and per-script figures cover measurable scripts only; there a refusal "
+                                 "counts as CER 1 and not exact (per-length CER: images read only)"),
                         "ocr": "rapidocr PP-OCR, detection on <= 960 px, no angle classifier"},
             rows=rows,
         )

@@ -1,8 +1,9 @@
 """``diag-tone``: does a local edit (or a "change nothing" request) shift colour and tone elsewhere?
 
 Four photos get a red disc at a known place (drawn at run time); local edits touch only the
-disc, no-op requests touch nothing. The output is first aligned to the input (registration; a
-plain resize when it does not register), both are area-resized to at most 512 pixels, and
+disc, no-op requests touch nothing. The output is first aligned to the input by registration (an
+output that does not register is counted as ``not_registered`` and left out of every rate and
+mean: its pixels cannot be matched), both are area-resized to at most 512 pixels, and
 colour is compared in CIELAB (D65) *outside* the edited region (the disc's box grown by 25% each
 side; the whole image for no-ops). Per image: mean and 95th-percentile ΔE2000, mean ΔL*, Δa*,
 Δb* (warm cast = +b*), exposure shift in stops (log2 of mean linear luminance), white-balance
@@ -33,6 +34,7 @@ from genlens.suites._diag import (
     rate_interval,
     red_disc,
     require,
+    score_each,
     split_scored,
 )
 from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_suite
@@ -65,17 +67,17 @@ def region_mask(shape: tuple[int, ...], box: list[float] | None, grow: float = R
 
 def tone_shift(source: np.ndarray, output: np.ndarray, outside: np.ndarray) -> dict[str, float]:
     """Colour/tone change from ``source`` to ``output`` (same-shape RGB uint8) over the ``outside`` mask."""
-    from skimage.color import deltaE_ciede2000, rgb2lab
+    from genlens.metrics.color import delta_e2000, rgb_to_lab
 
     src, out = source[outside], output[outside]
-    lab_src, lab_out = rgb2lab(src[None])[0], rgb2lab(out[None])[0]
-    delta_e = deltaE_ciede2000(lab_src, lab_out)
+    lab_src, lab_out = rgb_to_lab(src), rgb_to_lab(out)
+    delta_e = delta_e2000(lab_src, lab_out).astype(np.float64)
     lum_weights = np.array([0.2126, 0.7152, 0.0722])
     y_src = float((srgb_to_linear(src) @ lum_weights).mean()) + 1e-6
     y_out = float((srgb_to_linear(out) @ lum_weights).mean()) + 1e-6
     m_src = src.astype(np.float64).mean(axis=0) + 1.0
     m_out = out.astype(np.float64).mean(axis=0) + 1.0
-    d = lab_out.mean(axis=0) - lab_src.mean(axis=0)
+    d = lab_out.mean(axis=0, dtype=np.float64) - lab_src.mean(axis=0, dtype=np.float64)
     return {
         "delta_e_mean": float(delta_e.mean()), "delta_e_p95": float(np.quantile(delta_e, 0.95)),
         "delta_L": float(d[0]), "delta_a": float(d[1]), "delta_b": float(d[2]),
@@ -141,21 +143,22 @@ def measure(source: np.ndarray, output: np.ndarray, box: list[float] | None) -> 
 
 class ToneScorer(Scorer):
     name = "diag_tone"
-    version = "1"
+    version = "2"
     batch_size = 4
 
     def identity(self) -> dict[str, Any]:
         import skimage
 
-        return {"model": "none (weight-free)", "colour": f"scikit-image {skimage.__version__} rgb2lab/deltaE_ciede2000 (D65)"}
+        return {"model": "none (weight-free)",
+                "colour": f"genlens.metrics.color rgb_to_lab (D65, float32) + scikit-image {skimage.__version__} deltaE_ciede2000"}
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for inp in batch:
-            source = load_input_rgb(inp.item.input_images[0], inp.data_dir)
-            output = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
-            out.append(("ok", measure(source, output, inp.item.meta.get("region"))))
-        return out
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+        source = load_input_rgb(inp.item.input_images[0], inp.data_dir)
+        output = np.asarray(load_image(inp.image_paths[0]).convert("RGB"))
+        return "ok", measure(source, output, inp.item.meta.get("region"))
 
 
 @register_suite
@@ -194,6 +197,7 @@ class DiagToneSuite(DiagSuite):
         done, rows, counts = split_scored(scored, "diag_tone")
         measured = []
         keys = ("delta_e_mean", "delta_e_p95", "delta_L", "delta_a", "delta_b", "exposure_stops", "wb_rg_shift", "wb_bg_shift", "region_delta_e")
+        unregistered = []
         for entry, value in done:
             flags = [name for name in ("tone_shifted", "warm_shift", "cool_shift") if value.get(name)]
             row = {**base_row(entry), **value, "passed": not value["tone_shifted"],
@@ -201,6 +205,12 @@ class DiagToneSuite(DiagSuite):
                               f"exposure {value['exposure_stops']:+.2f} stops" + (f" ({', '.join(flags)})" if flags else "")),
                    "values": {k: value[k] for k in keys if isinstance(value.get(k), float)}}
             rows.append(row)
+            if value["alignment"].startswith("resized"):
+                # Not registered: pixels are compared with misplaced pixels, so ΔE says "moved", not
+                # "recoloured". Shown, counted apart, never in the colour/tone rates and means.
+                row.update(passed=None, reason=f"output does not register to the input (not measured); {row['reason']}")
+                unregistered.append(row)
+                continue
             measured.append(row)
         categories: dict[str, dict[str, float | int | None]] = {}
         for category in CATEGORIES:
@@ -222,12 +232,14 @@ class DiagToneSuite(DiagSuite):
                      "cool_shift_rate": rate([r["cool_shift"] for r in measured]),
                      "mean_delta_a": mean_of(measured, "delta_a"), "mean_delta_b": mean_of(measured, "delta_b"),
                      "mean_delta_L": mean_of(measured, "delta_L"), "mean_exposure_stops": mean_of(measured, "exposure_stops"),
-                     "mean_wb_rg_shift": mean_of(measured, "wb_rg_shift"), "mean_wb_bg_shift": mean_of(measured, "wb_bg_shift")},
+                     "mean_wb_rg_shift": mean_of(measured, "wb_rg_shift"), "mean_wb_bg_shift": mean_of(measured, "wb_bg_shift"),
+                     "not_registered_rate": rate([False] * len(measured) + [True] * len(unregistered))},
             categories=categories,
-            counts={"images_measured": len(measured), "not_registered": sum(1 for r in measured if r["alignment"].startswith("resized")), **counts},
+            counts={"images_measured": len(measured), "not_registered": len(unregistered), **counts},
             intervals={"tone_shift_rate": interval} if interval else {},
             provenance={"rule": (f"CIELAB D65 outside the edit box grown {REGION_GROW:.0%} each side (whole image for no-ops), after "
                                  f"aligning output to input and area-resizing to <= {WORK_SIDE} px; tone shifted = mean ΔE2000 > "
-                                 f"{SHIFT_DELTA_E}; warm = Δb* > +{CAST_B}; cool = Δb* < −{CAST_B}; refusals and errors are not measured")},
+                                 f"{SHIFT_DELTA_E}; warm = Δb* > +{CAST_B}; cool = Δb* < −{CAST_B}; outputs that do not register to the input are "
+                                 f"counted (not_registered) but left out of every rate and mean; refusals and errors are not measured")},
             rows=rows,
         )
