@@ -295,7 +295,8 @@ def test_an_unreadable_output_is_one_scorer_error_not_an_aborted_run(cli, tmp_pa
     good = stored.read_bytes()
     stored.write_bytes(b"not a png at all")
     result = cli("score", out, "--quiet")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # the other images are scored; the unreadable one is retried later
+    assert "run the same command again to retry" in result.output
     results = json.loads((out / "results.json").read_text())
     assert results["counts"]["scorer_errors"] == 1 and results["counts"]["images_scored"] == 2
     assert results["headline"]["pass_rate"] == 1.0  # 2 of 2 scored pass; the error is excluded
