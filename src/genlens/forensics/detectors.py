@@ -34,6 +34,8 @@ from genlens.imageio import load_image
 ENTRY_POINT_GROUP = "genlens.detectors"
 SYNTHETIC_LABEL_NAMES = ("fake", "synthetic", "ai", "generated", "ai-generated", "ai_generated", "ai generated", "artificial", "deepfake")
 DEFAULT_FOLDS = 5
+INTERVAL_METHOD = ("95% percentile bootstrap within each class, resampling whole prompts (each real photo its own "
+                   "group): images of one prompt are correlated")
 
 
 @runtime_checkable
@@ -292,16 +294,17 @@ class DetectorReport:
     scores: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "metrics": self.metrics, "intervals": self.intervals, "roc": self.roc,
+        return {"name": self.name, "metrics": self.metrics, "intervals": self.intervals,
+                "interval_method": INTERVAL_METHOD, "roc": self.roc,
                 "robustness": self.robustness, "protocol": self.protocol, "identity": self.identity}
 
 
 def _report(name: str, labels: np.ndarray, scores: np.ndarray, perturbed: dict[str, np.ndarray], *,
-            protocol: str, identity: dict[str, Any], resamples: int) -> DetectorReport:
+            protocol: str, identity: dict[str, Any], resamples: int, groups: Sequence[str]) -> DetectorReport:
     robustness = {p: {"auc": metrics.auc(labels, s), "accuracy": metrics.accuracy(labels, s)} for p, s in perturbed.items()}
     return DetectorReport(
         name=name, metrics=metrics.all_metrics(labels, scores),
-        intervals=metrics.bootstrap_intervals(labels, scores, resamples=resamples),
+        intervals=metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=resamples),
         roc=metrics.roc_points(labels, scores), robustness=robustness, protocol=protocol, identity=identity,
         scores=[float(s) for s in scores],
     )
@@ -320,7 +323,7 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
                     "trained on clean images, every score out-of-fold; robustness: each fold's classifier scores "
                     "its held-out images after the perturbation")
         return _report(detector.name, labels, scores, perturbed, protocol=protocol, identity=detector.identity(),
-                       resamples=resamples)
+                       resamples=resamples, groups=data.groups)
 
     variants: list[str | None] = [None, *perturbations]
     collected: dict[str | None, list[float]] = {v: [] for v in variants}
@@ -336,4 +339,4 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
     perturbed = {p: np.asarray(collected[p]) for p in perturbations}
     identity = detector.identity() if hasattr(detector, "identity") else {}
     return _report(detector.name, labels, scores, perturbed, protocol="pretrained detector, every image scored",
-                   identity=identity, resamples=resamples)
+                   identity=identity, resamples=resamples, groups=data.groups)
