@@ -6,12 +6,15 @@ one-vs-rest AUC >= 0.95; two families drawn from one process: AUC within [0.3, 0
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from genlens.forensics.normalise import NormalisationRule
 from genlens.forensics.probe import (
     FeatureSpec,
     classify_run,
@@ -59,6 +62,24 @@ def test_probe_cannot_separate_one_process(tmp_path):
         assert 0.3 <= auc <= 0.7
 
 
+def test_probe_cannot_learn_the_file_format(tmp_path):
+    # one process, two "families": A stored as PNG, B re-saved as JPEG q95. Without one rule for
+    # both, the JPEG traces alone gave a held-out accuracy of 0.99; with every image re-encoded once
+    # at the lowest quality found (95), nothing but noise is left to learn.
+    runs = {name: make_run(tmp_path / name, "noise_a" if name == "A" else "noise_b", 8) for name in ("A", "B")}
+    for path in (runs["B"] / "images").rglob("*.png"):
+        buffer = io.BytesIO()
+        Image.open(path).convert("RGB").save(buffer, "JPEG", quality=95)
+        path.write_bytes(buffer.getvalue())
+    meta = train_probe(runs, tmp_path / "probe", resamples=100)
+    assert meta["normalisation_rule"]["jpeg_quality"] == 95
+    assert "re-encoded once as JPEG quality 95" in meta["normalisation"]
+    assert meta["heldout"]["accuracy"] <= 0.75  # chance 0.5; 0.99 before the rule
+    target = make_run(tmp_path / "target", "noise_a", 2, offset=8)
+    result = classify_run(target, tmp_path / "probe")
+    assert result["normalisation_rule"] == meta["normalisation_rule"]  # the training rule, unchanged
+
+
 def test_no_prompt_on_both_sides_of_a_split(family_runs):
     data = training_set(family_runs)
     for train, test in prompt_folds(data.labels, data.groups, 5):
@@ -91,8 +112,9 @@ def test_saved_probe_is_safetensors_and_json_and_reproduces_the_fit(trained, fam
     assert loaded_meta["classes"] == list(FAMILIES) and probe.weight.shape == (3, len(meta["features"]["forensic"]))
     # the stored parameters give exactly what scikit-learn's refitted model gives, scaled by the temperature
     data = training_set(family_runs)
-    features = FeatureSpec(crop=512).extract(data.paths[:12])
-    refit = fit_linear(FeatureSpec(crop=512).extract(data.paths), data.labels, data.classes)
+    spec = FeatureSpec(NormalisationRule.from_json(meta["normalisation_rule"]))
+    features = spec.extract(data.paths[:12])
+    refit = fit_linear(spec.extract(data.paths), data.labels, data.classes)
     np.testing.assert_allclose(probe.logits(features), refit.logits(features), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(probe.probabilities(features), softmax(refit.logits(features) / probe.temperature), atol=1e-9)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from PIL import Image
 
@@ -71,11 +71,12 @@ class NormalisationRule:
     crop: int
     jpeg_quality: int | None
     reason: str = ""
+    scope: str = "real and generated images"
 
     def describe(self) -> str:
-        """The rule in one sentence, as stored in ``detect.json``."""
+        """The rule in one sentence, as stored in ``detect.json`` and ``probe.json``."""
         text = (f"decode to 8-bit RGB; centre square crop of {self.crop}x{self.crop} px on every image "
-                f"(the smallest shorter side among real and generated images, capped, multiple of 8; no resampling)")
+                f"(the smallest shorter side among {self.scope}, capped, multiple of 8; no resampling)")
         if self.jpeg_quality is None:
             return f"{text}; pixels used as decoded ({self.reason or 'no format change'})"
         return f"{text}; every image re-encoded once as JPEG quality {self.jpeg_quality} ({self.reason})"
@@ -88,7 +89,14 @@ class NormalisationRule:
         return jpeg_roundtrip(cropped, self.jpeg_quality) if self.jpeg_quality is not None else cropped
 
     def to_json(self) -> dict[str, object]:
-        return {"crop": self.crop, "jpeg_quality": self.jpeg_quality, "reason": self.reason}
+        return {"crop": self.crop, "jpeg_quality": self.jpeg_quality, "reason": self.reason, "scope": self.scope}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NormalisationRule:
+        """The rule as :meth:`to_json` stored it."""
+        quality = data.get("jpeg_quality")
+        return cls(int(data["crop"]), None if quality is None else int(quality), str(data.get("reason", "")),
+                   str(data.get("scope", "real and generated images")))
 
 
 def centre_crop(image: Image.Image, side: int) -> Image.Image:

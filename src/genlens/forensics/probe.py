@@ -29,9 +29,9 @@ from PIL import Image
 
 from genlens.errors import InputError, SpecError
 from genlens.forensics import metrics
-from genlens.forensics.features import FEATURE_NAMES, as_rgb, forensic_features
-from genlens.forensics.normalise import centre_crop
-from genlens.forensics.sources import RunImage, run_images
+from genlens.forensics.features import FEATURE_NAMES, forensic_features
+from genlens.forensics.normalise import FormatRule, NormalisationRule, choose_rule
+from genlens.forensics.sources import RunImage, image_info, run_images
 from genlens.imageio import atomic_write, atomic_write_text, load_image
 
 PROBE_FORMAT = "genlens-probe"
@@ -72,16 +72,16 @@ class ClipEmbedder:
 
 @dataclass
 class FeatureSpec:
-    """How a probe reads an image: a centre crop (no resampling), then the forensic vector [+ CLIP]."""
+    """How a probe reads an image: the normalisation rule (crop, JPEG re-encode), then the forensic vector [+ CLIP]."""
 
-    crop: int = 512
+    rule: NormalisationRule
 
     def extract(self, paths: Sequence[Path], clip: ClipEmbedder | None = None,
                 progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """(n, d) features of the centre-cropped images (d = forensic features [+ CLIP dim])."""
+        """(n, d) features of the normalised images (d = forensic features [+ CLIP dim])."""
         rows, clip_rows = [], []
         for start in range(0, len(paths), 32):
-            images = [centre_crop(as_rgb(load_image(p)), self.crop) for p in paths[start:start + 32]]
+            images = [self.rule.apply(load_image(p)) for p in paths[start:start + 32]]
             rows.extend(forensic_features(image) for image in images)
             if clip is not None:
                 clip_rows.append(clip.embed(images))
@@ -269,11 +269,26 @@ def heldout_summary(logits: np.ndarray, labels: np.ndarray, groups: np.ndarray, 
     return summary, temperature
 
 
+def training_rule(paths: Sequence[Path], *, crop: int = 512, format_rule: FormatRule = "auto") -> NormalisationRule:
+    """The detect rule over every family's images at once: one crop for all, and one JPEG re-encode
+    when their formats (or JPEG qualities) differ, so the probe cannot learn the container."""
+    infos = [image_info(p) for p in paths]
+    rule = choose_rule(infos, infos, max_crop=crop, format_rule=format_rule)
+    reason = rule.reason.replace("both sides are", "every family's images are")
+    if rule.jpeg_quality is not None and format_rule == "auto":
+        qualities = sorted({i.jpeg_quality for i in infos if i.format == "jpeg" and i.jpeg_quality})
+        reason = (f"formats differ across the families' images ({', '.join(sorted({i.format for i in infos}))}; JPEG "
+                  f"qualities {', '.join(map(str, qualities)) or 'unknown'}); the lowest (at most 95) is used")
+    return NormalisationRule(rule.crop, rule.jpeg_quality, reason, scope="all families' training images")
+
+
 def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None, crop: int = 512, folds: int = 5,
-                resamples: int = 1000, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                resamples: int = 1000, progress: Callable[[int], None] | None = None,
+                format_rule: FormatRule = "auto") -> dict[str, Any]:
     """Cross-validate, calibrate, refit on everything, and save the probe to ``out`` (a directory)."""
     data = training_set(classes)
-    spec = FeatureSpec(crop=crop)
+    rule = training_rule(data.paths, crop=crop, format_rule=format_rule)
+    spec = FeatureSpec(rule)
     embedder = ClipEmbedder(clip) if clip else None
     features = spec.extract(data.paths, embedder, progress)
     splits = prompt_folds(data.labels, data.groups, folds)
@@ -284,7 +299,9 @@ def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None,
     meta = {
         "format": PROBE_FORMAT, "version": PROBE_VERSION, "classes": data.classes,
         "features": {"forensic": list(FEATURE_NAMES), "clip": clip, "clip_dim": features.shape[1] - len(FEATURE_NAMES),
-                     "clip_identity": embedder.identity() if embedder else None, "crop": crop},
+                     "clip_identity": embedder.identity() if embedder else None, "crop": rule.crop},
+        "normalisation": rule.describe(),
+        "normalisation_rule": rule.to_json(),
         "classifier": f"standardised multinomial logistic regression (C={REGULARISATION_C}, lbfgs), refitted on all "
                       "images, probabilities softmax(logits / temperature)",
         "training": {c: {"run": str(data.runs[c]), "images": int(np.sum(data.labels == i))} for i, c in enumerate(data.classes)},
@@ -345,14 +362,25 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
         raise InputError("the run has no finished images", path=run_dir, fix="generate or import images into it first")
     clip_spec = clip or meta["features"]["clip"]
     embedder = ClipEmbedder(clip_spec) if clip_spec else None
-    features = FeatureSpec(crop=meta["features"]["crop"]).extract([i.path for i in images], embedder, progress)
+    rule = probe_rule(meta)
+    features = FeatureSpec(rule).extract([i.path for i in images], embedder, progress)
     if features.shape[1] != probe.weight.shape[1]:
         raise InputError(f"features have {features.shape[1]} values but the probe expects {probe.weight.shape[1]}",
                          path=probe_path, fix="classify with the same CLIP model the probe was trained with (--clip)")
     probabilities = probe.probabilities(features)
     result = probe_result(probe_path, probe.classes, probabilities, [i.relative for i in images], meta["heldout"])
+    result["normalisation"] = rule.describe()
+    result["normalisation_rule"] = rule.to_json()
     atomic_write_text(run_dir / RUN_PROBE_JSON, json.dumps(metrics.json_safe(result), indent=2, allow_nan=False))
     return result
+
+
+def probe_rule(meta: dict[str, Any]) -> NormalisationRule:
+    """The rule the probe was trained with, applied unchanged to the images it classifies."""
+    if "normalisation_rule" in meta:
+        return NormalisationRule.from_json(meta["normalisation_rule"])
+    return NormalisationRule(int(meta["features"]["crop"]), None, "probe saved before the format rule existed",
+                             scope="all families' training images")
 
 
 def probe_result(probe_path: Path, classes: list[str], probabilities: np.ndarray, images: list[str],
