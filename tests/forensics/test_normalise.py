@@ -68,3 +68,20 @@ def test_apply_crops_the_centre_and_reencodes(tmp_path):
     assert out.size == (40, 40) and out.mode == "RGB" and out.format == "JPEG"
     buffer = io.BytesIO()
     out.save(buffer, format="PNG")
+
+
+def test_lossy_webp_counts_as_lossy_and_is_reencoded(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 255, (32, 32, 4), dtype=np.uint8)
+    Image.fromarray(pixels[..., :3]).save(tmp_path / "lossy.webp", "WEBP", quality=90)  # RIFF .. "VP8 "
+    Image.fromarray(pixels).save(tmp_path / "alpha.webp", "WEBP", quality=90)  # "VP8X", "ALPH", then "VP8 "
+    Image.fromarray(pixels[..., :3]).save(tmp_path / "lossless.webp", "WEBP", lossless=True)  # "VP8L"
+    assert image_info(tmp_path / "lossy.webp") == ImageInfo(32, 32, "webp-lossy")
+    assert image_info(tmp_path / "alpha.webp") == ImageInfo(32, 32, "webp-lossy")
+    assert image_info(tmp_path / "lossless.webp") == ImageInfo(32, 32, "webp")
+    lossy, lossless = image_info(tmp_path / "lossy.webp"), image_info(tmp_path / "lossless.webp")
+    # lossy WebP vs PNG: one JPEG re-encode at the cap (a WebP's quality cannot be read), as for JPEG
+    rule = choose_rule([lossy], [png(32, 32)])
+    assert rule.jpeg_quality == 95 and "webp-lossy" in rule.reason
+    assert choose_rule([lossy], [jpg(32, 32, 80)]).jpeg_quality == 80  # the lowest JPEG quality still wins
+    assert choose_rule([lossy], [lossy]).jpeg_quality == 95  # unknown WebP qualities may differ: re-encode both
+    assert choose_rule([lossless], [png(32, 32)]).jpeg_quality is None  # lossless WebP is lossless

@@ -10,9 +10,10 @@ genlens removes both cues with one rule, applied identically to both sides:
    multiple of 8. Cropping never resamples, so pixel-level traces survive and no image gains or
    loses a resampling step the other side lacks;
 3. **format** — when every image on both sides is lossless (PNG, WebP-lossless, BMP …), or every
-   image is a JPEG of one same quality, pixels are used as decoded. Otherwise every image on both
-   sides is re-encoded once as JPEG at the *lowest* quality found among the JPEG inputs (estimated
-   from their luminance quantisation tables, IJG scaling), at most 95. Re-encoding at or below the
+   image is a JPEG of one same quality, pixels are used as decoded. Otherwise (lossy WebP, whose
+   quality cannot be read, counts as lossy) every image on both sides is re-encoded once as JPEG at
+   the *lowest* quality found among the JPEG inputs (estimated from their luminance quantisation
+   tables), at most 95. Re-encoding at or below the
    harshest source quality overwrites the earlier quantisation; re-encoding above it would leave a
    double-compression trace on one side only (measured in tests: AUC 0.98 → 0.50 on same-process
    images that differed only in PNG vs JPEG q75). ``--format-rule jpeg`` forces the re-encoding
@@ -31,7 +32,7 @@ from typing import Any, Literal
 from PIL import Image
 
 FormatRule = Literal["auto", "jpeg", "none"]
-LOSSY = frozenset({"jpeg"})
+LOSSY = frozenset({"jpeg", "webp-lossy"})  # WebP is lossy unless its bitstream is VP8L
 
 
 # The IJG (libjpeg) standard luminance quantisation table at quality 50, natural (row-major) order.
@@ -119,7 +120,7 @@ def jpeg_roundtrip(image: Image.Image, quality: int) -> Image.Image:
 
 
 def _compression_family(infos: Sequence[ImageInfo]) -> set[str]:
-    return {"jpeg" if info.format in LOSSY else "lossless" for info in infos}
+    return {info.format if info.format in LOSSY else "lossless" for info in infos}
 
 
 def choose_rule(
@@ -144,7 +145,8 @@ def choose_rule(
         return NormalisationRule(crop, None, "both sides are lossless")
     if families_real == families_fake == {"jpeg"} and len(qualities) == 1:
         return NormalisationRule(crop, None, f"both sides are JPEG quality {qualities[0]}")
-    found = ", ".join(str(q) for q in qualities)
+    found = ", ".join(str(q) for q in sorted({i.jpeg_quality or jpeg_quality for i in (*real, *fake) if i.format == "jpeg"}))
+    found = found or "none (lossy WebP only; its quality cannot be read)"
     return NormalisationRule(
         crop, target,
         f"real images are {'/'.join(sorted(families_real))}, generated are {'/'.join(sorted(families_fake))}; "

@@ -80,7 +80,29 @@ def image_info(path: Path) -> ImageInfo:
     except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
         raise InputError(f"not a readable image ({type(exc).__name__})", path=path,
                          fix="remove or replace the file, then run the same command again") from None
+    if fmt == "webp" and not webp_is_lossless(path):
+        return ImageInfo(width, height, "webp-lossy")
     if fmt in ("jpeg", "jpg", "mpo"):
         quality = estimate_jpeg_quality(list(tables[0])) if 0 in tables else None
         return ImageInfo(width, height, "jpeg", quality)
     return ImageInfo(width, height, fmt)
+
+
+def webp_is_lossless(path: Path) -> bool:
+    """True when the WebP file's image bitstream is VP8L (lossless); ``VP8 `` (with or without alpha) is lossy.
+
+    Walks the RIFF chunks (simple ``VP8 ``/``VP8L`` files, or ``VP8X`` extended ones) up to the first
+    image chunk; an animation or anything unreadable counts as lossy, the safe side for the rule.
+    """
+    with path.open("rb") as handle:
+        header = handle.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+            return False
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return False
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind in (b"VP8L", b"VP8 ", b"ANMF"):
+                return kind == b"VP8L"
+            handle.seek(size + (size & 1), 1)  # chunks are padded to an even size
