@@ -13,7 +13,7 @@ genlens removes both cues with one rule, applied identically to both sides:
    image is a JPEG of one same quality, pixels are used as decoded. Otherwise (lossy WebP, whose
    quality cannot be read, counts as lossy) every image on both sides is re-encoded once as JPEG at
    the *lowest* quality found among the JPEG inputs (estimated from their luminance quantisation
-   tables), at most 95. Re-encoding at or below the
+   tables: the libjpeg quality whose table is nearest), at most 95. Re-encoding at or below the
    harshest source quality overwrites the earlier quantisation; re-encoding above it would leave a
    double-compression trace on one side only (measured in tests: AUC 0.98 → 0.50 on same-process
    images that differed only in PNG vs JPEG q75). ``--format-rule jpeg`` forces the re-encoding
@@ -35,15 +35,6 @@ FormatRule = Literal["auto", "jpeg", "none"]
 LOSSY = frozenset({"jpeg", "webp-lossy"})  # WebP is lossy unless its bitstream is VP8L
 
 
-# The IJG (libjpeg) standard luminance quantisation table at quality 50, natural (row-major) order.
-IJG_LUMINANCE = (
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-)
-
-
 @dataclass(frozen=True)
 class ImageInfo:
     """What the rule needs to know about one image file: size, container format, JPEG quality."""
@@ -52,17 +43,6 @@ class ImageInfo:
     height: int
     format: str
     jpeg_quality: int | None = None
-
-
-def estimate_jpeg_quality(luminance_table: Sequence[int]) -> int:
-    """The IJG quality whose scaled standard table best matches ``luminance_table`` (natural order).
-
-    libjpeg scales the standard table by S = 5000/q (q < 50) or 200 − 2q (q >= 50) percent, so
-    S ≈ 100·ΣQ/ΣT and q = (200 − S)/2 or 5000/S. Exact for tables libjpeg wrote; an estimate otherwise.
-    """
-    scale = 100.0 * sum(luminance_table) / sum(IJG_LUMINANCE)
-    quality = (200.0 - scale) / 2.0 if scale <= 100 else 5000.0 / scale
-    return int(min(100, max(1, round(quality))))
 
 
 @dataclass(frozen=True)

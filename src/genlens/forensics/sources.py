@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from genlens.errors import InputError
-from genlens.forensics.normalise import ImageInfo, estimate_jpeg_quality
+from genlens.forensics.normalise import ImageInfo
 from genlens.runs.store import RunStore
+from genlens.scorers.image_stats import quality_from_table
 from genlens.suites.base import IMAGE_EXTENSIONS
 
 DB_NAME = "genlens.sqlite"
@@ -83,7 +85,7 @@ def image_info(path: Path) -> ImageInfo:
     if fmt == "webp" and not webp_is_lossless(path):
         return ImageInfo(width, height, "webp-lossy")
     if fmt in ("jpeg", "jpg", "mpo"):
-        quality = estimate_jpeg_quality(list(tables[0])) if 0 in tables else None
+        quality = quality_from_table(np.asarray(tables[0], dtype=np.float64))[0] if 0 in tables else None
         return ImageInfo(width, height, "jpeg", quality)
     return ImageInfo(width, height, fmt)
 
