@@ -58,6 +58,7 @@ class LabelledImages:
     labels: np.ndarray
     groups: list[str]
     rule: NormalisationRule
+    skipped_small: dict[str, int] = field(default_factory=dict)
 
     def load(self, index: int, perturbation: str | None = None) -> Image.Image:
         """Decode, normalise and (optionally) perturb image ``index``."""

@@ -140,6 +140,8 @@ def periodic_peaks(gray: np.ndarray) -> np.ndarray:
 def _residual_stats(residuals: Sequence[np.ndarray]) -> list[float]:
     """log std, kurtosis (capped at 100) and share of |r| < 0.5 over all given residual arrays."""
     count = sum(r.size for r in residuals)
+    if count == 0:  # an image too small for this residual
+        return [float(np.log(1e-3)), 0.0, 0.0]
     mean = sum(float(r.sum(dtype=np.float64)) for r in residuals) / count
     squares = [np.square(r - mean) for r in residuals]
     variance = sum(float(s.sum(dtype=np.float64)) for s in squares) / count
@@ -195,6 +197,8 @@ def residual_features(gray: np.ndarray) -> np.ndarray:
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two equally shaped arrays (0 when either is constant)."""
     n = a.size
+    if n == 0:
+        return 0.0
     sa, sb = float(a.sum(dtype=np.float64)), float(b.sum(dtype=np.float64))
     cov = float(np.vdot(a, b)) - sa * sb / n
     var_a = float(np.vdot(a, a)) - sa * sa / n

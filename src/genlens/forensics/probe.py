@@ -31,7 +31,7 @@ from genlens.errors import InputError, SpecError
 from genlens.forensics import metrics
 from genlens.forensics.features import FEATURE_NAMES, forensic_features
 from genlens.forensics.normalise import FormatRule, NormalisationRule, choose_rule
-from genlens.forensics.sources import RunImage, image_info, run_images
+from genlens.forensics.sources import MIN_SIDE, RunImage, image_info, run_images, too_small
 from genlens.imageio import atomic_write, atomic_write_text, load_image
 
 PROBE_FORMAT = "genlens-probe"
@@ -200,6 +200,14 @@ class TrainingSet:
     paths: list[Path]
     labels: np.ndarray
     groups: np.ndarray
+    skipped_small: dict[str, int]
+
+
+def large_images(run_dir: Path) -> tuple[list[RunImage], int]:
+    """A run's images with both sides >= :data:`MIN_SIDE`, and how many were skipped."""
+    images = run_images(run_dir)
+    kept = [image for image in images if not too_small(image_info(image.path))]
+    return kept, len(images) - len(kept)
 
 
 def training_set(classes: dict[str, Path]) -> TrainingSet:
@@ -208,15 +216,16 @@ def training_set(classes: dict[str, Path]) -> TrainingSet:
     paths: list[Path] = []
     labels: list[int] = []
     prompts: list[str] = []
+    skipped: dict[str, int] = {}
     for index, (name, run_dir) in enumerate(classes.items()):
-        images: list[RunImage] = run_images(run_dir)
+        images, skipped[name] = large_images(run_dir)
         if not images:
-            raise InputError(f"family {name!r}: the run has no finished images", path=run_dir,
-                             fix="generate or import images into it first")
+            raise InputError(f"family {name!r}: the run has no finished images of at least {MIN_SIDE}x{MIN_SIDE} px",
+                             path=run_dir, fix="generate or import images into it first")
         paths += [image.path for image in images]
         labels += [index] * len(images)
         prompts += [image.prompt for image in images]
-    return TrainingSet(list(classes), dict(classes), paths, np.asarray(labels), np.asarray(prompts))
+    return TrainingSet(list(classes), dict(classes), paths, np.asarray(labels), np.asarray(prompts), skipped)
 
 
 def prompt_folds(labels: np.ndarray, groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -304,7 +313,9 @@ def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None,
         "normalisation_rule": rule.to_json(),
         "classifier": f"standardised multinomial logistic regression (C={REGULARISATION_C}, lbfgs), refitted on all "
                       "images, probabilities softmax(logits / temperature)",
-        "training": {c: {"run": str(data.runs[c]), "images": int(np.sum(data.labels == i))} for i, c in enumerate(data.classes)},
+        "training": {c: {"run": str(data.runs[c]), "images": int(np.sum(data.labels == i)),
+                         "skipped_small": data.skipped_small[c]} for i, c in enumerate(data.classes)},
+        "min_side": MIN_SIDE,
         "heldout": heldout,
     }
     save_probe(out, probe, meta)
@@ -357,9 +368,10 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Family probabilities for every image of ``run_dir``; writes ``run_dir/probe.json``."""
     probe, meta = load_probe(probe_path)
-    images = run_images(run_dir)
+    images, skipped = large_images(run_dir)
     if not images:
-        raise InputError("the run has no finished images", path=run_dir, fix="generate or import images into it first")
+        raise InputError(f"the run has no finished images of at least {MIN_SIDE}x{MIN_SIDE} px", path=run_dir,
+                         fix="generate or import images into it first")
     clip_spec = clip or meta["features"]["clip"]
     embedder = ClipEmbedder(clip_spec) if clip_spec else None
     rule = probe_rule(meta)
@@ -371,6 +383,7 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
     result = probe_result(probe_path, probe.classes, probabilities, [i.relative for i in images], meta["heldout"])
     result["normalisation"] = rule.describe()
     result["normalisation_rule"] = rule.to_json()
+    result["skipped_small"] = {"min_side": MIN_SIDE, "images": skipped}
     atomic_write_text(run_dir / RUN_PROBE_JSON, json.dumps(metrics.json_safe(result), indent=2, allow_nan=False))
     return result
 

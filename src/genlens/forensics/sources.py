@@ -15,6 +15,7 @@ from genlens.scorers.image_stats import quality_from_table
 from genlens.suites.base import IMAGE_EXTENSIONS
 
 DB_NAME = "genlens.sqlite"
+MIN_SIDE = 32  # images with a side below this are skipped (and counted): too few pixels for the features
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ def folder_images(folder: Path) -> list[Path]:
     if not found:
         raise InputError("no images found (png, jpg, jpeg, webp)", path=folder, fix="point --real at a folder of photos")
     return found
+
+
+def too_small(info: ImageInfo) -> bool:
+    """True for images with a side under :data:`MIN_SIDE`: skipped, so one thumbnail cannot shrink every crop."""
+    return min(info.width, info.height) < MIN_SIDE
 
 
 def image_info(path: Path) -> ImageInfo:
