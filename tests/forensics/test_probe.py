@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from genlens.errors import InputError
 from genlens.forensics.normalise import NormalisationRule
 from genlens.forensics.probe import (
     FeatureSpec,
@@ -173,3 +174,36 @@ def test_cli_errors_are_one_line(cli, family_runs, tmp_path):
     assert result.exit_code == 2 and "NAME=RUN" in result.stderr
     result = cli("probe", "classify", run, "--probe", tmp_path / "nothing")
     assert result.exit_code == 2 and "not a genlens probe" in result.stderr
+
+
+def test_damaged_probe_is_a_one_line_error(cli, trained, tmp_path):
+    import shutil
+
+    out, _ = trained
+    target = make_run(tmp_path / "t", "nearest", 1, offset=10)
+    for name, damage in (("garbage", lambda m: "{not json"), ("no_classes", lambda m: json.dumps({k: v for k, v in m.items() if k != "classes"}))):
+        probe_dir = tmp_path / name
+        shutil.copytree(out, probe_dir)
+        meta = json.loads((probe_dir / "probe.json").read_text())
+        (probe_dir / "probe.json").write_text(damage(meta))
+        result = cli("probe", "classify", target, "--probe", probe_dir)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) <= 2
+        assert ("not valid JSON" if name == "garbage" else "lacks classes") in result.stderr
+    probe_dir = tmp_path / "bad_weights"
+    shutil.copytree(out, probe_dir)
+    (probe_dir / "probe.safetensors").write_bytes(b"\x00" * 16)
+    result = cli("probe", "classify", target, "--probe", probe_dir)
+    assert result.exit_code == 2 and "probe weights unreadable" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_fold_training_on_one_family_is_a_one_line_error():
+    # family 0 has all its images on prompt p1, family 1 on p2 and p3: 3 prompts -> 3 folds, one
+    # prompt each; the fold holding out p1 would train on family 1 alone
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    groups = np.array(["p1", "p1", "p1", "p2", "p2", "p3", "p3"])
+    with pytest.raises(InputError, match="would train on one family only"):
+        prompt_folds(labels, groups, 5)
+    # the same images with both families on every prompt split fine
+    shared = np.array(["p1", "p2", "p3", "p1", "p2", "p3", "p3"])
+    assert len(prompt_folds(labels, shared, 5)) == 3

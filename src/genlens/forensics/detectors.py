@@ -281,6 +281,21 @@ def make_detector(spec: str) -> BuiltinDetector | Detector:
 # ----------------------------------------------------------------------------------------------
 # evaluation
 # ----------------------------------------------------------------------------------------------
+def checked_scores(name: str, scores: Sequence[float], expected: int) -> list[float]:
+    """A detector's scores as floats, or a one-line error when it gave the wrong count or a non-finite value."""
+    try:
+        values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError(f"detector {name!r} returned scores that are not numbers", fix="fix the plugin's score()") from None
+    if values.size != expected:
+        raise InputError(f"detector {name!r} returned {values.size} scores for {expected} images",
+                         fix="its score(images) must return one P(synthetic) per image")
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"detector {name!r} returned {int(np.sum(~np.isfinite(values)))} non-finite score(s) (NaN/inf)",
+                         fix="its score(images) must return finite probabilities")
+    return values.tolist()
+
+
 @dataclass
 class DetectorReport:
     """One detector's numbers on one run vs one real set, in the ``detect.json`` shape."""
@@ -333,7 +348,7 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
         images = [data.load(i) for i in range(start, min(start + chunk, len(data)))]
         for variant in variants:
             batch = images if variant is None else [PERTURBATIONS[variant](image) for image in images]
-            collected[variant].extend(float(v) for v in detector.score(batch))
+            collected[variant].extend(checked_scores(detector.name, detector.score(batch), len(batch)))
             if progress:
                 progress(len(batch))
     scores = np.asarray(collected[None])

@@ -42,6 +42,7 @@ RUN_PROBE_JSON = "probe.json"
 HISTOGRAM_BINS = 10  # bins of width 0.1, as in GPT-ImgEval's Fig. 9
 CALIBRATION_BINS = 10
 REGULARISATION_C = 0.5
+META_KEYS = ("classes", "features", "heldout")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -238,7 +239,15 @@ def prompt_folds(labels: np.ndarray, groups: np.ndarray, folds: int) -> list[tup
         raise InputError(f"only {n_groups} distinct prompt(s) across the families",
                          fix="a held-out estimate needs images for at least 2 prompts (10+ for useful numbers)")
     group_ids = np.unique(groups, return_inverse=True)[1]
-    return list(StratifiedGroupKFold(n_splits=k, shuffle=False).split(np.zeros(labels.size), labels, group_ids))
+    splits = list(StratifiedGroupKFold(n_splits=k, shuffle=False).split(np.zeros(labels.size), labels, group_ids))
+    for number, (train, _) in enumerate(splits, 1):
+        present = np.unique(labels[train])
+        if present.size < 2:
+            raise InputError(
+                f"cross-validation fold {number} of {k} would train on one family only: the families share too few prompts",
+                fix=f"give every family images of the same prompts, at least {k + 1} prompts per family (or fewer --folds)",
+            )
+    return splits
 
 
 def out_of_fold_logits(features: np.ndarray, labels: np.ndarray, classes: list[str],
@@ -351,13 +360,29 @@ def load_probe(path: Path) -> tuple[LinearProbe, dict[str, Any]]:
     if not weights.is_file() or not meta_path.is_file():
         raise InputError(f"not a genlens probe (needs {WEIGHTS_FILE} and {META_FILE})", path=directory,
                          fix="give the directory written by `genlens probe train --out`")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("format") != PROBE_FORMAT or meta.get("version") != PROBE_VERSION:
-        raise InputError(f"unsupported probe format {meta.get('format')!r} v{meta.get('version')}", path=meta_path,
+    retrain = "retrain it with `genlens probe train` (the file is damaged or not a probe)"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"probe metadata is not valid JSON ({type(exc).__name__})", path=meta_path, fix=retrain) from None
+    if not isinstance(meta, dict) or meta.get("format") != PROBE_FORMAT or meta.get("version") != PROBE_VERSION:
+        found = (meta.get("format"), meta.get("version")) if isinstance(meta, dict) else (type(meta).__name__, None)
+        raise InputError(f"unsupported probe format {found[0]!r} v{found[1]}", path=meta_path,
                          fix="retrain it with this version of genlens")
-    tensors = load_file(str(weights))
-    probe = LinearProbe(meta["classes"], tensors["scaler.mean"], tensors["scaler.scale"], tensors["linear.weight"],
-                        tensors["linear.bias"], float(tensors["temperature"][0]))
+    missing = [key for key in META_KEYS if key not in meta] + [
+        f"features.{key}" for key in ("crop", "clip") if not isinstance(meta.get("features"), dict) or key not in meta["features"]]
+    if missing:
+        raise InputError(f"probe metadata lacks {', '.join(missing)}", path=meta_path, fix=retrain)
+    try:
+        tensors = load_file(str(weights))
+        probe = LinearProbe(list(meta["classes"]), tensors["scaler.mean"], tensors["scaler.scale"],
+                            tensors["linear.weight"], tensors["linear.bias"], float(tensors["temperature"][0]))
+    except Exception as exc:  # safetensors raises its own error type for damaged headers
+        raise InputError(f"probe weights unreadable ({type(exc).__name__}: {exc})".splitlines()[0], path=weights,
+                         fix=retrain) from None
+    if probe.weight.shape != (len(probe.classes), probe.mean.size) or probe.bias.shape != (len(probe.classes),):
+        raise InputError(f"probe weights {probe.weight.shape} do not match {len(probe.classes)} classes", path=weights,
+                         fix=retrain)
     return probe, meta
 
 
