@@ -21,6 +21,7 @@ from genlens.forensics.probe import (
     classify_run,
     fit_linear,
     fit_temperature,
+    heldout_summary,
     load_probe,
     prompt_folds,
     reliability,
@@ -207,3 +208,21 @@ def test_a_fold_training_on_one_family_is_a_one_line_error():
     # the same images with both families on every prompt split fine
     shared = np.array(["p1", "p2", "p3", "p1", "p2", "p3", "p3"])
     assert len(prompt_folds(labels, shared, 5)) == 3
+
+
+def test_calibration_numbers_use_a_temperature_fitted_on_other_folds():
+    # fold A: logits (10, 0), 3 of 4 right; fold B: the same logits, 4 of 4 right.
+    # In-sample, one T over all 8 (7 right) gives softmax(10/T) = 7/8 = accuracy -> ECE 0, which is
+    # what the old numbers reported. Cross-fitted: A's T comes from B (all right -> T driven towards
+    # its lower bound, confidence 1.0 vs accuracy 3/4) and B's from A (T = 10/ln 3, confidence 3/4 vs
+    # accuracy 1): ECE = 4/8 * 1/4 + 4/8 * 1/4 = 0.25.
+    logits = np.array([[10.0, 0.0]] * 8)
+    labels = np.array([0, 0, 0, 1, 0, 0, 0, 0])
+    splits = [(np.arange(4, 8), np.arange(0, 4)), (np.arange(0, 4), np.arange(4, 8))]
+    summary, temperature = heldout_summary(logits, labels, np.array(["p"] * 4 + ["q"] * 4), ["a", "b"], splits, 50)
+    calibration = summary["calibration"]
+    assert temperature == pytest.approx(10 / np.log(7), rel=1e-3)  # softmax(10/T) = 7/8 -> T = 10 / ln 7
+    assert calibration["fold_temperatures"][1] == pytest.approx(10 / np.log(3), rel=1e-3)
+    assert calibration["fold_temperatures"][0] < 0.2  # NLL flat near 0 there: any T < 0.2 gives 10/T > 50, conf 1.0
+    assert calibration["calibrated"]["ece"] == pytest.approx(0.25, abs=1e-3)
+    assert "cross-fitted" in calibration["method"]

@@ -258,11 +258,26 @@ def out_of_fold_logits(features: np.ndarray, labels: np.ndarray, classes: list[s
     return logits
 
 
+def cross_fitted_probabilities(logits: np.ndarray, labels: np.ndarray,
+                               splits: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list[float]]:
+    """Calibrated probabilities of each fold's images with a temperature fitted on the *other* folds'
+    out-of-fold logits, so the calibration numbers are not measured on the data that set T."""
+    calibrated = np.zeros_like(logits, dtype=np.float64)
+    temperatures = []
+    for train, test in splits:
+        temperature = fit_temperature(logits[train], labels[train])
+        calibrated[test] = softmax(logits[test] / temperature)
+        temperatures.append(temperature)
+    return calibrated, temperatures
+
+
 def heldout_summary(logits: np.ndarray, labels: np.ndarray, groups: np.ndarray, classes: list[str],
-                    folds: int, resamples: int) -> tuple[dict[str, Any], float]:
+                    splits: list[tuple[np.ndarray, np.ndarray]], resamples: int) -> tuple[dict[str, Any], float]:
     """Out-of-fold accuracy (prompt-bootstrap interval), per-class recall, confusion, calibration; and T."""
-    temperature = fit_temperature(logits, labels)
-    raw, calibrated = softmax(logits), softmax(logits / temperature)
+    folds = len(splits)
+    temperature = fit_temperature(logits, labels)  # the saved probe's: fitted on every out-of-fold logit
+    raw = softmax(logits)
+    calibrated, fold_temperatures = cross_fitted_probabilities(logits, labels, splits)
     predicted = raw.argmax(axis=1)
     correct = (predicted == labels).astype(float)
     confusion = [[int(np.sum((labels == t) & (predicted == p))) for p in range(len(classes))] for t in range(len(classes))]
@@ -278,8 +293,11 @@ def heldout_summary(logits: np.ndarray, labels: np.ndarray, groups: np.ndarray, 
         "n_images": int(labels.size),
         "n_prompts": int(np.unique(groups).size),
         "calibration": {
-            "method": "temperature scaling fitted on the out-of-fold logits (NLL)",
+            "method": "temperature scaling (NLL); the saved temperature is fitted on all out-of-fold logits; the "
+                      "'calibrated' numbers are cross-fitted: each fold's images use a temperature fitted on the other "
+                      "folds' out-of-fold logits",
             "temperature": temperature,
+            "fold_temperatures": fold_temperatures,
             "uncalibrated": reliability(raw, labels),
             "calibrated": reliability(calibrated, labels),
         },
@@ -311,7 +329,7 @@ def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None,
     features = spec.extract(data.paths, embedder, progress)
     splits = prompt_folds(data.labels, data.groups, folds)
     logits = out_of_fold_logits(features, data.labels, data.classes, splits)
-    heldout, temperature = heldout_summary(logits, data.labels, data.groups, data.classes, len(splits), resamples)
+    heldout, temperature = heldout_summary(logits, data.labels, data.groups, data.classes, splits, resamples)
     probe = fit_linear(features, data.labels, data.classes)
     probe.temperature = temperature
     meta = {

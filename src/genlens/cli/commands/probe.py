@@ -45,7 +45,7 @@ def _heldout_line(heldout: dict[str, Any]) -> str:
     calibration = heldout["calibration"]
     return (f"held-out accuracy {_pct(heldout['accuracy'])} [{_pct(low)}, {_pct(high)}] over {heldout['n_images']} images "
             f"({heldout['protocol']}); temperature {calibration['temperature']:.2f}, "
-            f"ECE {calibration['uncalibrated']['ece']:.3f} -> {calibration['calibrated']['ece']:.3f}")
+            f"ECE {calibration['uncalibrated']['ece']:.3f} -> {calibration['calibrated']['ece']:.3f} (cross-fitted)")
 
 
 def _distribution_table(result: dict[str, Any]) -> Table:
