@@ -190,7 +190,7 @@ class HFDetector:
 
         try:
             self.processor = AutoImageProcessor.from_pretrained(self.target)
-            self.model = AutoModelForImageClassification.from_pretrained(self.target).eval()
+            self.model = AutoModelForImageClassification.from_pretrained(self.target, use_safetensors=True).eval()
         except (OSError, ValueError) as exc:
             raise SpecError(f"cannot load image-classification checkpoint {self.target!r} ({exc})".splitlines()[0],
                             fix="give a hub id (online) or a local directory saved with save_pretrained") from None

@@ -25,6 +25,8 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
+from genlens.scorers.image_stats import DCT8
+
 SPECTRUM_BINS = 16
 PEAK_PERIODS = (2, 3, 4, 8, 16)
 COOC_T = 2  # residuals are truncated to [-T, T] before co-occurrence counting
@@ -222,12 +224,7 @@ def colour_features(rgb: np.ndarray) -> np.ndarray:
 
 
 # -- JPEG -------------------------------------------------------------------------------------
-@cache
-def _dct_matrix() -> np.ndarray:
-    k = np.arange(8)
-    matrix = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / 16) * np.sqrt(2 / 8)
-    matrix[0] /= np.sqrt(2)
-    return matrix.astype(np.float32)
+DCT8_F32 = DCT8.astype(np.float32)  # image_stats' orthonormal 8×8 DCT-II, in the features' float32
 
 
 @cache
@@ -254,7 +251,7 @@ def dct_features(gray: np.ndarray) -> np.ndarray:
     if height == 0 or width == 0:
         return np.zeros(1 + ZIGZAG_AC)
     blocks = (gray[:height, :width] - 128.0).reshape(height // 8, 8, width // 8, 8).transpose(0, 2, 1, 3)
-    matrix = _dct_matrix()
+    matrix = DCT8_F32
     coeffs = matrix @ blocks @ matrix.T  # (by, bx, 8, 8)
     ac = coeffs.reshape(-1, 64)[:, 1:]
     zero_share = float(np.mean(np.abs(ac) < 0.5))
