@@ -97,6 +97,9 @@ def test_classify_writes_distribution_and_histogram(trained, tmp_path):
     assert sum(result["distribution"].values()) == pytest.approx(1.0)
     assert result["histogram"]["bins"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
     assert all(sum(counts) == 18 for counts in result["histogram"]["counts"].values())
+    assert result["format_warning"] is None  # PNG target, PNG training: nothing the rule missed
+    jpeg_target = make_run(tmp_path / "jpeg_target", "jpeg", 1, offset=8)  # JPEG q70; the probe saw only PNGs
+    assert "6 of 6 images are lossy (jpeg)" in classify_run(jpeg_target, out)["format_warning"]
     on_disk = json.loads((target / "probe.json").read_text())
     assert on_disk["classes"] == list(FAMILIES) and on_disk["heldout"]["calibration"]["temperature"] > 0
     assert len(on_disk["images"]) == 18

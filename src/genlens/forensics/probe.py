@@ -30,7 +30,7 @@ from PIL import Image
 from genlens.errors import InputError, SpecError
 from genlens.forensics import metrics
 from genlens.forensics.features import FEATURE_NAMES, forensic_features
-from genlens.forensics.normalise import FormatRule, NormalisationRule, choose_rule
+from genlens.forensics.normalise import LOSSY, FormatRule, ImageInfo, NormalisationRule, choose_rule
 from genlens.forensics.sources import MIN_SIDE, RunImage, image_info, run_images, too_small
 from genlens.imageio import atomic_write, atomic_write_text, load_image
 
@@ -412,12 +412,13 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
     """Family probabilities for every image of ``run_dir``; writes ``run_dir/probe.json``."""
     probe, meta = load_probe(probe_path)
     images, skipped = large_images(run_dir)
+    rule = probe_rule(meta)
+    warning = format_warning(rule, [image_info(image.path) for image in images])
     if not images:
         raise InputError(f"the run has no finished images of at least {MIN_SIDE}x{MIN_SIDE} px", path=run_dir,
                          fix="generate or import images into it first")
     clip_spec = clip or meta["features"]["clip"]
     embedder = ClipEmbedder(clip_spec) if clip_spec else None
-    rule = probe_rule(meta)
     features = FeatureSpec(rule).extract([i.path for i in images], embedder, progress)
     if features.shape[1] != probe.weight.shape[1]:
         raise InputError(f"features have {features.shape[1]} values but the probe expects {probe.weight.shape[1]}",
@@ -427,8 +428,28 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
     result["normalisation"] = rule.describe()
     result["normalisation_rule"] = rule.to_json()
     result["skipped_small"] = {"min_side": MIN_SIDE, "images": skipped}
+    result["format_warning"] = warning
     atomic_write_text(run_dir / RUN_PROBE_JSON, json.dumps(metrics.json_safe(result), indent=2, allow_nan=False))
     return result
+
+
+def format_warning(rule: NormalisationRule, infos: Sequence[ImageInfo]) -> str | None:
+    """A sentence when the target run carries compression the training rule did not remove, else None.
+
+    The training rule re-encodes only when the families' formats differed; a target with harsher
+    (or any, when the rule kept pixels as decoded) lossy compression shows traces the probe never saw.
+    """
+    lossy = [info for info in infos if info.format in LOSSY]
+    if not lossy:
+        return None
+    if rule.jpeg_quality is None:
+        return (f"{len(lossy)} of {len(infos)} images are lossy ({', '.join(sorted({i.format for i in lossy}))}) but the "
+                "probe was trained on pixels as decoded: its probabilities may reflect compression, not family")
+    harsher = [i for i in lossy if i.format == "jpeg" and i.jpeg_quality is not None and i.jpeg_quality < rule.jpeg_quality]
+    if harsher:
+        return (f"{len(harsher)} of {len(infos)} images are JPEG below the probe's re-encode quality {rule.jpeg_quality} "
+                f"(lowest {min(i.jpeg_quality or 0 for i in harsher)}): their traces survive the rule")
+    return None
 
 
 def probe_rule(meta: dict[str, Any]) -> NormalisationRule:

@@ -119,6 +119,8 @@ def classify_cmd(
         return
     out_console.print(_distribution_table(result))
     out_console.print(_heldout_line(result["heldout"]))
+    if result.get("format_warning"):
+        err_console.print(f"warning: {result['format_warning']}")
     if not quiet:
         err_console.print(f"wrote {run / RUN_PROBE_JSON}")
 
