@@ -94,3 +94,36 @@ def test_worker_processes_give_identical_features(tmp_path, real_dir):
     parallel, parallel_perturbed = feature_tables(data, ("blur",), workers=2)
     np.testing.assert_array_equal(serial, parallel)
     np.testing.assert_array_equal(serial_perturbed["blur"], parallel_perturbed["blur"])
+
+
+def test_images_under_32_px_are_skipped_and_counted(tmp_path, real_dir):
+    # a 1x1 real photo crashed detect (ZeroDivisionError in the residual statistics) and a 20 px one
+    # would have shrunk the crop of every image to 16; both are now skipped and counted
+    from PIL import Image
+
+    from genlens.errors import InputError
+
+    real = tmp_path / "real"
+    real.mkdir()
+    for path in sorted(real_dir.iterdir())[:12]:
+        (real / path.name).write_bytes(path.read_bytes())
+    Image.new("RGB", (1, 1), (9, 9, 9)).save(real / "tiny.png")
+    Image.new("RGB", (200, 20), (9, 9, 9)).save(real / "strip.png")
+    run_dir = make_run(tmp_path / "nearest", "nearest", 2, offset=PER_PHOTO)
+    result = run_detect(run_dir, real, DetectOptions(resamples=20, folds=2))
+    assert result["skipped_small"] == {"min_side": 32, "real": 2, "generated": 0}
+    assert result["n_real"] == 12 and result["normalisation_rule"]["crop"] == 64
+    only_tiny = tmp_path / "only_tiny"
+    only_tiny.mkdir()
+    Image.new("RGB", (1, 1)).save(only_tiny / "tiny.png")
+    with pytest.raises(InputError, match="smaller than 32 px"):
+        build_images(run_dir, only_tiny, DetectOptions())
+
+
+def test_features_of_a_one_pixel_image_are_finite():
+    from PIL import Image
+
+    from genlens.forensics.features import FEATURE_NAMES, forensic_features
+
+    vector = forensic_features(Image.new("RGB", (1, 1), (9, 9, 9)))
+    assert vector.shape == (len(FEATURE_NAMES),) and np.all(np.isfinite(vector))

@@ -141,3 +141,25 @@ def test_user_errors_exit_two_with_one_line(cli, tmp_path, engine_run, real_dir)
     assert result.exit_code == 2 and "no images found" in result.stderr
     result = cli("detect", engine_run, "--real", real_dir, "--detector", "nosuchdetector")
     assert result.exit_code == 2 and "unknown detector" in result.stderr
+
+
+@pytest.mark.parametrize(("argument", "message"), [("nan", "non-finite score"), ("short", "scores for")])
+def test_a_plugin_giving_bad_scores_is_a_one_line_error(cli, tmp_path, monkeypatch, engine_run, real_dir, argument, message):
+    site = tmp_path / "site"
+    (site / "badplug-0.1.dist-info").mkdir(parents=True)
+    (site / "badplug-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: badplug\nVersion: 0.1\n")
+    (site / "badplug-0.1.dist-info" / "entry_points.txt").write_text("[genlens.detectors]\nbad = badplug:make\n")
+    (site / "badplug.py").write_text(
+        "class Bad:\n"
+        "    def __init__(self, mode):\n"
+        "        self.name, self.mode = f'bad:{mode}', mode\n"
+        "    def score(self, images):\n"
+        "        return [float('nan')] * len(images) if self.mode == 'nan' else [0.5] * (len(images) - 1)\n"
+        "def make(argument):\n"
+        "    return Bad(argument)\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    result = cli("detect", engine_run, "--real", real_dir, "--detector", f"bad:{argument}", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert f"'bad:{argument}'" in result.stderr and message in result.stderr and "Traceback" not in result.output
+    sys.modules.pop("badplug", None)

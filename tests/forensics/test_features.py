@@ -53,8 +53,9 @@ def test_zigzag_order_is_jpegs():
 
 
 def test_dct_matrix_is_orthonormal():
-    matrix = F._dct_matrix()
+    matrix = F.DCT8_F32  # shared with image_stats (one definition of the 8x8 DCT-II)
     np.testing.assert_allclose(matrix @ matrix.T, np.eye(8), atol=1e-6)
+    np.testing.assert_allclose(matrix[0], np.full(8, 1 / np.sqrt(8)), atol=1e-7)  # DC row: orthonormal scale
 
 
 def _mean_feature(family: str, name: str, jpeg: bool = False) -> float:

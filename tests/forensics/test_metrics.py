@@ -85,3 +85,20 @@ def test_bootstrap_intervals_bracket_the_estimate_and_are_reproducible():
 def test_undefined_metrics_become_null_in_json():
     assert np.isnan(metrics.auc([1, 1], [0.2, 0.9]))  # one class: AUC undefined
     assert metrics.json_safe({"auc": float("nan"), "ci": [float("inf"), 0.5], "n": 3}) == {"auc": None, "ci": [None, 0.5], "n": 3}
+
+
+def test_bootstrap_resamples_whole_groups_within_each_class():
+    # 10 real images, all scored 0 (always correct). 20 fakes from 2 prompts: prompt A's 10 all 0.9
+    # (correct), prompt B's 10 all 0.1 (wrong). Point accuracy = (10 + 10) / 30 = 2/3.
+    # By prompt, a replicate draws 2 prompts with replacement: AA (p=1/4) -> 30/30 = 1, AB/BA (1/2)
+    # -> 20/30, BB (1/4) -> 10/30, so the 2.5% and 97.5% quantiles are exactly 1/3 and 1.
+    # By image, the correct fakes are ~Binomial(20, 1/2): 95% within 6..14 -> accuracy 16/30..24/30,
+    # far narrower than the prompt-level spread and never reaching 1/3 or 1.
+    labels = np.r_[np.zeros(10), np.ones(20)].astype(int)
+    scores = np.r_[np.zeros(10), np.full(10, 0.9), np.full(10, 0.1)]
+    groups = [f"real:{i}" for i in range(10)] + ["prompt:A"] * 10 + ["prompt:B"] * 10
+    by_group = metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=1000, seed=0)
+    by_image = metrics.bootstrap_intervals(labels, scores, resamples=1000, seed=0)
+    assert by_group["accuracy"] == pytest.approx([1 / 3, 1.0])
+    low, high = by_image["accuracy"]
+    assert 0.5 <= low < 2 / 3 < high <= 0.85

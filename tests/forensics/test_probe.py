@@ -6,17 +6,22 @@ one-vs-rest AUC >= 0.95; two families drawn from one process: AUC within [0.3, 0
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from genlens.errors import InputError
+from genlens.forensics.normalise import NormalisationRule
 from genlens.forensics.probe import (
     FeatureSpec,
     classify_run,
     fit_linear,
     fit_temperature,
+    heldout_summary,
     load_probe,
     prompt_folds,
     reliability,
@@ -59,6 +64,24 @@ def test_probe_cannot_separate_one_process(tmp_path):
         assert 0.3 <= auc <= 0.7
 
 
+def test_probe_cannot_learn_the_file_format(tmp_path):
+    # one process, two "families": A stored as PNG, B re-saved as JPEG q95. Without one rule for
+    # both, the JPEG traces alone gave a held-out accuracy of 0.99; with every image re-encoded once
+    # at the lowest quality found (95), nothing but noise is left to learn.
+    runs = {name: make_run(tmp_path / name, "noise_a" if name == "A" else "noise_b", 8) for name in ("A", "B")}
+    for path in (runs["B"] / "images").rglob("*.png"):
+        buffer = io.BytesIO()
+        Image.open(path).convert("RGB").save(buffer, "JPEG", quality=95)
+        path.write_bytes(buffer.getvalue())
+    meta = train_probe(runs, tmp_path / "probe", resamples=100)
+    assert meta["normalisation_rule"]["jpeg_quality"] == 95
+    assert "re-encoded once as JPEG quality 95" in meta["normalisation"]
+    assert meta["heldout"]["accuracy"] <= 0.75  # chance 0.5; 0.99 before the rule
+    target = make_run(tmp_path / "target", "noise_a", 2, offset=8)
+    result = classify_run(target, tmp_path / "probe")
+    assert result["normalisation_rule"] == meta["normalisation_rule"]  # the training rule, unchanged
+
+
 def test_no_prompt_on_both_sides_of_a_split(family_runs):
     data = training_set(family_runs)
     for train, test in prompt_folds(data.labels, data.groups, 5):
@@ -74,6 +97,9 @@ def test_classify_writes_distribution_and_histogram(trained, tmp_path):
     assert sum(result["distribution"].values()) == pytest.approx(1.0)
     assert result["histogram"]["bins"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
     assert all(sum(counts) == 18 for counts in result["histogram"]["counts"].values())
+    assert result["format_warning"] is None  # PNG target, PNG training: nothing the rule missed
+    jpeg_target = make_run(tmp_path / "jpeg_target", "jpeg", 1, offset=8)  # JPEG q70; the probe saw only PNGs
+    assert "6 of 6 images are lossy (jpeg)" in classify_run(jpeg_target, out)["format_warning"]
     on_disk = json.loads((target / "probe.json").read_text())
     assert on_disk["classes"] == list(FAMILIES) and on_disk["heldout"]["calibration"]["temperature"] > 0
     assert len(on_disk["images"]) == 18
@@ -91,8 +117,9 @@ def test_saved_probe_is_safetensors_and_json_and_reproduces_the_fit(trained, fam
     assert loaded_meta["classes"] == list(FAMILIES) and probe.weight.shape == (3, len(meta["features"]["forensic"]))
     # the stored parameters give exactly what scikit-learn's refitted model gives, scaled by the temperature
     data = training_set(family_runs)
-    features = FeatureSpec(crop=512).extract(data.paths[:12])
-    refit = fit_linear(FeatureSpec(crop=512).extract(data.paths), data.labels, data.classes)
+    spec = FeatureSpec(NormalisationRule.from_json(meta["normalisation_rule"]))
+    features = spec.extract(data.paths[:12])
+    refit = fit_linear(spec.extract(data.paths), data.labels, data.classes)
     np.testing.assert_allclose(probe.logits(features), refit.logits(features), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(probe.probabilities(features), softmax(refit.logits(features) / probe.temperature), atol=1e-9)
 
@@ -151,3 +178,54 @@ def test_cli_errors_are_one_line(cli, family_runs, tmp_path):
     assert result.exit_code == 2 and "NAME=RUN" in result.stderr
     result = cli("probe", "classify", run, "--probe", tmp_path / "nothing")
     assert result.exit_code == 2 and "not a genlens probe" in result.stderr
+
+
+def test_damaged_probe_is_a_one_line_error(cli, trained, tmp_path):
+    import shutil
+
+    out, _ = trained
+    target = make_run(tmp_path / "t", "nearest", 1, offset=10)
+    for name, damage in (("garbage", lambda m: "{not json"), ("no_classes", lambda m: json.dumps({k: v for k, v in m.items() if k != "classes"}))):
+        probe_dir = tmp_path / name
+        shutil.copytree(out, probe_dir)
+        meta = json.loads((probe_dir / "probe.json").read_text())
+        (probe_dir / "probe.json").write_text(damage(meta))
+        result = cli("probe", "classify", target, "--probe", probe_dir)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) <= 2
+        assert ("not valid JSON" if name == "garbage" else "lacks classes") in result.stderr
+    probe_dir = tmp_path / "bad_weights"
+    shutil.copytree(out, probe_dir)
+    (probe_dir / "probe.safetensors").write_bytes(b"\x00" * 16)
+    result = cli("probe", "classify", target, "--probe", probe_dir)
+    assert result.exit_code == 2 and "probe weights unreadable" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_fold_training_on_one_family_is_a_one_line_error():
+    # family 0 has all its images on prompt p1, family 1 on p2 and p3: 3 prompts -> 3 folds, one
+    # prompt each; the fold holding out p1 would train on family 1 alone
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    groups = np.array(["p1", "p1", "p1", "p2", "p2", "p3", "p3"])
+    with pytest.raises(InputError, match="would train on one family only"):
+        prompt_folds(labels, groups, 5)
+    # the same images with both families on every prompt split fine
+    shared = np.array(["p1", "p2", "p3", "p1", "p2", "p3", "p3"])
+    assert len(prompt_folds(labels, shared, 5)) == 3
+
+
+def test_calibration_numbers_use_a_temperature_fitted_on_other_folds():
+    # fold A: logits (10, 0), 3 of 4 right; fold B: the same logits, 4 of 4 right.
+    # In-sample, one T over all 8 (7 right) gives softmax(10/T) = 7/8 = accuracy -> ECE 0, which is
+    # what the old numbers reported. Cross-fitted: A's T comes from B (all right -> T driven towards
+    # its lower bound, confidence 1.0 vs accuracy 3/4) and B's from A (T = 10/ln 3, confidence 3/4 vs
+    # accuracy 1): ECE = 4/8 * 1/4 + 4/8 * 1/4 = 0.25.
+    logits = np.array([[10.0, 0.0]] * 8)
+    labels = np.array([0, 0, 0, 1, 0, 0, 0, 0])
+    splits = [(np.arange(4, 8), np.arange(0, 4)), (np.arange(0, 4), np.arange(4, 8))]
+    summary, temperature = heldout_summary(logits, labels, np.array(["p"] * 4 + ["q"] * 4), ["a", "b"], splits, 50)
+    calibration = summary["calibration"]
+    assert temperature == pytest.approx(10 / np.log(7), rel=1e-3)  # softmax(10/T) = 7/8 -> T = 10 / ln 7
+    assert calibration["fold_temperatures"][1] == pytest.approx(10 / np.log(3), rel=1e-3)
+    assert calibration["fold_temperatures"][0] < 0.2  # NLL flat near 0 there: any T < 0.2 gives 10/T > 50, conf 1.0
+    assert calibration["calibrated"]["ece"] == pytest.approx(0.25, abs=1e-3)
+    assert "cross-fitted" in calibration["method"]

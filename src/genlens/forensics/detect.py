@@ -15,7 +15,7 @@ from genlens.forensics.detectors import DEFAULT_FOLDS, DetectorReport, LabelledI
 from genlens.forensics.metrics import json_safe
 from genlens.forensics.normalise import FormatRule, choose_rule
 from genlens.forensics.robustness import DESCRIPTIONS, PERTURBATIONS
-from genlens.forensics.sources import folder_images, image_info, run_images
+from genlens.forensics.sources import MIN_SIDE, folder_images, image_info, run_images, too_small
 from genlens.imageio import atomic_write_text
 
 DETECT_JSON = "detect.json"
@@ -41,12 +41,20 @@ def build_images(run_dir: Path, real_dir: Path, opts: DetectOptions) -> Labelled
     if not fakes:
         raise InputError("the run has no finished images", path=run_dir, fix="run `genlens run`/`genlens generate` first")
     reals = folder_images(real_dir)
-    rule = choose_rule([image_info(p) for p in reals], [image_info(f.path) for f in fakes],
+    real_infos, fake_infos = [image_info(p) for p in reals], [image_info(f.path) for f in fakes]
+    skipped = {"real": sum(map(too_small, real_infos)), "generated": sum(map(too_small, fake_infos))}
+    reals = [p for p, info in zip(reals, real_infos, strict=True) if not too_small(info)]
+    fakes = [f for f, info in zip(fakes, fake_infos, strict=True) if not too_small(info)]
+    for kept, where, side in ((reals, real_dir, "real"), (fakes, run_dir, "generated")):
+        if not kept:
+            raise InputError(f"every {side} image is smaller than {MIN_SIDE} px on a side", path=where,
+                             fix=f"give images at least {MIN_SIDE}x{MIN_SIDE} px")
+    rule = choose_rule([i for i in real_infos if not too_small(i)], [i for i in fake_infos if not too_small(i)],
                        max_crop=opts.max_crop, format_rule=opts.format_rule, jpeg_quality=opts.jpeg_quality)
     paths = [*reals, *(f.path for f in fakes)]
     labels = np.r_[np.zeros(len(reals)), np.ones(len(fakes))].astype(np.int64)
     groups = [f"real:{p}" for p in reals] + [f"prompt:{f.prompt}" for f in fakes]
-    return LabelledImages(paths, labels, groups, rule)
+    return LabelledImages(paths, labels, groups, rule, skipped)
 
 
 def run_detect(run_dir: Path, real_dir: Path, opts: DetectOptions,
@@ -70,6 +78,7 @@ def run_detect(run_dir: Path, real_dir: Path, opts: DetectOptions,
         "n_generated": int((data.labels == 1).sum()),
         "normalisation": data.rule.describe(),
         "normalisation_rule": data.rule.to_json(),
+        "skipped_small": {"min_side": MIN_SIDE, **data.skipped_small},
         "threshold": 0.5,
         "perturbations": {p: DESCRIPTIONS[p] for p in perturbations},
         "detectors": [r.to_json() for r in reports],

@@ -34,6 +34,8 @@ from genlens.imageio import load_image
 ENTRY_POINT_GROUP = "genlens.detectors"
 SYNTHETIC_LABEL_NAMES = ("fake", "synthetic", "ai", "generated", "ai-generated", "ai_generated", "ai generated", "artificial", "deepfake")
 DEFAULT_FOLDS = 5
+INTERVAL_METHOD = ("95% percentile bootstrap within each class, resampling whole prompts (each real photo its own "
+                   "group): images of one prompt are correlated")
 
 
 @runtime_checkable
@@ -56,6 +58,7 @@ class LabelledImages:
     labels: np.ndarray
     groups: list[str]
     rule: NormalisationRule
+    skipped_small: dict[str, int] = field(default_factory=dict)
 
     def load(self, index: int, perturbation: str | None = None) -> Image.Image:
         """Decode, normalise and (optionally) perturb image ``index``."""
@@ -187,7 +190,7 @@ class HFDetector:
 
         try:
             self.processor = AutoImageProcessor.from_pretrained(self.target)
-            self.model = AutoModelForImageClassification.from_pretrained(self.target).eval()
+            self.model = AutoModelForImageClassification.from_pretrained(self.target, use_safetensors=True).eval()
         except (OSError, ValueError) as exc:
             raise SpecError(f"cannot load image-classification checkpoint {self.target!r} ({exc})".splitlines()[0],
                             fix="give a hub id (online) or a local directory saved with save_pretrained") from None
@@ -278,6 +281,21 @@ def make_detector(spec: str) -> BuiltinDetector | Detector:
 # ----------------------------------------------------------------------------------------------
 # evaluation
 # ----------------------------------------------------------------------------------------------
+def checked_scores(name: str, scores: Sequence[float], expected: int) -> list[float]:
+    """A detector's scores as floats, or a one-line error when it gave the wrong count or a non-finite value."""
+    try:
+        values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError(f"detector {name!r} returned scores that are not numbers", fix="fix the plugin's score()") from None
+    if values.size != expected:
+        raise InputError(f"detector {name!r} returned {values.size} scores for {expected} images",
+                         fix="its score(images) must return one P(synthetic) per image")
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"detector {name!r} returned {int(np.sum(~np.isfinite(values)))} non-finite score(s) (NaN/inf)",
+                         fix="its score(images) must return finite probabilities")
+    return values.tolist()
+
+
 @dataclass
 class DetectorReport:
     """One detector's numbers on one run vs one real set, in the ``detect.json`` shape."""
@@ -292,16 +310,17 @@ class DetectorReport:
     scores: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "metrics": self.metrics, "intervals": self.intervals, "roc": self.roc,
+        return {"name": self.name, "metrics": self.metrics, "intervals": self.intervals,
+                "interval_method": INTERVAL_METHOD, "roc": self.roc,
                 "robustness": self.robustness, "protocol": self.protocol, "identity": self.identity}
 
 
 def _report(name: str, labels: np.ndarray, scores: np.ndarray, perturbed: dict[str, np.ndarray], *,
-            protocol: str, identity: dict[str, Any], resamples: int) -> DetectorReport:
+            protocol: str, identity: dict[str, Any], resamples: int, groups: Sequence[str]) -> DetectorReport:
     robustness = {p: {"auc": metrics.auc(labels, s), "accuracy": metrics.accuracy(labels, s)} for p, s in perturbed.items()}
     return DetectorReport(
         name=name, metrics=metrics.all_metrics(labels, scores),
-        intervals=metrics.bootstrap_intervals(labels, scores, resamples=resamples),
+        intervals=metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=resamples),
         roc=metrics.roc_points(labels, scores), robustness=robustness, protocol=protocol, identity=identity,
         scores=[float(s) for s in scores],
     )
@@ -320,7 +339,7 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
                     "trained on clean images, every score out-of-fold; robustness: each fold's classifier scores "
                     "its held-out images after the perturbation")
         return _report(detector.name, labels, scores, perturbed, protocol=protocol, identity=detector.identity(),
-                       resamples=resamples)
+                       resamples=resamples, groups=data.groups)
 
     variants: list[str | None] = [None, *perturbations]
     collected: dict[str | None, list[float]] = {v: [] for v in variants}
@@ -329,11 +348,11 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
         images = [data.load(i) for i in range(start, min(start + chunk, len(data)))]
         for variant in variants:
             batch = images if variant is None else [PERTURBATIONS[variant](image) for image in images]
-            collected[variant].extend(float(v) for v in detector.score(batch))
+            collected[variant].extend(checked_scores(detector.name, detector.score(batch), len(batch)))
             if progress:
                 progress(len(batch))
     scores = np.asarray(collected[None])
     perturbed = {p: np.asarray(collected[p]) for p in perturbations}
     identity = detector.identity() if hasattr(detector, "identity") else {}
     return _report(detector.name, labels, scores, perturbed, protocol="pretrained detector, every image scored",
-                   identity=identity, resamples=resamples)
+                   identity=identity, resamples=resamples, groups=data.groups)

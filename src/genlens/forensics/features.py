@@ -25,6 +25,8 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
+from genlens.scorers.image_stats import DCT8
+
 SPECTRUM_BINS = 16
 PEAK_PERIODS = (2, 3, 4, 8, 16)
 COOC_T = 2  # residuals are truncated to [-T, T] before co-occurrence counting
@@ -140,6 +142,8 @@ def periodic_peaks(gray: np.ndarray) -> np.ndarray:
 def _residual_stats(residuals: Sequence[np.ndarray]) -> list[float]:
     """log std, kurtosis (capped at 100) and share of |r| < 0.5 over all given residual arrays."""
     count = sum(r.size for r in residuals)
+    if count == 0:  # an image too small for this residual
+        return [float(np.log(1e-3)), 0.0, 0.0]
     mean = sum(float(r.sum(dtype=np.float64)) for r in residuals) / count
     squares = [np.square(r - mean) for r in residuals]
     variance = sum(float(s.sum(dtype=np.float64)) for s in squares) / count
@@ -195,6 +199,8 @@ def residual_features(gray: np.ndarray) -> np.ndarray:
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two equally shaped arrays (0 when either is constant)."""
     n = a.size
+    if n == 0:
+        return 0.0
     sa, sb = float(a.sum(dtype=np.float64)), float(b.sum(dtype=np.float64))
     cov = float(np.vdot(a, b)) - sa * sb / n
     var_a = float(np.vdot(a, a)) - sa * sa / n
@@ -218,12 +224,7 @@ def colour_features(rgb: np.ndarray) -> np.ndarray:
 
 
 # -- JPEG -------------------------------------------------------------------------------------
-@cache
-def _dct_matrix() -> np.ndarray:
-    k = np.arange(8)
-    matrix = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / 16) * np.sqrt(2 / 8)
-    matrix[0] /= np.sqrt(2)
-    return matrix.astype(np.float32)
+DCT8_F32 = DCT8.astype(np.float32)  # image_stats' orthonormal 8×8 DCT-II, in the features' float32
 
 
 @cache
@@ -250,7 +251,7 @@ def dct_features(gray: np.ndarray) -> np.ndarray:
     if height == 0 or width == 0:
         return np.zeros(1 + ZIGZAG_AC)
     blocks = (gray[:height, :width] - 128.0).reshape(height // 8, 8, width // 8, 8).transpose(0, 2, 1, 3)
-    matrix = _dct_matrix()
+    matrix = DCT8_F32
     coeffs = matrix @ blocks @ matrix.T  # (by, bx, 8, 8)
     ac = coeffs.reshape(-1, 64)[:, 1:]
     zero_share = float(np.mean(np.abs(ac) < 0.5))

@@ -102,25 +102,41 @@ def all_metrics(labels: Sequence[int], scores: Sequence[float]) -> dict[str, flo
 
 
 def bootstrap_intervals(
-    labels: Sequence[int], scores: Sequence[float], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
+    labels: Sequence[int], scores: Sequence[float], *, groups: Sequence[Any] | None = None, resamples: int = 1000,
+    confidence: float = 0.95, seed: int = 0,
 ) -> dict[str, list[float]]:
-    """Percentile bootstrap intervals of every metric, resampling real and fake images separately.
+    """Percentile bootstrap intervals of every metric, resampling whole groups within each class.
 
-    Resampling within each class keeps both classes present in every replicate, so AUC and AP
-    are always defined; the seed makes the intervals reproducible.
+    ``groups`` (e.g. the prompt of each generated image) makes each replicate draw groups, not
+    images: images of one prompt are correlated, so resampling them one by one would understate the
+    spread. Without groups every image is its own group. Resampling within each class keeps both
+    classes present in every replicate, so AUC and AP are always defined; the seed makes the
+    intervals reproducible.
     """
     y, s = _arrays(labels, scores)
-    rng = np.random.default_rng(seed)
-    by_class = [np.nonzero(y == c)[0] for c in (0, 1)]
-    if any(idx.size == 0 for idx in by_class):
+    group_ids = np.arange(y.size) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    if group_ids.shape != y.shape:
+        raise ValueError(f"groups {group_ids.shape} and labels {y.shape} differ in shape")
+    by_class = [_members_by_group(np.nonzero(y == c)[0], group_ids) for c in (0, 1)]
+    if any(not members for members in by_class):
         return {}
+    rng = np.random.default_rng(seed)
     samples: dict[str, list[float]] = {name: [] for name in METRIC_NAMES}
     for _ in range(resamples):
-        pick = np.concatenate([rng.choice(idx, size=idx.size, replace=True) for idx in by_class])
+        pick = np.concatenate([members[j] for members in by_class for j in rng.integers(0, len(members), len(members))])
         for name in METRIC_NAMES:
             samples[name].append(METRICS[name](y[pick], s[pick]))
     alpha = (1 - confidence) / 2
     return {name: [float(np.nanquantile(v, alpha)), float(np.nanquantile(v, 1 - alpha))] for name, v in samples.items()}
+
+
+def _members_by_group(indices: np.ndarray, group_ids: np.ndarray) -> list[np.ndarray]:
+    """``indices`` split by group id (one array of image indices per group present)."""
+    if indices.size == 0:
+        return []
+    order = indices[np.argsort(group_ids[indices], kind="mergesort")]
+    cuts = np.nonzero(np.diff(group_ids[order]))[0] + 1
+    return np.split(order, cuts)
 
 
 def roc_points(labels: Sequence[int], scores: Sequence[float], max_points: int = 200) -> dict[str, list[float]]:

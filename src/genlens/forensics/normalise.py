@@ -10,9 +10,10 @@ genlens removes both cues with one rule, applied identically to both sides:
    multiple of 8. Cropping never resamples, so pixel-level traces survive and no image gains or
    loses a resampling step the other side lacks;
 3. **format** — when every image on both sides is lossless (PNG, WebP-lossless, BMP …), or every
-   image is a JPEG of one same quality, pixels are used as decoded. Otherwise every image on both
-   sides is re-encoded once as JPEG at the *lowest* quality found among the JPEG inputs (estimated
-   from their luminance quantisation tables, IJG scaling), at most 95. Re-encoding at or below the
+   image is a JPEG of one same quality, pixels are used as decoded. Otherwise (lossy WebP, whose
+   quality cannot be read, counts as lossy) every image on both sides is re-encoded once as JPEG at
+   the *lowest* quality found among the JPEG inputs (estimated from their luminance quantisation
+   tables: the libjpeg quality whose table is nearest), at most 95. Re-encoding at or below the
    harshest source quality overwrites the earlier quantisation; re-encoding above it would leave a
    double-compression trace on one side only (measured in tests: AUC 0.98 → 0.50 on same-process
    images that differed only in PNG vs JPEG q75). ``--format-rule jpeg`` forces the re-encoding
@@ -26,21 +27,12 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from PIL import Image
 
 FormatRule = Literal["auto", "jpeg", "none"]
-LOSSY = frozenset({"jpeg"})
-
-
-# The IJG (libjpeg) standard luminance quantisation table at quality 50, natural (row-major) order.
-IJG_LUMINANCE = (
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-)
+LOSSY = frozenset({"jpeg", "webp-lossy"})  # WebP is lossy unless its bitstream is VP8L
 
 
 @dataclass(frozen=True)
@@ -53,17 +45,6 @@ class ImageInfo:
     jpeg_quality: int | None = None
 
 
-def estimate_jpeg_quality(luminance_table: Sequence[int]) -> int:
-    """The IJG quality whose scaled standard table best matches ``luminance_table`` (natural order).
-
-    libjpeg scales the standard table by S = 5000/q (q < 50) or 200 − 2q (q >= 50) percent, so
-    S ≈ 100·ΣQ/ΣT and q = (200 − S)/2 or 5000/S. Exact for tables libjpeg wrote; an estimate otherwise.
-    """
-    scale = 100.0 * sum(luminance_table) / sum(IJG_LUMINANCE)
-    quality = (200.0 - scale) / 2.0 if scale <= 100 else 5000.0 / scale
-    return int(min(100, max(1, round(quality))))
-
-
 @dataclass(frozen=True)
 class NormalisationRule:
     """A centre crop to ``crop``×``crop`` and, when ``jpeg_quality`` is set, one JPEG re-encode."""
@@ -71,11 +52,12 @@ class NormalisationRule:
     crop: int
     jpeg_quality: int | None
     reason: str = ""
+    scope: str = "real and generated images"
 
     def describe(self) -> str:
-        """The rule in one sentence, as stored in ``detect.json``."""
+        """The rule in one sentence, as stored in ``detect.json`` and ``probe.json``."""
         text = (f"decode to 8-bit RGB; centre square crop of {self.crop}x{self.crop} px on every image "
-                f"(the smallest shorter side among real and generated images, capped, multiple of 8; no resampling)")
+                f"(the smallest shorter side among {self.scope}, capped, multiple of 8; no resampling)")
         if self.jpeg_quality is None:
             return f"{text}; pixels used as decoded ({self.reason or 'no format change'})"
         return f"{text}; every image re-encoded once as JPEG quality {self.jpeg_quality} ({self.reason})"
@@ -88,7 +70,14 @@ class NormalisationRule:
         return jpeg_roundtrip(cropped, self.jpeg_quality) if self.jpeg_quality is not None else cropped
 
     def to_json(self) -> dict[str, object]:
-        return {"crop": self.crop, "jpeg_quality": self.jpeg_quality, "reason": self.reason}
+        return {"crop": self.crop, "jpeg_quality": self.jpeg_quality, "reason": self.reason, "scope": self.scope}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NormalisationRule:
+        """The rule as :meth:`to_json` stored it."""
+        quality = data.get("jpeg_quality")
+        return cls(int(data["crop"]), None if quality is None else int(quality), str(data.get("reason", "")),
+                   str(data.get("scope", "real and generated images")))
 
 
 def centre_crop(image: Image.Image, side: int) -> Image.Image:
@@ -111,7 +100,7 @@ def jpeg_roundtrip(image: Image.Image, quality: int) -> Image.Image:
 
 
 def _compression_family(infos: Sequence[ImageInfo]) -> set[str]:
-    return {"jpeg" if info.format in LOSSY else "lossless" for info in infos}
+    return {info.format if info.format in LOSSY else "lossless" for info in infos}
 
 
 def choose_rule(
@@ -136,7 +125,8 @@ def choose_rule(
         return NormalisationRule(crop, None, "both sides are lossless")
     if families_real == families_fake == {"jpeg"} and len(qualities) == 1:
         return NormalisationRule(crop, None, f"both sides are JPEG quality {qualities[0]}")
-    found = ", ".join(str(q) for q in qualities)
+    found = ", ".join(str(q) for q in sorted({i.jpeg_quality or jpeg_quality for i in (*real, *fake) if i.format == "jpeg"}))
+    found = found or "none (lossy WebP only; its quality cannot be read)"
     return NormalisationRule(
         crop, target,
         f"real images are {'/'.join(sorted(families_real))}, generated are {'/'.join(sorted(families_fake))}; "

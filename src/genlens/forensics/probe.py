@@ -29,9 +29,9 @@ from PIL import Image
 
 from genlens.errors import InputError, SpecError
 from genlens.forensics import metrics
-from genlens.forensics.features import FEATURE_NAMES, as_rgb, forensic_features
-from genlens.forensics.normalise import centre_crop
-from genlens.forensics.sources import RunImage, run_images
+from genlens.forensics.features import FEATURE_NAMES, forensic_features
+from genlens.forensics.normalise import LOSSY, FormatRule, ImageInfo, NormalisationRule, choose_rule
+from genlens.forensics.sources import MIN_SIDE, RunImage, image_info, run_images, too_small
 from genlens.imageio import atomic_write, atomic_write_text, load_image
 
 PROBE_FORMAT = "genlens-probe"
@@ -42,6 +42,7 @@ RUN_PROBE_JSON = "probe.json"
 HISTOGRAM_BINS = 10  # bins of width 0.1, as in GPT-ImgEval's Fig. 9
 CALIBRATION_BINS = 10
 REGULARISATION_C = 0.5
+META_KEYS = ("classes", "features", "heldout")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -72,16 +73,16 @@ class ClipEmbedder:
 
 @dataclass
 class FeatureSpec:
-    """How a probe reads an image: a centre crop (no resampling), then the forensic vector [+ CLIP]."""
+    """How a probe reads an image: the normalisation rule (crop, JPEG re-encode), then the forensic vector [+ CLIP]."""
 
-    crop: int = 512
+    rule: NormalisationRule
 
     def extract(self, paths: Sequence[Path], clip: ClipEmbedder | None = None,
                 progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """(n, d) features of the centre-cropped images (d = forensic features [+ CLIP dim])."""
+        """(n, d) features of the normalised images (d = forensic features [+ CLIP dim])."""
         rows, clip_rows = [], []
         for start in range(0, len(paths), 32):
-            images = [centre_crop(as_rgb(load_image(p)), self.crop) for p in paths[start:start + 32]]
+            images = [self.rule.apply(load_image(p)) for p in paths[start:start + 32]]
             rows.extend(forensic_features(image) for image in images)
             if clip is not None:
                 clip_rows.append(clip.embed(images))
@@ -200,6 +201,14 @@ class TrainingSet:
     paths: list[Path]
     labels: np.ndarray
     groups: np.ndarray
+    skipped_small: dict[str, int]
+
+
+def large_images(run_dir: Path) -> tuple[list[RunImage], int]:
+    """A run's images with both sides >= :data:`MIN_SIDE`, and how many were skipped."""
+    images = run_images(run_dir)
+    kept = [image for image in images if not too_small(image_info(image.path))]
+    return kept, len(images) - len(kept)
 
 
 def training_set(classes: dict[str, Path]) -> TrainingSet:
@@ -208,15 +217,16 @@ def training_set(classes: dict[str, Path]) -> TrainingSet:
     paths: list[Path] = []
     labels: list[int] = []
     prompts: list[str] = []
+    skipped: dict[str, int] = {}
     for index, (name, run_dir) in enumerate(classes.items()):
-        images: list[RunImage] = run_images(run_dir)
+        images, skipped[name] = large_images(run_dir)
         if not images:
-            raise InputError(f"family {name!r}: the run has no finished images", path=run_dir,
-                             fix="generate or import images into it first")
+            raise InputError(f"family {name!r}: the run has no finished images of at least {MIN_SIDE}x{MIN_SIDE} px",
+                             path=run_dir, fix="generate or import images into it first")
         paths += [image.path for image in images]
         labels += [index] * len(images)
         prompts += [image.prompt for image in images]
-    return TrainingSet(list(classes), dict(classes), paths, np.asarray(labels), np.asarray(prompts))
+    return TrainingSet(list(classes), dict(classes), paths, np.asarray(labels), np.asarray(prompts), skipped)
 
 
 def prompt_folds(labels: np.ndarray, groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -229,7 +239,15 @@ def prompt_folds(labels: np.ndarray, groups: np.ndarray, folds: int) -> list[tup
         raise InputError(f"only {n_groups} distinct prompt(s) across the families",
                          fix="a held-out estimate needs images for at least 2 prompts (10+ for useful numbers)")
     group_ids = np.unique(groups, return_inverse=True)[1]
-    return list(StratifiedGroupKFold(n_splits=k, shuffle=False).split(np.zeros(labels.size), labels, group_ids))
+    splits = list(StratifiedGroupKFold(n_splits=k, shuffle=False).split(np.zeros(labels.size), labels, group_ids))
+    for number, (train, _) in enumerate(splits, 1):
+        present = np.unique(labels[train])
+        if present.size < 2:
+            raise InputError(
+                f"cross-validation fold {number} of {k} would train on one family only: the families share too few prompts",
+                fix=f"give every family images of the same prompts, at least {k + 1} prompts per family (or fewer --folds)",
+            )
+    return splits
 
 
 def out_of_fold_logits(features: np.ndarray, labels: np.ndarray, classes: list[str],
@@ -240,11 +258,26 @@ def out_of_fold_logits(features: np.ndarray, labels: np.ndarray, classes: list[s
     return logits
 
 
+def cross_fitted_probabilities(logits: np.ndarray, labels: np.ndarray,
+                               splits: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list[float]]:
+    """Calibrated probabilities of each fold's images with a temperature fitted on the *other* folds'
+    out-of-fold logits, so the calibration numbers are not measured on the data that set T."""
+    calibrated = np.zeros_like(logits, dtype=np.float64)
+    temperatures = []
+    for train, test in splits:
+        temperature = fit_temperature(logits[train], labels[train])
+        calibrated[test] = softmax(logits[test] / temperature)
+        temperatures.append(temperature)
+    return calibrated, temperatures
+
+
 def heldout_summary(logits: np.ndarray, labels: np.ndarray, groups: np.ndarray, classes: list[str],
-                    folds: int, resamples: int) -> tuple[dict[str, Any], float]:
+                    splits: list[tuple[np.ndarray, np.ndarray]], resamples: int) -> tuple[dict[str, Any], float]:
     """Out-of-fold accuracy (prompt-bootstrap interval), per-class recall, confusion, calibration; and T."""
-    temperature = fit_temperature(logits, labels)
-    raw, calibrated = softmax(logits), softmax(logits / temperature)
+    folds = len(splits)
+    temperature = fit_temperature(logits, labels)  # the saved probe's: fitted on every out-of-fold logit
+    raw = softmax(logits)
+    calibrated, fold_temperatures = cross_fitted_probabilities(logits, labels, splits)
     predicted = raw.argmax(axis=1)
     correct = (predicted == labels).astype(float)
     confusion = [[int(np.sum((labels == t) & (predicted == p))) for p in range(len(classes))] for t in range(len(classes))]
@@ -260,8 +293,11 @@ def heldout_summary(logits: np.ndarray, labels: np.ndarray, groups: np.ndarray, 
         "n_images": int(labels.size),
         "n_prompts": int(np.unique(groups).size),
         "calibration": {
-            "method": "temperature scaling fitted on the out-of-fold logits (NLL)",
+            "method": "temperature scaling (NLL); the saved temperature is fitted on all out-of-fold logits; the "
+                      "'calibrated' numbers are cross-fitted: each fold's images use a temperature fitted on the other "
+                      "folds' out-of-fold logits",
             "temperature": temperature,
+            "fold_temperatures": fold_temperatures,
             "uncalibrated": reliability(raw, labels),
             "calibrated": reliability(calibrated, labels),
         },
@@ -269,25 +305,44 @@ def heldout_summary(logits: np.ndarray, labels: np.ndarray, groups: np.ndarray, 
     return summary, temperature
 
 
+def training_rule(paths: Sequence[Path], *, crop: int = 512, format_rule: FormatRule = "auto") -> NormalisationRule:
+    """The detect rule over every family's images at once: one crop for all, and one JPEG re-encode
+    when their formats (or JPEG qualities) differ, so the probe cannot learn the container."""
+    infos = [image_info(p) for p in paths]
+    rule = choose_rule(infos, infos, max_crop=crop, format_rule=format_rule)
+    reason = rule.reason.replace("both sides are", "every family's images are")
+    if rule.jpeg_quality is not None and format_rule == "auto":
+        qualities = sorted({i.jpeg_quality for i in infos if i.format == "jpeg" and i.jpeg_quality})
+        reason = (f"formats differ across the families' images ({', '.join(sorted({i.format for i in infos}))}; JPEG "
+                  f"qualities {', '.join(map(str, qualities)) or 'unknown'}); the lowest (at most 95) is used")
+    return NormalisationRule(rule.crop, rule.jpeg_quality, reason, scope="all families' training images")
+
+
 def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None, crop: int = 512, folds: int = 5,
-                resamples: int = 1000, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                resamples: int = 1000, progress: Callable[[int], None] | None = None,
+                format_rule: FormatRule = "auto") -> dict[str, Any]:
     """Cross-validate, calibrate, refit on everything, and save the probe to ``out`` (a directory)."""
     data = training_set(classes)
-    spec = FeatureSpec(crop=crop)
+    rule = training_rule(data.paths, crop=crop, format_rule=format_rule)
+    spec = FeatureSpec(rule)
     embedder = ClipEmbedder(clip) if clip else None
     features = spec.extract(data.paths, embedder, progress)
     splits = prompt_folds(data.labels, data.groups, folds)
     logits = out_of_fold_logits(features, data.labels, data.classes, splits)
-    heldout, temperature = heldout_summary(logits, data.labels, data.groups, data.classes, len(splits), resamples)
+    heldout, temperature = heldout_summary(logits, data.labels, data.groups, data.classes, splits, resamples)
     probe = fit_linear(features, data.labels, data.classes)
     probe.temperature = temperature
     meta = {
         "format": PROBE_FORMAT, "version": PROBE_VERSION, "classes": data.classes,
         "features": {"forensic": list(FEATURE_NAMES), "clip": clip, "clip_dim": features.shape[1] - len(FEATURE_NAMES),
-                     "clip_identity": embedder.identity() if embedder else None, "crop": crop},
+                     "clip_identity": embedder.identity() if embedder else None, "crop": rule.crop},
+        "normalisation": rule.describe(),
+        "normalisation_rule": rule.to_json(),
         "classifier": f"standardised multinomial logistic regression (C={REGULARISATION_C}, lbfgs), refitted on all "
                       "images, probabilities softmax(logits / temperature)",
-        "training": {c: {"run": str(data.runs[c]), "images": int(np.sum(data.labels == i))} for i, c in enumerate(data.classes)},
+        "training": {c: {"run": str(data.runs[c]), "images": int(np.sum(data.labels == i)),
+                         "skipped_small": data.skipped_small[c]} for i, c in enumerate(data.classes)},
+        "min_side": MIN_SIDE,
         "heldout": heldout,
     }
     save_probe(out, probe, meta)
@@ -323,13 +378,29 @@ def load_probe(path: Path) -> tuple[LinearProbe, dict[str, Any]]:
     if not weights.is_file() or not meta_path.is_file():
         raise InputError(f"not a genlens probe (needs {WEIGHTS_FILE} and {META_FILE})", path=directory,
                          fix="give the directory written by `genlens probe train --out`")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("format") != PROBE_FORMAT or meta.get("version") != PROBE_VERSION:
-        raise InputError(f"unsupported probe format {meta.get('format')!r} v{meta.get('version')}", path=meta_path,
+    retrain = "retrain it with `genlens probe train` (the file is damaged or not a probe)"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"probe metadata is not valid JSON ({type(exc).__name__})", path=meta_path, fix=retrain) from None
+    if not isinstance(meta, dict) or meta.get("format") != PROBE_FORMAT or meta.get("version") != PROBE_VERSION:
+        found = (meta.get("format"), meta.get("version")) if isinstance(meta, dict) else (type(meta).__name__, None)
+        raise InputError(f"unsupported probe format {found[0]!r} v{found[1]}", path=meta_path,
                          fix="retrain it with this version of genlens")
-    tensors = load_file(str(weights))
-    probe = LinearProbe(meta["classes"], tensors["scaler.mean"], tensors["scaler.scale"], tensors["linear.weight"],
-                        tensors["linear.bias"], float(tensors["temperature"][0]))
+    missing = [key for key in META_KEYS if key not in meta] + [
+        f"features.{key}" for key in ("crop", "clip") if not isinstance(meta.get("features"), dict) or key not in meta["features"]]
+    if missing:
+        raise InputError(f"probe metadata lacks {', '.join(missing)}", path=meta_path, fix=retrain)
+    try:
+        tensors = load_file(str(weights))
+        probe = LinearProbe(list(meta["classes"]), tensors["scaler.mean"], tensors["scaler.scale"],
+                            tensors["linear.weight"], tensors["linear.bias"], float(tensors["temperature"][0]))
+    except Exception as exc:  # safetensors raises its own error type for damaged headers
+        raise InputError(f"probe weights unreadable ({type(exc).__name__}: {exc})".splitlines()[0], path=weights,
+                         fix=retrain) from None
+    if probe.weight.shape != (len(probe.classes), probe.mean.size) or probe.bias.shape != (len(probe.classes),):
+        raise InputError(f"probe weights {probe.weight.shape} do not match {len(probe.classes)} classes", path=weights,
+                         fix=retrain)
     return probe, meta
 
 
@@ -340,19 +411,53 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Family probabilities for every image of ``run_dir``; writes ``run_dir/probe.json``."""
     probe, meta = load_probe(probe_path)
-    images = run_images(run_dir)
+    images, skipped = large_images(run_dir)
+    rule = probe_rule(meta)
+    warning = format_warning(rule, [image_info(image.path) for image in images])
     if not images:
-        raise InputError("the run has no finished images", path=run_dir, fix="generate or import images into it first")
+        raise InputError(f"the run has no finished images of at least {MIN_SIDE}x{MIN_SIDE} px", path=run_dir,
+                         fix="generate or import images into it first")
     clip_spec = clip or meta["features"]["clip"]
     embedder = ClipEmbedder(clip_spec) if clip_spec else None
-    features = FeatureSpec(crop=meta["features"]["crop"]).extract([i.path for i in images], embedder, progress)
+    features = FeatureSpec(rule).extract([i.path for i in images], embedder, progress)
     if features.shape[1] != probe.weight.shape[1]:
         raise InputError(f"features have {features.shape[1]} values but the probe expects {probe.weight.shape[1]}",
                          path=probe_path, fix="classify with the same CLIP model the probe was trained with (--clip)")
     probabilities = probe.probabilities(features)
     result = probe_result(probe_path, probe.classes, probabilities, [i.relative for i in images], meta["heldout"])
+    result["normalisation"] = rule.describe()
+    result["normalisation_rule"] = rule.to_json()
+    result["skipped_small"] = {"min_side": MIN_SIDE, "images": skipped}
+    result["format_warning"] = warning
     atomic_write_text(run_dir / RUN_PROBE_JSON, json.dumps(metrics.json_safe(result), indent=2, allow_nan=False))
     return result
+
+
+def format_warning(rule: NormalisationRule, infos: Sequence[ImageInfo]) -> str | None:
+    """A sentence when the target run carries compression the training rule did not remove, else None.
+
+    The training rule re-encodes only when the families' formats differed; a target with harsher
+    (or any, when the rule kept pixels as decoded) lossy compression shows traces the probe never saw.
+    """
+    lossy = [info for info in infos if info.format in LOSSY]
+    if not lossy:
+        return None
+    if rule.jpeg_quality is None:
+        return (f"{len(lossy)} of {len(infos)} images are lossy ({', '.join(sorted({i.format for i in lossy}))}) but the "
+                "probe was trained on pixels as decoded: its probabilities may reflect compression, not family")
+    harsher = [i for i in lossy if i.format == "jpeg" and i.jpeg_quality is not None and i.jpeg_quality < rule.jpeg_quality]
+    if harsher:
+        return (f"{len(harsher)} of {len(infos)} images are JPEG below the probe's re-encode quality {rule.jpeg_quality} "
+                f"(lowest {min(i.jpeg_quality or 0 for i in harsher)}): their traces survive the rule")
+    return None
+
+
+def probe_rule(meta: dict[str, Any]) -> NormalisationRule:
+    """The rule the probe was trained with, applied unchanged to the images it classifies."""
+    if "normalisation_rule" in meta:
+        return NormalisationRule.from_json(meta["normalisation_rule"])
+    return NormalisationRule(int(meta["features"]["crop"]), None, "probe saved before the format rule existed",
+                             scope="all families' training images")
 
 
 def probe_result(probe_path: Path, classes: list[str], probabilities: np.ndarray, images: list[str],

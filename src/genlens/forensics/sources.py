@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from genlens.errors import InputError
-from genlens.forensics.normalise import ImageInfo, estimate_jpeg_quality
+from genlens.forensics.normalise import ImageInfo
 from genlens.runs.store import RunStore
+from genlens.scorers.image_stats import quality_from_table
 from genlens.suites.base import IMAGE_EXTENSIONS
 
 DB_NAME = "genlens.sqlite"
+MIN_SIDE = 32  # images with a side below this are skipped (and counted): too few pixels for the features
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ def folder_images(folder: Path) -> list[Path]:
     return found
 
 
+def too_small(info: ImageInfo) -> bool:
+    """True for images with a side under :data:`MIN_SIDE`: skipped, so one thumbnail cannot shrink every crop."""
+    return min(info.width, info.height) < MIN_SIDE
+
+
 def image_info(path: Path) -> ImageInfo:
     """Size and container format from the header alone (no full decode)."""
     try:
@@ -80,7 +88,29 @@ def image_info(path: Path) -> ImageInfo:
     except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
         raise InputError(f"not a readable image ({type(exc).__name__})", path=path,
                          fix="remove or replace the file, then run the same command again") from None
+    if fmt == "webp" and not webp_is_lossless(path):
+        return ImageInfo(width, height, "webp-lossy")
     if fmt in ("jpeg", "jpg", "mpo"):
-        quality = estimate_jpeg_quality(list(tables[0])) if 0 in tables else None
+        quality = quality_from_table(np.asarray(tables[0], dtype=np.float64))[0] if 0 in tables else None
         return ImageInfo(width, height, "jpeg", quality)
     return ImageInfo(width, height, fmt)
+
+
+def webp_is_lossless(path: Path) -> bool:
+    """True when the WebP file's image bitstream is VP8L (lossless); ``VP8 `` (with or without alpha) is lossy.
+
+    Walks the RIFF chunks (simple ``VP8 ``/``VP8L`` files, or ``VP8X`` extended ones) up to the first
+    image chunk; an animation or anything unreadable counts as lossy, the safe side for the rule.
+    """
+    with path.open("rb") as handle:
+        header = handle.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+            return False
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return False
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind in (b"VP8L", b"VP8 ", b"ANMF"):
+                return kind == b"VP8L"
+            handle.seek(size + (size & 1), 1)  # chunks are padded to an even size

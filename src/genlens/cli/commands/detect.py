@@ -83,4 +83,8 @@ def register(app: typer.Typer) -> None:
             out_console.print(_robustness_table(result))
         if not quiet:
             err_console.print(f"normalisation: {result['normalisation']}")
+            skipped = result["skipped_small"]
+            if skipped.get("real") or skipped.get("generated"):
+                err_console.print(f"note: skipped {skipped['real']} real and {skipped['generated']} generated image(s) "
+                                  f"with a side under {skipped['min_side']} px")
             err_console.print(f"wrote {run / DETECT_JSON}")

@@ -45,7 +45,7 @@ def _heldout_line(heldout: dict[str, Any]) -> str:
     calibration = heldout["calibration"]
     return (f"held-out accuracy {_pct(heldout['accuracy'])} [{_pct(low)}, {_pct(high)}] over {heldout['n_images']} images "
             f"({heldout['protocol']}); temperature {calibration['temperature']:.2f}, "
-            f"ECE {calibration['uncalibrated']['ece']:.3f} -> {calibration['calibrated']['ece']:.3f}")
+            f"ECE {calibration['uncalibrated']['ece']:.3f} -> {calibration['calibrated']['ece']:.3f} (cross-fitted)")
 
 
 def _distribution_table(result: dict[str, Any]) -> Table:
@@ -71,21 +71,27 @@ def train_cmd(
     clip: ClipOpt = None,
     crop: Annotated[int, typer.Option("--crop", min=8, help="Centre crop side before features (no resampling).")] = 512,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Prompt-grouped cross-validation folds.")] = 5,
+    format_rule: Annotated[str, typer.Option("--format-rule", help="auto (one JPEG re-encode when the families' formats differ), jpeg (always) or none.")] = "auto",
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a probe on N families; prints the held-out accuracy (prompt-grouped CV) and calibration."""
+    from genlens.errors import SpecError
     from genlens.forensics.probe import train_probe, training_set
     from genlens.progress import progress_bar
 
+    if format_rule not in ("auto", "jpeg", "none"):
+        raise SpecError(f"unknown --format-rule {format_rule!r}", fix="use auto, jpeg or none")
     families = parse_classes(classes)
     total = len(training_set(families).paths)
     with progress_bar("probe features", total, quiet=quiet or as_json) as advance:
-        meta = train_probe(families, out, clip=clip, crop=crop, folds=folds, progress=advance)
+        meta = train_probe(families, out, clip=clip, crop=crop, folds=folds, progress=advance,
+                           format_rule=format_rule)  # type: ignore[arg-type]
     if as_json:
         out_console.print_json(json.dumps(meta["heldout"]))
         return
     out_console.print(_heldout_line(meta["heldout"]))
+    out_console.print(f"normalisation: {meta['normalisation']}")
     recall = ", ".join(f"{c} {_pct(v)}" for c, v in meta["heldout"]["per_class_recall"].items())
     out_console.print(f"per-family recall: {recall} (chance {_pct(meta['heldout']['chance'])})")
     if not quiet:
@@ -113,6 +119,8 @@ def classify_cmd(
         return
     out_console.print(_distribution_table(result))
     out_console.print(_heldout_line(result["heldout"]))
+    if result.get("format_warning"):
+        err_console.print(f"warning: {result['format_warning']}")
     if not quiet:
         err_console.print(f"wrote {run / RUN_PROBE_JSON}")
 
