@@ -193,3 +193,18 @@ def test_delta_e2000_published_pairs(lab1, lab2, expected):
 
     assert float(delta_e2000(np.array([lab1]), np.array([lab2]))[0]) == pytest.approx(expected, abs=2e-4)
 
+
+
+def test_clip_crop_follows_smartedits_box_convention():
+    from PIL import Image
+
+    from genlens.suites.reason_edit import crop_to_mask
+
+    mask = np.zeros((256, 256), np.uint8)
+    mask[10:26, 5:45] = 255  # non-zero x 5..44, y 10..25
+    edited = Image.new("RGB", (256, 256), (1, 2, 3))
+    # upstream box (5, 10, 44, 25): 39 × 15 pixels (last column and row excluded)
+    assert crop_to_mask(edited, Image.fromarray(mask)).size == (39, 15)
+    one = np.zeros((256, 256), np.uint8)
+    one[7, 9] = 255
+    assert crop_to_mask(edited, Image.fromarray(one)).size == (1, 1)

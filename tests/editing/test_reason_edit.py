@@ -52,7 +52,9 @@ def test_crop_to_mask_uses_the_box_at_256():
     mask = Image.new("L", (128, 64), 0)
     mask.paste(255, (32, 16, 64, 48))  # box x 32..64, y 16..48 of 128×64 -> ×2 and ×4 at 256×256
     crop = crop_to_mask(edited, mask)
-    assert crop.size == (64, 128)
+    # at 256²: non-zero x 64..127, y 64..191; SmartEdit's box (64, 64, 127, 191) leaves out the last
+    # column and row -> 63 × 127
+    assert crop.size == (63, 127)
     assert crop_to_mask(edited, Image.new("L", (128, 64), 0)) is None
 
 

@@ -143,7 +143,11 @@ def crop_to_mask(edited: Image.Image, mask: Image.Image, size: int = SMARTEDIT_S
     box = mask_bbox(mask.convert("L").resize((size, size), Image.NEAREST))
     if box is None:
         return None
-    return edited.convert("RGB").resize((size, size), Image.BICUBIC).crop(box)
+    # SmartEdit crops to (min x, min y, max x, max y) of the non-zero pixels, so its last row and
+    # column are left out; we do the same (at least one pixel wide, so a one-pixel mask still crops).
+    left, top, right, bottom = box
+    upstream = (left, top, max(left + 1, right - 1), max(top + 1, bottom - 1))
+    return edited.convert("RGB").resize((size, size), Image.BICUBIC).crop(upstream)
 
 
 class SmartEditClipScorer(Scorer):
