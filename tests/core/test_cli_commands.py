@@ -123,3 +123,20 @@ def test_help_explains(cli) -> None:
     assert r.exit_code == 0
     for option in ("--samples", "--limit", "--seed", "--concurrency", "--model-arg", "--config", "--quiet", "--json"):
         assert option in r.output
+
+
+def test_reimport_of_a_changed_image_drops_its_old_score(cli, tmp_path: Path) -> None:
+    import sqlite3
+
+    src = tmp_path / "src"
+    write_png(src / "p0-512x512" / "0.png", size=(512, 512))
+    run = tmp_path / "run"
+    assert cli("import", src, "--suite", "image-props", "--out", run, "-q").exit_code == 0
+    assert cli("score", run, "-q").exit_code == 0
+    write_png(src / "p0-512x512" / "0.png", size=(64, 64))
+    next((run / "images").rglob("*.png")).unlink()  # the run's copy is lost: re-import it
+    assert cli("import", src, "--suite", "image-props", "--out", run, "-q").exit_code == 0
+    with sqlite3.connect(run / "genlens.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 0
+    assert cli("score", run, "-q").exit_code == 0
+    assert json.loads((run / "results.json").read_text())["headline"]["pass_rate"] == 0.0

@@ -487,6 +487,8 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                 if state is not None and state[0] in FINAL_STATUSES and _files_intact(run_dir, state[1], state[2]):
                     summary.skipped += 1
                     continue
+                if state is not None:  # stale: its scores belong to the image it replaces
+                    store.delete_generations([fp])
                 try:
                     data = entry.path.read_bytes()
                     decode(data, source=entry.path)

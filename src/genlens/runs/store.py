@@ -78,16 +78,14 @@ class RunStore:
             "images": record.images, "image_sizes": record.image_sizes, "formats": record.formats,
             "trace": record.trace, "reason": record.reason, "meta": record.meta,
         }
-        with self.conn:
-            self.conn.execute("BEGIN")
-            # A (re)made generation invalidates every score of the previous one with this fingerprint.
-            self.conn.execute("DELETE FROM scores WHERE generation=?", (record.fingerprint,))
-            self.conn.execute(
-                "INSERT OR REPLACE INTO generations(fingerprint, item_id, sample, seed, status, payload, created)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
-                 json.dumps(payload, ensure_ascii=False, default=str), time.time()),
-            )
+        # One statement, one implicit transaction. A generation is only ever replaced after the
+        # resume scan found it stale and removed it with its scores (delete_generations).
+        self.conn.execute(
+            "INSERT OR REPLACE INTO generations(fingerprint, item_id, sample, seed, status, payload, created)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
+             json.dumps(payload, ensure_ascii=False, default=str), time.time()),
+        )
 
     def generations(self, status: str | None = None) -> Iterator[GenerationRecord]:
         query = "SELECT fingerprint, item_id, sample, seed, status, payload FROM generations"
