@@ -56,6 +56,10 @@ def test_pix2pix_edits_natively_and_cannot_generate(loaded):
     assert edited.meta["pipeline"] == "StableDiffusionInstructPix2PixPipeline" and edited.meta["mode"] == "native"
     assert edited.meta["image_guidance_scale"] == 1.5
     assert decode(edited.data).size == (32, 32)
+    assert "mask_ignored" not in edited.meta
+    masked = request("e", 5, "make it blue", kind="edit", images=[source])
+    masked.mask = source
+    assert "takes no mask" in asyncio.run(b.edit(masked)).meta["mask_ignored"]  # recorded, never silent
     with pytest.raises(SpecError, match="needs an input image"):
         asyncio.run(b.generate(request("g", 1)))
 

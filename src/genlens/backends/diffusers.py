@@ -210,6 +210,8 @@ class DiffusersBackend(Backend):
         metas: list[dict[str, Any]] = []
         for index, request in enumerate(requests):
             size, meta = self._size(request)
+            if request.mask is not None:  # said, never silent: these pipelines take the instruction only
+                meta = {**meta, "mask_ignored": "the diffusers edit pipeline takes no mask; the instruction alone was used"}
             metas.append(meta)
             kind = "edit" if request.kind == "edit" else "generate"
             groups.setdefault((kind, size), _Call(kind, size, [])).indices.append(index)
