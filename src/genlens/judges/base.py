@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from genlens.backends.base import is_secret_arg
-from genlens.errors import SpecError
+from genlens.errors import Refused, SpecError
 
 JUDGE_SCHEMES = {
     "openai": "genlens.judges.openai_judge:OpenAIJudge",
@@ -118,3 +120,36 @@ def make_judge(spec: str, *, concurrency: int = 4, params: dict[str, Any] | None
     module_name, _, class_name = JUDGE_SCHEMES[scheme].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls(target, concurrency=concurrency, params=params)
+
+
+# -- shared by the API judges (openai:, gemini:) ------------------------------------------------
+def price_of(model: str, usage: dict[str, int], params: dict[str, Any],
+             table: dict[str, tuple[float, float]]) -> float | None:
+    """Cost of one call from the token counts (``price_in``/``price_out`` args win over ``table``)."""
+    if "price_in" in params and "price_out" in params:
+        price_in, price_out = float(params["price_in"]), float(params["price_out"])
+    else:
+        known = table.get(model) or next((p for name, p in table.items() if model.startswith(name + "-20")), None)
+        if known is None:
+            return None
+        price_in, price_out = known
+    return (usage.get("prompt_tokens", 0) * price_in + usage.get("completion_tokens", 0) * price_out) / 1e6
+
+
+async def call_api(judge: Judge, layer: Any, request: Callable[[], Awaitable[Any]], *,
+                   status: Callable[[BaseException], Any], setup_errors: dict[int, str], fix: str,
+                   ) -> tuple[Any, float] | JudgeReply:
+    """One provider call through the call layer: ``(response, latency)``, or the reply that records
+    a refusal or a failed call. Setup errors (bad key, unknown model …) stop the run instead."""
+    started = time.perf_counter()
+    try:
+        response, info = await layer.call_with_info(request)
+    except Refused as exc:
+        return JudgeReply("", judge.target, "refused", latency_s=time.perf_counter() - started, error=exc.reason)
+    except Exception as exc:
+        code = status(exc)
+        if code in setup_errors:
+            raise SpecError(f"judge {judge.spec}: {setup_errors[code]} ({getattr(exc, 'message', exc)})", fix=fix) from None
+        message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+        return JudgeReply("", judge.target, "error", latency_s=time.perf_counter() - started, error=message)
+    return response, info.latency_s

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from typing import Any
 
 from genlens.backends._calls import CallLayer, CallPolicy
-from genlens.errors import Refused, SpecError
+from genlens.errors import SpecError
 from genlens.imageio import sniff_format
-from genlens.judges.base import Judge, JudgeReply
+from genlens.judges.base import Judge, JudgeReply, call_api, price_of
 from genlens.judges.openai_judge import MIME
 
 REFUSAL_FINISH = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY", "RECITATION"}
@@ -73,20 +72,11 @@ class GeminiJudge(Judge):
         config = types.GenerateContentConfig(system_instruction=system, temperature=self.temperature,
                                              max_output_tokens=self.max_tokens, seed=self.seed)
         contents = self._contents(text, images)
-        started = time.perf_counter()
-        try:
-            response, info = await self.layer.call_with_info(
-                lambda: client.aio.models.generate_content(model=self.target, contents=contents, config=config))
-        except Refused as exc:
-            return JudgeReply("", self.target, "refused", latency_s=time.perf_counter() - started, error=exc.reason)
-        except Exception as exc:
-            code = getattr(exc, "code", None)
-            if code in SETUP_ERRORS:
-                raise SpecError(f"judge {self.spec}: {SETUP_ERRORS[code]} ({getattr(exc, 'message', exc)})",
-                                fix="check GEMINI_API_KEY, the model name and base_url") from None
-            message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
-            return JudgeReply("", self.target, "error", latency_s=time.perf_counter() - started, error=message)
-        return self._reply(response, info.latency_s)
+        outcome = await call_api(
+            self, self.layer, lambda: client.aio.models.generate_content(model=self.target, contents=contents, config=config),
+            status=lambda exc: getattr(exc, "code", None), setup_errors=SETUP_ERRORS,
+            fix="check GEMINI_API_KEY, the model name and base_url")
+        return outcome if isinstance(outcome, JudgeReply) else self._reply(*outcome)
 
     def _reply(self, response: Any, latency_s: float) -> JudgeReply:
         model = getattr(response, "model_version", None) or self.target
@@ -94,9 +84,7 @@ class GeminiJudge(Judge):
         meta = getattr(response, "usage_metadata", None)
         usage = {"prompt_tokens": int(getattr(meta, "prompt_token_count", 0) or 0),
                  "completion_tokens": int(getattr(meta, "candidates_token_count", 0) or 0)}
-        price = (float(self.params["price_in"]), float(self.params["price_out"])) if "price_in" in self.params \
-            and "price_out" in self.params else PRICES_PER_MTOK.get(self.target)
-        cost = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]) / 1e6 if price else None
+        cost = price_of(self.target, usage, self.params, PRICES_PER_MTOK)
         self.layer.stats.add_usage(usage["prompt_tokens"], usage["completion_tokens"], cost)
         feedback = getattr(response, "prompt_feedback", None)
         blocked = getattr(feedback, "block_reason", None)

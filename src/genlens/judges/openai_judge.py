@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import time
 from typing import Any
 
 from genlens.backends._calls import CallLayer, CallPolicy
-from genlens.errors import Refused, SpecError
+from genlens.errors import SpecError
 from genlens.imageio import sniff_format
-from genlens.judges.base import Judge, JudgeReply
+from genlens.judges.base import Judge, JudgeReply, call_api, price_of
 
 #: USD per million (input, output) tokens, for the cost line; override with price_in / price_out.
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
@@ -54,19 +53,6 @@ def chat_messages(system: str | None, text: str, images: list[bytes], detail: st
         messages.append({"role": "system", "content": system})
     messages.append({"role": "user", "content": content})
     return messages
-
-
-def price_of(model: str, usage: dict[str, int], params: dict[str, Any]) -> float | None:
-    """Cost of one call from the token counts, or None when the model's price is unknown."""
-    if "price_in" in params and "price_out" in params:
-        price_in, price_out = float(params["price_in"]), float(params["price_out"])
-    else:
-        known = PRICES_PER_MTOK.get(model) or next(
-            (p for name, p in PRICES_PER_MTOK.items() if model.startswith(name + "-20")), None)
-        if known is None:
-            return None
-        price_in, price_out = known
-    return (usage.get("prompt_tokens", 0) * price_in + usage.get("completion_tokens", 0) * price_out) / 1e6
 
 
 class OpenAIJudge(Judge):
@@ -139,19 +125,10 @@ class OpenAIJudge(Judge):
     async def ask(self, *, system: str | None, text: str, images: list[bytes]) -> JudgeReply:
         client = self._client()
         body = self._request(system, text, images)
-        started = time.perf_counter()
-        try:
-            response, info = await self.layer.call_with_info(lambda: self._post(client, body))
-        except Refused as exc:
-            return JudgeReply("", self.target, "refused", latency_s=time.perf_counter() - started, error=exc.reason)
-        except Exception as exc:
-            status = getattr(exc, "status_code", None)
-            if status in SETUP_ERRORS:
-                raise SpecError(f"judge {self.spec}: {SETUP_ERRORS[status]} ({getattr(exc, 'message', exc)})",
-                                fix="check OPENAI_API_KEY, the model name and base_url") from None
-            message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
-            return JudgeReply("", self.target, "error", latency_s=time.perf_counter() - started, error=message)
-        return self._reply(response, info.latency_s)
+        outcome = await call_api(self, self.layer, lambda: self._post(client, body),
+                                 status=lambda exc: getattr(exc, "status_code", None), setup_errors=SETUP_ERRORS,
+                                 fix="check OPENAI_API_KEY, the model name and base_url")
+        return outcome if isinstance(outcome, JudgeReply) else self._reply(*outcome)
 
     def _reply(self, response: Any, latency_s: float) -> JudgeReply:
         model = getattr(response, "model", None) or self.target
@@ -162,7 +139,7 @@ class OpenAIJudge(Judge):
         fingerprint = getattr(response, "system_fingerprint", None)
         if fingerprint:
             usage["system_fingerprint"] = fingerprint  # type: ignore[assignment]
-        cost = price_of(model, usage, self.params)
+        cost = price_of(model, usage, self.params, PRICES_PER_MTOK)
         self.layer.stats.add_usage(usage["prompt_tokens"], usage["completion_tokens"], cost)
         if not response.choices:
             return JudgeReply("", model, "error", usage, cost, latency_s, error="the reply had no choices")
