@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 from genlens.testing.fake_openai import draw_png, image_size_of
-from genlens.testing.http import FakeServer, Request, Response
+from genlens.testing.http import Base64Faults, FakeServer, Request, Response
 
 ASPECTS = {"1:1": (1024, 1024), "3:4": (896, 1152), "4:3": (1152, 896), "9:16": (768, 1344), "16:9": (1344, 768),
            "2:3": (832, 1248), "3:2": (1248, 832), "4:5": (928, 1152), "5:4": (1152, 928), "21:9": (1536, 672)}
@@ -31,7 +31,7 @@ def b64decode_any(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4))
 
 
-class FakeGemini:
+class FakeGemini(Base64Faults):
     """Install with ``FakeGemini().install(server)``; point google-genai at ``server.url``."""
 
     def __init__(self, block_word: str = "FORBIDDEN"):
@@ -43,17 +43,6 @@ class FakeGemini:
         server.route("POST", MODEL_PATH + ":generateContent", self.generate_content)
         server.route("POST", MODEL_PATH + ":predict", self.predict)
         return self
-
-    def corrupt_next(self, times: int = 1) -> None:
-        with self._lock:
-            self._corrupt += times
-
-    def _b64(self, data: bytes) -> str:
-        with self._lock:
-            if self._corrupt:
-                self._corrupt -= 1
-                return "iVBORw0KGgo!!not-base64!!"
-        return base64.b64encode(data).decode()
 
     def generate_content(self, request: Request) -> Response:
         body = request.json()

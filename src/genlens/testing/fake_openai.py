@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from genlens.testing.http import FakeServer, Request, Response
+from genlens.testing.http import Base64Faults, FakeServer, Request, Response
 
 REFUSAL_MESSAGE = "Your request was rejected as a result of our safety system."
 
@@ -75,7 +75,7 @@ def image_size_of(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
 
 
-class FakeOpenAI:
+class FakeOpenAI(Base64Faults):
     """Install with ``FakeOpenAI().install(server)``; point the SDK at ``server.url + '/v1'``."""
 
     def __init__(self, refuse_word: str = "FORBIDDEN"):
@@ -90,18 +90,6 @@ class FakeOpenAI:
         server.route("POST", r"/v1/images/edits", self.images_edits)
         server.route("POST", r"/v1/responses", self.responses_create)
         return self
-
-    def corrupt_next(self, times: int = 1) -> None:
-        """The next ``times`` image payloads carry invalid base64."""
-        with self._lock:
-            self._corrupt += times
-
-    def _b64(self, data: bytes) -> str:
-        with self._lock:
-            if self._corrupt:
-                self._corrupt -= 1
-                return "iVBORw0KGgo!!not-base64!!"
-        return base64.b64encode(data).decode()
 
     def _refusal(self, prompt: str) -> Response | None:
         if self.refuse_word and self.refuse_word in prompt:

@@ -9,6 +9,7 @@ path, headers, JSON body) so tests can assert what the SDK sent.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -179,3 +180,22 @@ class FakeServer:
                 self._serve("POST")
 
         return _Handler
+
+
+class Base64Faults:
+    """Image payloads as base64, with the next N scripted to carry invalid base64 (a fake server's fault)."""
+
+    _corrupt: int
+    _lock: threading.Lock
+
+    def corrupt_next(self, times: int = 1) -> None:
+        """The next ``times`` image payloads carry invalid base64."""
+        with self._lock:
+            self._corrupt += times
+
+    def _b64(self, data: bytes) -> str:
+        with self._lock:
+            if self._corrupt:
+                self._corrupt -= 1
+                return "iVBORw0KGgo!!not-base64!!"
+        return base64.b64encode(data).decode()
