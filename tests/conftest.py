@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,27 @@ def write_png(path: Path, size: tuple[int, int] = (64, 48), color: tuple[int, in
     arr = (arr + rng.integers(0, 20, arr.shape)).clip(0, 255).astype(np.uint8)
     Image.fromarray(arr).save(path)
     return path
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for a `python -m genlens` subprocess: this checkout's src first on the path."""
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def count_generations(run: Path, status: str | None = None) -> int:
+    """Generation rows in a run (of one status), 0 while the store does not exist or is busy."""
+    db = run / "genlens.sqlite"
+    if not db.exists():
+        return 0
+    query = "SELECT COUNT(*) FROM generations" + (" WHERE status = ?" if status else "")
+    try:
+        with sqlite3.connect(db, timeout=1) as conn:
+            return conn.execute(query, (status,) if status else ()).fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import subprocess_env
 
 from genlens.backends.base import make_backend
 from genlens.runs import engine
@@ -29,7 +30,6 @@ from genlens.testing.http import Fault
 from genlens.types import Item, ScoredGeneration
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def model_args(scheme: str, server) -> list[str]:
@@ -108,8 +108,7 @@ def test_resume_after_sigkill_records_every_item_once(cli, scheme, openai_server
     out = tmp_path / "run"
     args = ["run", "image-props", "--model", spec(scheme), *model_args(scheme, server), "--limit", "10",
             "--concurrency", "2", "--out", str(out), "--quiet"]
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen([sys.executable, "-m", "genlens", *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "genlens", *args], env=subprocess_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:

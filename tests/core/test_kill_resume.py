@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from genlens.suites.image_props import ImagePropsSuite
+from tests.conftest import count_generations, subprocess_env
 
 SAMPLES = 3
 EXPECTED = {(item.id, s) for item in ImagePropsSuite().items() for s in range(SAMPLES)}
@@ -23,38 +23,24 @@ def _command(run: Path) -> list[str]:
             "--model-arg", "delay=0.02", "--samples", str(SAMPLES), "--concurrency", "3", "--out", str(run), "--quiet"]
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
-def _count(run: Path) -> int:
-    db = run / "genlens.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=1) as conn:
-            return conn.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
 
 
 @pytest.mark.parametrize("kill_after", [1, 40])
 def test_sigkill_mid_run_then_resume(tmp_path: Path, kill_after: int) -> None:
     run = tmp_path / "run"
-    proc = subprocess.Popen(_command(run), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(_command(run), env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while _count(run) < kill_after and time.monotonic() < deadline and proc.poll() is None:
+    while count_generations(run) < kill_after and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
     assert proc.poll() is None, f"run finished before it could be killed: {proc.stderr.read().decode()}"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = _count(run)
+    done_before = count_generations(run)
     assert kill_after <= done_before < len(EXPECTED)
 
-    finished = subprocess.run(_command(run), env=_env(), capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(_command(run), env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
 
     with sqlite3.connect(run / "genlens.sqlite") as conn:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,19 +12,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _done(run: Path) -> int:
-    try:
-        with sqlite3.connect(run / "genlens.sqlite") as conn:
-            return conn.execute("SELECT COUNT(*) FROM generations WHERE status = 'ok'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
+from tests.conftest import count_generations, subprocess_env
 
 
 @pytest.mark.parametrize(("suite", "total"), [("reason-edit", 12), ("gedit", 22)])
@@ -34,15 +21,15 @@ def test_sigkill_then_resume(suite: str, total: int, reason_edit_dir: Path, gedi
     run = tmp_path / "run"
     command = [sys.executable, "-m", "genlens", "run", suite, "--model", "synthetic:gradient", "--model-arg", "delay=0.1",
                "--concurrency", "1", "--data-dir", str(data), "--out", str(run), "--quiet"]
-    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while _done(run) < 3 and time.monotonic() < deadline and proc.poll() is None:
+    while count_generations(run, "ok") < 3 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     assert proc.poll() is None, proc.stderr.read().decode()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert 3 <= _done(run) < total
-    finished = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=120)
+    assert 3 <= count_generations(run, "ok") < total
+    finished = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     with sqlite3.connect(run / "genlens.sqlite") as conn:
         items = [row[0] for row in conn.execute("SELECT item_id FROM generations WHERE status = 'ok'")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -25,6 +24,7 @@ from genlens.suites.multiturn_edit import (
     round_metrics,
 )
 from genlens.types import GenerationRecord, Item, ScoredGeneration, ScoreRecord
+from tests.conftest import count_generations, subprocess_env
 
 TL = [0.0, 0.0, 0.4, 0.4]
 
@@ -178,34 +178,24 @@ def test_default_sources_are_skimage_photos(tmp_path: Path):
     assert Image.open(path).size == (512, 512)
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
-def _done(run: Path) -> int:
-    try:
-        with sqlite3.connect(run / "genlens.sqlite") as conn:
-            return conn.execute("SELECT COUNT(*) FROM generations WHERE status = 'ok'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 def test_kill_mid_run_then_resume_finishes_each_sequence_once(tmp_path: Path):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "genlens", "run", "multiturn-edit", "--model", "synthetic:gradient",
                "--model-arg", "delay=0.05", "--limit", "8", "--concurrency", "2", "--out", str(run), "--quiet"]
-    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while _done(run) < 2 and time.monotonic() < deadline and proc.poll() is None:
+    while count_generations(run, "ok") < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     assert proc.poll() is None, proc.stderr.read().decode()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = _done(run)
+    before = count_generations(run, "ok")
     assert 2 <= before < 8
-    finished = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     with sqlite3.connect(run / "genlens.sqlite") as conn:
         rows = conn.execute("SELECT item_id, status FROM generations").fetchall()
