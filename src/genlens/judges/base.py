@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from genlens.backends._calls import CallLayer, CallPolicy
 from genlens.backends.base import is_secret_arg
 from genlens.errors import Refused, SpecError
 
@@ -123,6 +125,71 @@ def make_judge(spec: str, *, concurrency: int = 4, params: dict[str, Any] | None
 
 
 # -- shared by the API judges (openai:, gemini:) ------------------------------------------------
+class ApiJudge(Judge):
+    """A judge behind a provider API: decoding settings, the shared call layer, one client per event loop."""
+
+    #: Environment variable that may hold the endpoint when no ``base_url`` argument is given.
+    base_url_env: ClassVar[str] = ""
+
+    def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
+        super().__init__(target, concurrency=concurrency, params=params)
+        p = self.params
+        self.base_url = p.get("base_url") or os.environ.get(self.base_url_env) or None
+        self.temperature = float(p.get("temperature", 0.0))
+        self.max_tokens = int(p.get("max_tokens", 2000))
+        self.seed = None if p.get("seed") in ("none", "None") else int(p.get("seed", 0))
+        policy = CallPolicy.from_params(p, concurrency=self.concurrency, timeout_s=float(p.get("timeout", 120.0)))
+        policy.backoff_base_s = float(p.get("backoff_base_s", policy.backoff_base_s))
+        self.layer = CallLayer(f"judge {self.spec}", policy)
+        self._clients: dict[int, Any] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
+
+    def call_stats(self) -> dict[str, Any]:
+        return self.layer.stats.summary()
+
+    def _client(self) -> Any:
+        """One SDK client per event loop (its connection pool belongs to the loop)."""
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._clients:
+            self._clients[loop] = self._new_client()
+        return self._clients[loop]
+
+    @abstractmethod
+    def _new_client(self) -> Any:
+        """A new SDK client (with the SDK's own retries off: the call layer retries)."""
+
+    @abstractmethod
+    async def _close_client(self, client: Any) -> None:
+        """Close one client."""
+
+    async def _call(self, request: Callable[[], Awaitable[Any]], *, status: Callable[[BaseException], Any],
+                    setup_errors: dict[int, str], fix: str) -> tuple[Any, float] | JudgeReply:
+        """One provider call through the call layer: ``(response, latency)``, or the reply that records
+        a refusal or a failed call. Setup errors (bad key, unknown model …) stop the run instead."""
+        started = time.perf_counter()
+        try:
+            response, info = await self.layer.call_with_info(request)
+        except Refused as exc:
+            return JudgeReply("", self.target, "refused", latency_s=time.perf_counter() - started, error=exc.reason)
+        except Exception as exc:
+            code = status(exc)
+            if code in setup_errors:
+                raise SpecError(f"judge {self.spec}: {setup_errors[code]} ({getattr(exc, 'message', exc)})", fix=fix) from None
+            message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+            return JudgeReply("", self.target, "error", latency_s=time.perf_counter() - started, error=message)
+        return response, info.latency_s
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            try:
+                await self._close_client(client)
+            except (RuntimeError, AttributeError):  # its loop is gone / an SDK without aclose
+                pass
+
+
 def price_of(model: str, usage: dict[str, int], params: dict[str, Any],
              table: dict[str, tuple[float, float]]) -> float | None:
     """Cost of one call from the token counts (``price_in``/``price_out`` args win over ``table``)."""
@@ -134,22 +201,3 @@ def price_of(model: str, usage: dict[str, int], params: dict[str, Any],
             return None
         price_in, price_out = known
     return (usage.get("prompt_tokens", 0) * price_in + usage.get("completion_tokens", 0) * price_out) / 1e6
-
-
-async def call_api(judge: Judge, layer: Any, request: Callable[[], Awaitable[Any]], *,
-                   status: Callable[[BaseException], Any], setup_errors: dict[int, str], fix: str,
-                   ) -> tuple[Any, float] | JudgeReply:
-    """One provider call through the call layer: ``(response, latency)``, or the reply that records
-    a refusal or a failed call. Setup errors (bad key, unknown model …) stop the run instead."""
-    started = time.perf_counter()
-    try:
-        response, info = await layer.call_with_info(request)
-    except Refused as exc:
-        return JudgeReply("", judge.target, "refused", latency_s=time.perf_counter() - started, error=exc.reason)
-    except Exception as exc:
-        code = status(exc)
-        if code in setup_errors:
-            raise SpecError(f"judge {judge.spec}: {setup_errors[code]} ({getattr(exc, 'message', exc)})", fix=fix) from None
-        message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
-        return JudgeReply("", judge.target, "error", latency_s=time.perf_counter() - started, error=message)
-    return response, info.latency_s

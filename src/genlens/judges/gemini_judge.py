@@ -8,14 +8,12 @@ or a SAFETY-class finish is recorded as a refusal. ``base_url`` (judge argument 
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 
-from genlens.backends._calls import CallLayer, CallPolicy
 from genlens.errors import SpecError
 from genlens.imageio import sniff_format
-from genlens.judges.base import Judge, JudgeReply, call_api, price_of
+from genlens.judges.base import ApiJudge, JudgeReply, price_of
 from genlens.judges.openai_judge import MIME
 
 REFUSAL_FINISH = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY", "RECITATION"}
@@ -27,37 +25,23 @@ PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
 }
 
 
-class GeminiJudge(Judge):
+class GeminiJudge(ApiJudge):
     scheme = "gemini"
+    base_url_env = "GEMINI_BASE_URL"
 
-    def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
-        super().__init__(target, concurrency=concurrency, params=params)
-        p = self.params
-        self.base_url = p.get("base_url") or os.environ.get("GEMINI_BASE_URL") or None
-        self.temperature = float(p.get("temperature", 0.0))
-        self.max_tokens = int(p.get("max_tokens", 2000))
-        self.seed = None if p.get("seed") in ("none", "None") else int(p.get("seed", 0))
-        policy = CallPolicy.from_params(p, concurrency=self.concurrency, timeout_s=float(p.get("timeout", 120.0)))
-        policy.backoff_base_s = float(p.get("backoff_base_s", policy.backoff_base_s))
-        self.layer = CallLayer(f"judge {self.spec}", policy)
-        self._clients: dict[int, Any] = {}
+    def _new_client(self) -> Any:
+        from google import genai
+        from google.genai import types
 
-    def settings(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
+        key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+        if not key:
+            raise SpecError(f"judge {self.spec} needs GEMINI_API_KEY (or GOOGLE_API_KEY)", fix="export GEMINI_API_KEY=…")
+        options = types.HttpOptions(base_url=self.base_url, retry_options=types.HttpRetryOptions(attempts=1),
+                                    timeout=int(self.layer.policy.timeout_s * 1000))
+        return genai.Client(api_key=key, http_options=options)
 
-    def _client(self) -> Any:
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._clients:
-            from google import genai
-            from google.genai import types
-
-            key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
-            if not key:
-                raise SpecError(f"judge {self.spec} needs GEMINI_API_KEY (or GOOGLE_API_KEY)", fix="export GEMINI_API_KEY=…")
-            options = types.HttpOptions(base_url=self.base_url, retry_options=types.HttpRetryOptions(attempts=1),
-                                        timeout=int(self.layer.policy.timeout_s * 1000))
-            self._clients[loop] = genai.Client(api_key=key, http_options=options)
-        return self._clients[loop]
+    async def _close_client(self, client: Any) -> None:
+        await client.aio.aclose()
 
     def _contents(self, text: str, images: list[bytes]) -> list[Any]:
         from google.genai import types
@@ -72,8 +56,8 @@ class GeminiJudge(Judge):
         config = types.GenerateContentConfig(system_instruction=system, temperature=self.temperature,
                                              max_output_tokens=self.max_tokens, seed=self.seed)
         contents = self._contents(text, images)
-        outcome = await call_api(
-            self, self.layer, lambda: client.aio.models.generate_content(model=self.target, contents=contents, config=config),
+        outcome = await self._call(
+            lambda: client.aio.models.generate_content(model=self.target, contents=contents, config=config),
             status=lambda exc: getattr(exc, "code", None), setup_errors=SETUP_ERRORS,
             fix="check GEMINI_API_KEY, the model name and base_url")
         return outcome if isinstance(outcome, JudgeReply) else self._reply(*outcome)
@@ -97,14 +81,3 @@ class GeminiJudge(Judge):
         parts = getattr(getattr(candidates[0], "content", None), "parts", None) or [] if candidates else []
         text = "".join(getattr(part, "text", None) or "" for part in parts)
         return JudgeReply(text, model, "ok", usage, cost, latency_s)
-
-    def call_stats(self) -> dict[str, Any]:
-        return self.layer.stats.summary()
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            try:
-                await client.aio.aclose()
-            except (RuntimeError, AttributeError):  # its loop is gone / an SDK without aclose
-                pass

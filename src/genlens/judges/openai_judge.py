@@ -9,15 +9,13 @@ honouring Retry-After, refusals never retried).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 from typing import Any
 
-from genlens.backends._calls import CallLayer, CallPolicy
 from genlens.errors import SpecError
 from genlens.imageio import sniff_format
-from genlens.judges.base import Judge, JudgeReply, call_api, price_of
+from genlens.judges.base import ApiJudge, JudgeReply, price_of
 
 #: USD per million (input, output) tokens, for the cost line; override with price_in / price_out.
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
@@ -55,28 +53,19 @@ def chat_messages(system: str | None, text: str, images: list[bytes], detail: st
     return messages
 
 
-class OpenAIJudge(Judge):
+class OpenAIJudge(ApiJudge):
     scheme = "openai"
+    base_url_env = "OPENAI_BASE_URL"
 
     def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
         super().__init__(target, concurrency=concurrency, params=params)
-        p = self.params
-        self.base_url = p.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
-        self.temperature = float(p.get("temperature", 0.0))
-        self.max_tokens = int(p.get("max_tokens", 2000))
-        self.seed = None if p.get("seed") in ("none", "None") else int(p.get("seed", 0))
-        self.detail = p.get("image_detail")
+        self.detail = self.params.get("image_detail")
         # Qwen3-style servers (vLLM / SGLang): switch the chat template's thinking mode off or on.
-        thinking = p.get("enable_thinking")
+        thinking = self.params.get("enable_thinking")
         self.enable_thinking = None if thinking is None else str(thinking).lower() in ("true", "1", "yes")
-        policy = CallPolicy.from_params(p, concurrency=self.concurrency, timeout_s=float(p.get("timeout", 120.0)))
-        policy.concurrency = int(p.get("concurrency", self.concurrency))
-        policy.backoff_base_s = float(p.get("backoff_base_s", policy.backoff_base_s))
-        self.layer = CallLayer(f"judge {self.spec}", policy)
-        self._clients: dict[int, Any] = {}
 
     def settings(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
+        out = super().settings()
         if self.detail:
             out["image_detail"] = self.detail
         if self.enable_thinking is not None:
@@ -86,19 +75,18 @@ class OpenAIJudge(Judge):
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "endpoint": self.base_url or "https://api.openai.com/v1"}
 
-    def _client(self) -> Any:
-        """One AsyncOpenAI per event loop (its connection pool belongs to the loop); SDK retries off."""
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._clients:
-            from openai import AsyncOpenAI
+    def _new_client(self) -> Any:
+        from openai import AsyncOpenAI
 
-            key = os.environ.get("OPENAI_API_KEY")
-            if not key and not self.base_url:
-                raise SpecError(f"judge {self.spec} needs OPENAI_API_KEY",
-                                fix="export OPENAI_API_KEY=… (or give base_url for a local OpenAI-compatible server)")
-            self._clients[loop] = AsyncOpenAI(api_key=key or "not-needed", base_url=self.base_url, max_retries=0,
-                                              timeout=self.layer.policy.timeout_s)
-        return self._clients[loop]
+        key = os.environ.get("OPENAI_API_KEY")
+        if not key and not self.base_url:
+            raise SpecError(f"judge {self.spec} needs OPENAI_API_KEY",
+                            fix="export OPENAI_API_KEY=… (or give base_url for a local OpenAI-compatible server)")
+        return AsyncOpenAI(api_key=key or "not-needed", base_url=self.base_url, max_retries=0,
+                           timeout=self.layer.policy.timeout_s)
+
+    async def _close_client(self, client: Any) -> None:
+        await client.close()
 
     def _request(self, system: str | None, text: str, images: list[bytes]) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.target, "messages": chat_messages(system, text, images, self.detail),
@@ -125,8 +113,8 @@ class OpenAIJudge(Judge):
     async def ask(self, *, system: str | None, text: str, images: list[bytes]) -> JudgeReply:
         client = self._client()
         body = self._request(system, text, images)
-        outcome = await call_api(self, self.layer, lambda: self._post(client, body),
-                                 status=lambda exc: getattr(exc, "status_code", None), setup_errors=SETUP_ERRORS,
+        outcome = await self._call(lambda: self._post(client, body),
+                                   status=lambda exc: getattr(exc, "status_code", None), setup_errors=SETUP_ERRORS,
                                  fix="check OPENAI_API_KEY, the model name and base_url")
         return outcome if isinstance(outcome, JudgeReply) else self._reply(*outcome)
 
@@ -151,14 +139,3 @@ class OpenAIJudge(Judge):
             return JudgeReply(content, model, "refused", usage, cost, latency_s,
                               error=refusal or "finish_reason=content_filter")
         return JudgeReply(content, model, "ok", usage, cost, latency_s)
-
-    def call_stats(self) -> dict[str, Any]:
-        return self.layer.stats.summary()
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            try:
-                await client.close()
-            except RuntimeError:  # its loop is gone
-                pass
