@@ -25,7 +25,9 @@ class GenlensError(Exception):
             text = f"{self.path}: {text}"
         if self.fix:
             text = f"{text} — {self.fix}"
-        return text.replace("\n", " ")
+        from genlens.redact import scrub
+
+        return scrub(text.replace("\n", " "))
 
 
 class InputError(GenlensError):
@@ -44,5 +46,8 @@ class Refused(Exception):
     """A provider refused a request (content policy). Recorded as ``refused``, never retried."""
 
     def __init__(self, reason: str):
+        from genlens.redact import scrub
+
+        reason = scrub(reason)
         self.reason = reason
         super().__init__(reason)

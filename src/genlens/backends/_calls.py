@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from genlens.errors import GenlensError, Refused
+from genlens.redact import scrub
 
 T = TypeVar("T")
 Verdict = Literal["retry", "refused", "fatal"]
@@ -220,7 +221,7 @@ def _error_codes(exc: BaseException) -> set[str]:
 
 def _message(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}".replace("\n", " ")[:500]
+    return scrub(f"{type(exc).__name__}: {text}".replace("\n", " "))[:500]
 
 
 def classify_error(exc: BaseException) -> tuple[Verdict, float | None, str]:
@@ -232,7 +233,7 @@ def classify_error(exc: BaseException) -> tuple[Verdict, float | None, str]:
         return "fatal", None, message
     if _error_codes(exc) & REFUSAL_CODES:
         reason = getattr(exc, "message", None) or str(exc)
-        return "refused", None, str(reason).replace("\n", " ")[:500]
+        return "refused", None, scrub(str(reason).replace("\n", " "))[:500]
     status = _status_of(exc)
     retry_after = _retry_after_of(exc)
     if status is not None:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from genlens._modules import import_submodules
 from genlens.errors import SpecError
+from genlens.redact import install_log_scrubber, remember_urls
 from genlens.types import GeneratedImage, GenerationRequest
 
 SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "authorization", "auth", "credential", "credentials"})
@@ -45,7 +46,10 @@ def reject_secret_args(params: dict[str, Any], *, env: str, option: str = "--mod
 
 
 def public_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if not is_secret_arg(k)}
+    """Arguments safe to store and show: credential names dropped, URL userinfo masked."""
+    from genlens.redact import mask_url
+
+    return {k: mask_url(v) if isinstance(v, str) else v for k, v in params.items() if not is_secret_arg(k)}
 
 
 #: Model args that change how requests are made, not which image comes back. They are recorded in
@@ -99,6 +103,8 @@ class Backend(ABC):
         self.target = target
         self.params = dict(params or {})
         reject_secret_args(self.params, env=self.secret_env)
+        remember_urls(self.params)
+        install_log_scrubber()
 
     @property
     def spec(self) -> str:

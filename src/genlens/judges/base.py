@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from genlens.backends._calls import CallLayer, CallPolicy
 from genlens.backends.base import is_secret_arg
 from genlens.errors import Refused, SpecError
+from genlens.redact import install_log_scrubber, remember_urls, scrub
 
 JUDGE_SCHEMES = {
     "openai": "genlens.judges.openai_judge:OpenAIJudge",
@@ -60,6 +61,16 @@ class JudgeRequest:
     images: list[bytes] = field(default_factory=list)
 
 
+def reject_judge_secrets(params: dict[str, Any]) -> None:
+    """Refuse credentials given as judge arguments (before anything is written anywhere)."""
+    secrets = [k for k in params if is_secret_arg(k)]
+    if secrets:
+        raise SpecError(
+            f"judge argument(s) {', '.join(secrets)} look like credentials",
+            fix="API keys come only from the environment (OPENAI_API_KEY, GEMINI_API_KEY / GOOGLE_API_KEY)",
+        )
+
+
 class Judge(ABC):
     """A VLM judge. Subclasses implement :meth:`ask`; :meth:`ask_batch` may be overridden to batch."""
 
@@ -67,12 +78,9 @@ class Judge(ABC):
 
     def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
         params = dict(params or {})
-        secrets = [k for k in params if is_secret_arg(k)]
-        if secrets:
-            raise SpecError(
-                f"judge argument(s) {', '.join(secrets)} look like credentials",
-                fix="API keys come only from the environment (OPENAI_API_KEY, GEMINI_API_KEY / GOOGLE_API_KEY)",
-            )
+        reject_judge_secrets(params)
+        remember_urls(params)
+        install_log_scrubber()
         self.target = target
         self.concurrency = max(1, int(concurrency))
         self.params = params
@@ -177,7 +185,7 @@ class ApiJudge(Judge):
             code = status(exc)
             if code in setup_errors:
                 raise SpecError(f"judge {self.spec}: {setup_errors[code]} ({getattr(exc, 'message', exc)})", fix=fix) from None
-            message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+            message = scrub(f"{type(exc).__name__}: {exc}".replace("\n", " "))[:500]
             return JudgeReply("", self.target, "error", latency_s=time.perf_counter() - started, error=message)
         return response, info.latency_s
 

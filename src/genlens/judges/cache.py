@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from genlens.judges.base import JudgeReply, JudgeRequest
+from genlens.redact import scrub_value
 
 CACHE_FILE = "judge_cache.sqlite"
 
@@ -67,7 +68,7 @@ class JudgeCache:
     def put(self, key: str, judge_spec: str, reply: JudgeReply) -> None:
         if reply.status not in ("ok", "refused"):
             return
-        data = json.dumps({**reply.to_json(), "cached": False}, ensure_ascii=False, default=str)
+        data = json.dumps(scrub_value({**reply.to_json(), "cached": False}), ensure_ascii=False, default=str)
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO replies(key, judge, reply, created) VALUES (?,?,?,?)",

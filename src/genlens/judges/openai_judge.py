@@ -16,6 +16,7 @@ from typing import Any
 from genlens.errors import SpecError
 from genlens.imageio import sniff_format
 from genlens.judges.base import ApiJudge, JudgeReply, price_of
+from genlens.redact import mask_url
 
 #: USD per million (input, output) tokens, for the cost line; override with price_in / price_out.
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
@@ -73,7 +74,7 @@ class OpenAIJudge(ApiJudge):
         return out
 
     def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "endpoint": self.base_url or "https://api.openai.com/v1"}
+        return {**super().identity(), "endpoint": mask_url(self.base_url or "https://api.openai.com/v1")}
 
     def _new_client(self) -> Any:
         from openai import AsyncOpenAI

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genlens.backends.base import public_params
+from genlens.errors import SpecError
 from genlens.imageio import atomic_write_text
-from genlens.judges.base import Judge, JudgeReply, JudgeRequest
+from genlens.judges.base import Judge, JudgeReply, JudgeRequest, reject_judge_secrets
 from genlens.judges.cache import JudgeCache, request_key
 from genlens.judges.parsing import PARSER_VERSION
 from genlens.judges.templates import Template
+from genlens.redact import has_masked_userinfo
 from genlens.scorers.base import Scorer
 from genlens.suites.base import ScoreContext
 from genlens.types import ScoreInput
@@ -197,13 +200,21 @@ def judge_choice(ctx: ScoreContext, default_spec: str) -> JudgeChoice:
     path = ctx.run_dir / JUDGE_CHOICE_FILE
     stored = read_judge_choice(ctx.run_dir)
     args = {k: v for k, v in ctx.scorer_args.items()}
+    reject_judge_secrets(args)  # refused before judge.json is written, not after
     if ctx.judge:
         choice = JudgeChoice(ctx.judge, ctx.judge_prompt, args)
     else:
         prompt = ctx.judge_prompt or (Path(stored["judge_prompt"]) if stored.get("judge_prompt") else None)
-        choice = JudgeChoice(stored.get("judge") or default_spec, prompt, {**stored.get("judge_args", {}), **args})
+        remembered = stored.get("judge_args") if isinstance(stored.get("judge_args"), dict) else {}
+        choice = JudgeChoice(stored.get("judge") or default_spec, prompt, {**remembered, **args})
+    for name, value in choice.params.items():
+        if isinstance(value, str) and has_masked_userinfo(value):
+            raise SpecError(
+                f"{path} remembers judge argument {name} with its credentials masked ({value})",
+                fix=f"give it again: --scorer-arg {name}=<url with user:password>",
+            )
     record = {"judge": choice.spec, "judge_prompt": str(choice.prompt_file) if choice.prompt_file else None,
-              "judge_args": choice.params}
+              "judge_args": public_params(choice.params)}
     if record != stored and ctx.run_dir.is_dir():
         try:
             atomic_write_text(path, json.dumps(record, indent=2) + "\n")

@@ -26,6 +26,7 @@ from genlens.backends.base import Backend, identity_params, public_params
 from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import progress_bar
+from genlens.redact import active_secrets, scrub, scrub_value
 from genlens.runs.cost import cost_summary
 from genlens.runs.fingerprint import generation_fingerprint, sample_seed, score_fingerprint
 from genlens.runs.rundir import (
@@ -217,7 +218,7 @@ def setup_error(result: object) -> SpecError | None:
     if not isinstance(result, Exception) or isinstance(result, Refused):
         return None
     status = getattr(result, "status_code", None) or getattr(result, "code", None)
-    message = str(getattr(result, "message", None) or result).replace("\n", " ")[:200]
+    message = scrub(str(getattr(result, "message", None) or result).replace("\n", " "))[:200]
     if status in (401, 403):
         return SpecError(f"the provider rejected the request's credentials (HTTP {status}: {message})",
                          fix="check the API key in the environment (`genlens doctor`) and its access to this model")
@@ -351,7 +352,7 @@ class _Generator:
         if isinstance(result, Refused):
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [], reason=result.reason)
         elif isinstance(result, BaseException):
-            reason = f"{type(result).__name__}: {result}"[:500]
+            reason = scrub(f"{type(result).__name__}: {result}")[:500]
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "error", [], reason=reason)
         else:
             try:
@@ -694,9 +695,11 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         "samples": spec.get("samples"),
         "seed": spec.get("seed"),
     }
+    secrets = active_secrets()
+    results = scrub_value(results, secrets)
     try:
         atomic_write_text(run_dir / RESULTS_JSON, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
-        rows = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in result.rows)
+        rows = "".join(json.dumps(scrub_value(r, secrets), ensure_ascii=False, default=str) + "\n" for r in result.rows)
         atomic_write_text(run_dir / ROWS_JSONL, rows)
     except OSError as exc:
         raise disk_error(exc, run_dir) from None

@@ -15,6 +15,7 @@ from typing import Any
 from genlens import __version__
 from genlens.errors import RunDirError
 from genlens.imageio import atomic_write_text
+from genlens.redact import scrub_value
 
 #: Bump when the on-disk layout changes incompatibly.
 RUN_FORMAT = 1
@@ -53,11 +54,12 @@ def git_hash() -> str | None:
 def redact_argv(argv: list[str]) -> list[str]:
     """The command line as recorded in run.json: ``key=value`` arguments with credential names masked."""
     from genlens.backends.base import is_secret_arg
+    from genlens.redact import scrub
 
     out = [Path(argv[0]).name] if argv else []
     for arg in argv[1:]:
         key, sep, _value = arg.partition("=")
-        out.append(f"{key}=***" if sep and is_secret_arg(key.lstrip("-")) else arg)
+        out.append(f"{key}=***" if sep and is_secret_arg(key.lstrip("-")) else scrub(arg))
     return out
 
 
@@ -97,6 +99,7 @@ def write_run_json(run_dir: Path, spec: RunSpec, extra: dict[str, Any] | None = 
     if previous:
         data["created"] = previous.get("created", data["created"])
     data.update(extra or {})
+    data = scrub_value(data)  # a URL's userinfo or a key's value never reaches run.json
     atomic_write_text(run_dir / RUN_JSON, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from genlens.redact import active_secrets, scrub_value
 from genlens.types import GenerationRecord, Item, ScoreRecord
 
 SCHEMA_VERSION = 1
@@ -78,6 +79,7 @@ class RunStore:
             "images": record.images, "image_sizes": record.image_sizes, "formats": record.formats,
             "trace": record.trace, "reason": record.reason, "meta": record.meta,
         }
+        payload = scrub_value(payload)  # an error body that echoes a key or a URL password is never stored
         # One statement, one implicit transaction. A generation is only ever replaced after the
         # resume scan found it stale and removed it with its scores (delete_generations).
         self.conn.execute(
@@ -120,9 +122,10 @@ class RunStore:
     # -- scores -------------------------------------------------------------------------------
     def put_scores(self, records: Iterable[ScoreRecord]) -> None:
         now = time.time()
+        secrets = active_secrets()
         rows = [
             (r.fingerprint, r.generation_fingerprint, r.scorer, r.status,
-             json.dumps(r.value, ensure_ascii=False, default=str), now)
+             json.dumps(scrub_value(r.value, secrets), ensure_ascii=False, default=str), now)
             for r in records
         ]
         with self.conn:

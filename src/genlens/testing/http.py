@@ -54,6 +54,8 @@ class Fault:
     delay: float = 0.0
     truncate: bool = False
     path: str = ""  # substring the request path must contain ("" = any)
+    #: The error body quotes the request's headers and URL (a server that echoes credentials back).
+    echo: bool = False
 
 
 Handler = Callable[[Request], Response]
@@ -134,8 +136,12 @@ class FakeServer:
                 if fault and fault.delay:
                     time.sleep(fault.delay)
                 if fault and fault.status:
-                    self._send(Response.json(fault.body or {"error": {"message": f"injected {fault.status}", "code": fault.status}},
-                                             fault.status, fault.headers))
+                    body = fault.body or {"error": {"message": f"injected {fault.status}", "code": fault.status}}
+                    if fault.echo:
+                        quoted = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+                        body = {"error": {"message": f"injected {fault.status} for {method} {self.path} with headers {quoted}",
+                                          "code": fault.status, "headers": request.headers}}
+                    self._send(Response.json(body, fault.status, fault.headers))
                     return
                 for route_method, pattern, handler in server.routes:
                     match = pattern.match(path)

@@ -1,0 +1,135 @@
+"""Keep credentials out of everything genlens stores or prints.
+
+Two kinds of secret reach genlens: API keys read from the environment (``OPENAI_API_KEY`` …) and
+the ``user:password@`` part of a URL (a ``base_url`` model or judge argument, ``OPENAI_BASE_URL``).
+:func:`mask_url` hides URL userinfo before a URL is stored or shown; :func:`scrub` replaces the
+exact values of the active credentials in any text (an API error body that echoes the request's
+``Authorization`` header, a judge's reply, a log line) before it is stored or printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import threading
+from typing import Any
+from urllib.parse import unquote
+
+MASK = "***"
+#: Environment variables whose names hold one of these words are credentials (their values are scrubbed).
+_SECRET_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
+#: Values shorter than this are not scrubbed (a 1-character "password" would blank every text).
+_MIN_SECRET_LEN = 4
+#: ``scheme://user:password@host`` (also a bare ``user@host`` after a scheme).
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@?#]+)@")
+
+_registered: set[str] = set()
+_lock = threading.Lock()
+
+
+def _remember(userinfo: str) -> None:
+    user, _sep, password = userinfo.partition(":")
+    # HTTP clients send URL userinfo as ``Authorization: Basic base64(user:password)``.
+    basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    with _lock:
+        # The user name is no secret (and scrubbing a short one would mangle ordinary text).
+        for part in (userinfo, password, unquote(password), basic if password else ""):
+            if len(part) >= _MIN_SECRET_LEN:
+                _registered.add(part)
+
+
+def mask_url(text: str) -> str:
+    """``https://user:pw@host/v1`` -> ``https://***@host/v1`` (the userinfo is remembered for :func:`scrub`)."""
+
+    def hide(match: re.Match[str]) -> str:
+        userinfo = match.group("userinfo")
+        if userinfo != MASK:
+            _remember(userinfo)
+        return f"{match.group('scheme')}{MASK}@"
+
+    return _URL_USERINFO.sub(hide, text)
+
+
+def remember_urls(values: dict[str, Any]) -> None:
+    """Register the userinfo of every URL among ``values`` (model or judge arguments) as a secret."""
+    for value in values.values():
+        if isinstance(value, str) and "@" in value:
+            mask_url(value)
+
+
+def has_masked_userinfo(text: str) -> bool:
+    """True for a URL whose credentials were masked when it was stored (they cannot be used again)."""
+    return f"://{MASK}@" in text
+
+
+def env_secrets() -> list[str]:
+    """Values of environment variables that hold credentials (names with KEY, TOKEN, SECRET …)."""
+    out = []
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if any(word in upper for word in _SECRET_ENV_WORDS) and len(value) >= _MIN_SECRET_LEN:
+            out.append(value)
+        elif upper.endswith("_URL") and "@" in value:
+            mask_url(value)  # registers its userinfo
+    return out
+
+
+def active_secrets() -> list[str]:
+    """Every credential value genlens knows of now, longest first (so a key's prefix is not left behind)."""
+    with _lock:
+        registered = list(_registered)
+    return sorted({*env_secrets(), *registered}, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str] | None = None) -> str:
+    """``text`` with URL userinfo masked and every active credential value replaced by ``***``."""
+    if not text:
+        return text
+    if "@" in text:
+        text = mask_url(text)
+    for secret in active_secrets() if secrets is None else secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def scrub_value(value: Any, secrets: list[str] | None = None) -> Any:
+    """:func:`scrub` applied to every string inside JSON-like data (dict keys too)."""
+    if secrets is None:
+        secrets = active_secrets()
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub(k, secrets) if isinstance(k, str) else k: scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(scrub_value(v, secrets) for v in value)
+    return value
+
+
+_factory_installed = False
+
+
+def install_log_scrubber() -> None:
+    """Scrub every log record (genlens's and the HTTP clients', which log request URLs) as it is made."""
+    global _factory_installed
+    with _lock:
+        if _factory_installed:
+            return
+        _factory_installed = True
+    import logging
+
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's to report
+            return record
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return record
+
+    logging.setLogRecordFactory(factory)
