@@ -5,6 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: str) -> str:
+    """Text that can always be printed and stored: undecodable file-name bytes become ``\\xNN``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 class GenlensError(Exception):
     """A user-facing problem: what is wrong, where, and how to fix it.
 
@@ -15,7 +24,7 @@ class GenlensError(Exception):
 
     def __init__(self, message: str, *, path: str | Path | None = None, fix: str | None = None):
         self.message = message
-        self.path = str(path) if path is not None else None
+        self.path = printable(str(path)) if path is not None else None
         self.fix = fix
         super().__init__(self.__str__())
 
@@ -27,7 +36,7 @@ class GenlensError(Exception):
             text = f"{text} — {self.fix}"
         from genlens.redact import scrub
 
-        return scrub(text.replace("\n", " "))
+        return scrub(printable(text).replace("\n", " "))
 
 
 class InputError(GenlensError):

@@ -17,10 +17,13 @@ from typing import Any
 from urllib.parse import unquote
 
 MASK = "***"
-#: Environment variables whose names hold one of these words are credentials (their values are scrubbed).
-_SECRET_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
+#: Environment variables with one of these words as a ``_``-separated part of their name are credentials
+#: (``OPENAI_API_KEY``, ``HF_TOKEN``; not ``TOKENIZERS_PARALLELISM``).
+_SECRET_ENV_WORDS = frozenset({"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS"})
 #: Values shorter than this are not scrubbed (a 1-character "password" would blank every text).
 _MIN_SECRET_LEN = 4
+#: An environment credential shorter than this is not scrubbed either ("true", "false", "1" …).
+_MIN_ENV_SECRET_LEN = 8
 #: ``scheme://user:password@host`` (also a bare ``user@host`` after a scheme).
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@?#]+)@")
 
@@ -68,7 +71,7 @@ def env_secrets() -> list[str]:
     out = []
     for name, value in os.environ.items():
         upper = name.upper()
-        if any(word in upper for word in _SECRET_ENV_WORDS) and len(value) >= _MIN_SECRET_LEN:
+        if _SECRET_ENV_WORDS & set(re.split(r"[^A-Z0-9]+", upper)) and len(value) >= _MIN_ENV_SECRET_LEN:
             out.append(value)
         elif upper.endswith("_URL") and "@" in value:
             mask_url(value)  # registers its userinfo

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from genlens.backends.base import Backend, BackendInfo, register_backend
 from genlens.errors import InputError
-from genlens.imageio import decode, sniff_format
+from genlens.imageio import decode, display_path, sniff_format
 from genlens.suites.base import IMAGE_EXTENSIONS
 from genlens.types import GeneratedImage, GenerationRequest
 
@@ -62,13 +62,21 @@ class FolderBackend(Backend):
         stems += generic_candidates(item_id, sample)
         if round_index is not None:
             stems = [f"{stem}_r{round_index}" for stem in stems]
+        found: list[Path] = []
         for stem in stems:
             for ext in ("", *IMAGE_EXTENSIONS):
                 path = self.root / f"{stem}{ext}"
                 if ext == "" and not Path(stem).suffix:
                     continue
-                if path.is_file():
-                    return path
+                if path.is_file() and not any(path.samefile(seen) for seen in found):
+                    found.append(path)
+        if len(found) > 1:  # e.g. p0-512x512.png and p0-512x512/0.png: which one is the model's?
+            raise InputError(
+                f"two images for item {item_id!r} sample {sample}: {display_path(found[0])} and {display_path(found[1])}",
+                path=display_path(found[0]), fix="keep one of them (move the other out of the folder)",
+            )
+        if found:
+            return found[0]
         first = self.root / f"{stems[0]}.png"
         raise InputError(
             f"no image for item {item_id!r} sample {sample}", path=first,
@@ -76,9 +84,13 @@ class FolderBackend(Backend):
         )
 
     def _read(self, path: Path) -> GeneratedImage:
-        data = path.read_bytes()
-        decode(data, source=path)  # a corrupt or truncated file is the user's to fix, not a score
-        return GeneratedImage(data=data, format=sniff_format(data), meta={"source_path": str(path)})
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read the image ({exc.strerror or exc})", path=display_path(path),
+                             fix="fix the file or its permissions, then run the same command again") from None
+        decode(data, source=path)  # a corrupt, truncated or over-the-pixel-cap file is the user's to fix, not a score
+        return GeneratedImage(data=data, format=sniff_format(data), meta={"source_path": display_path(path)})
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         return self._read(self._find(request.item_id, request.sample))

@@ -24,7 +24,16 @@ from typing import Any
 
 from genlens.backends.base import Backend, identity_params, public_params
 from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
-from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
+from genlens.imageio import (
+    EXTENSION,
+    ImageTooLarge,
+    atomic_write,
+    atomic_write_text,
+    decode,
+    display_path,
+    open_checked,
+    sniff_format,
+)
 from genlens.progress import progress_bar
 from genlens.redact import active_secrets, scrub, scrub_value
 from genlens.runs.cost import cost_summary
@@ -242,12 +251,17 @@ class _Generator:
     def _read_input(self, name: str) -> bytes:
         path = self.suite.input_path(name)
         try:
-            return path.read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError:
             raise InputError(
                 "input image not found", path=path,
                 fix="point --data-dir at the suite's data (or run `genlens data fetch SUITE`)",
             ) from None
+        except OSError as exc:
+            raise InputError(f"cannot read the input image ({exc.strerror or exc})", path=path,
+                             fix="fix the file or its permissions, then run the same command again") from None
+        open_checked(data, source=path)  # over the pixel cap or not an image: one line, before any upload
+        return data
 
     def _request(self, unit: _Unit) -> GenerationRequest:
         item = unit.item
@@ -339,6 +353,27 @@ class _Generator:
             images=rels, image_sizes=sizes, formats=formats, trace=trace, meta=meta,
         )
 
+    def _verify(self, unit: _Unit, images: list[GeneratedImage]) -> GenerationRecord | None:
+        """Every returned image (and partial frame) must decode fully before its row is committed.
+
+        Over the pixel cap (a decompression bomb): a final ``refused`` record with the reason, so a
+        provider that always answers the same way cannot make the run unfinishable. Not decodable
+        (garbled bytes): an ``error`` record, asked again on resume. None when all is well.
+        """
+        for index, image in enumerate(images):
+            for frame_index, data in enumerate([image.data, *image.trace]):
+                what = f"round {index + 1} " if len(images) > 1 else ""
+                what += "image" if frame_index == 0 else f"partial frame {frame_index}"
+                try:
+                    decode(data, source=f"the model's {what} for {unit.item.id!r} sample {unit.sample}")
+                except ImageTooLarge as exc:
+                    return GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [],
+                                            reason=f"invalid image: {exc.message}", meta={"invalid_image": True})
+                except InputError as exc:
+                    return GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "error", [],
+                                            reason=f"invalid image: {exc.message}")
+        return None
+
     def _record(self, unit: _Unit, result: list[GeneratedImage] | BaseException) -> None:
         if isinstance(result, InputError):
             self.summary.input_errors.append(str(result))
@@ -355,10 +390,12 @@ class _Generator:
             reason = scrub(f"{type(result).__name__}: {result}")[:500]
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "error", [], reason=reason)
         else:
-            try:
-                record = self._save(unit, result)
-            except OSError as exc:
-                raise disk_error(exc, self.run_dir) from None
+            record = self._verify(unit, result)
+            if record is None:
+                try:
+                    record = self._save(unit, result)
+                except OSError as exc:
+                    raise disk_error(exc, self.run_dir) from None
         self.store.put_generation(record)
         self.summary.count(record.status)
         self.summary.done += 1
@@ -494,7 +531,8 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                     data = entry.path.read_bytes()
                     decode(data, source=entry.path)
                 except (InputError, OSError) as exc:
-                    summary.input_errors.append(str(exc) if isinstance(exc, InputError) else f"{entry.path}: {exc}")
+                    summary.input_errors.append(str(exc) if isinstance(exc, InputError)
+                                                else f"{display_path(entry.path)}: {exc.strerror or exc}")
                     continue
                 fmt = sniff_format(data)
                 rel = Path(IMAGES_DIR) / path_component(item.id) / f"{entry.sample}{EXTENSION.get(fmt, '.bin')}"
@@ -505,7 +543,7 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                 store.put_generation(GenerationRecord(
                     fingerprint=fp, item_id=item.id, sample=entry.sample, seed=seed, status="ok",
                     images=[rel.as_posix()], image_sizes=[len(data)], formats=[fmt],
-                    meta={"source_path": str(entry.path)},
+                    meta={"source_path": display_path(entry.path)},
                 ))
                 summary.done += 1
                 summary.count("ok")

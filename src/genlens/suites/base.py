@@ -13,6 +13,22 @@ from genlens.errors import InputError, SpecError
 from genlens.types import Item, ScoredGeneration
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+#: Sample numbers a layout may use (a file named 10**30.png is a mistake, not sample 10**30).
+MAX_SAMPLE = 100_000
+
+
+def sample_number(text: str, path: Path, what: str = "sample") -> int:
+    """A layout's sample number from its (ASCII-digit) file or folder name, bounded by :data:`MAX_SAMPLE`."""
+    value = int(text) if len(text) <= 12 else MAX_SAMPLE
+    if value >= MAX_SAMPLE:
+        raise InputError(f"{what} number {text[:20]}{'…' if len(text) > 20 else ''} is not below {MAX_SAMPLE}",
+                         path=path, fix=f"number {what}s 0, 1, 2 … (one per image or prompt)")
+    return value
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts '²' and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True)
@@ -132,9 +148,15 @@ class Suite(ABC):
         ids = {item.id for item in self.items()}
         for entry in sorted(directory.iterdir()):
             if entry.is_dir() and entry.name in ids:
+                seen: dict[int, Path] = {}
                 for image in sorted(entry.iterdir()):
-                    if image.suffix.lower() in IMAGE_EXTENSIONS and image.stem.isdigit():
-                        yield ImportedImage(entry.name, int(image.stem), image)
+                    if image.suffix.lower() in IMAGE_EXTENSIONS and is_number(image.stem):
+                        sample = sample_number(image.stem, image)
+                        if sample in seen:
+                            raise InputError(f"two images for sample {sample}: {seen[sample].name} and {image.name}",
+                                             path=image, fix="keep one file per sample number")
+                        seen[sample] = image
+                        yield ImportedImage(entry.name, sample, image)
             elif entry.is_file() and entry.suffix.lower() in IMAGE_EXTENSIONS:
                 if entry.stem in ids:
                     yield ImportedImage(entry.stem, 0, entry)

@@ -23,7 +23,16 @@ from genlens.errors import GenlensError, InputError
 from genlens.imageio import atomic_write_text, load_image
 from genlens.scorers.base import Scorer
 from genlens.suites import _geneval_rules as rules
-from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
+from genlens.suites.base import (
+    ImportedImage,
+    ScoreContext,
+    Suite,
+    SuiteMeta,
+    SuiteResult,
+    is_number,
+    register_suite,
+    sample_number,
+)
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "geneval"
@@ -239,8 +248,14 @@ class GenEvalSuite(Suite):
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
         """GenEval's layout: all-digit folders, each with metadata.jsonl and samples/<digits>.png…"""
         metadata = load_metadata()
-        for folder in sorted(p for p in directory.iterdir() if p.is_dir() and p.name.isdigit()):
-            index = int(folder.name)
+        folders: dict[int, Path] = {}
+        for folder in sorted(p for p in directory.iterdir() if p.is_dir() and is_number(p.name)):
+            index = sample_number(folder.name, folder, "prompt")
+            if index in folders:  # 0/ and 00000/ are both prompt 0: which one holds its images?
+                raise InputError(f"two folders for GenEval prompt {index}: {folders[index].name}/ and {folder.name}/",
+                                 path=folder, fix="keep one folder per prompt (GenEval writes 00000/, 00001/ …)")
+            folders[index] = folder
+        for index, folder in sorted(folders.items()):
             item_id = f"{index:05d}"
             if index < len(metadata):
                 check_folder_metadata(folder, metadata[index])
@@ -252,7 +267,7 @@ class GenEvalSuite(Suite):
                 match = _SAMPLE_FILE.match(path.name)
                 if not match or not path.is_file():
                     continue
-                sample = int(match.group(1))
+                sample = sample_number(match.group(1), path)
                 if sample in seen:
                     raise InputError(f"two images for sample {sample} ({seen[sample].name} and {path.name})", path=path,
                                      fix="keep one file per sample number")
