@@ -42,6 +42,12 @@ def load_config(path: Path | None) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise SpecError("config file not found", path=path, fix="check the --config path") from None
+    except IsADirectoryError:
+        raise SpecError("config is a directory, not a YAML file", path=path, fix="give the YAML file itself") from None
+    except UnicodeDecodeError:
+        raise SpecError("config is not a UTF-8 text (YAML) file", path=path, fix="give a YAML file") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the config ({exc.strerror or exc})", path=path, fix="check the --config path") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"config is not valid YAML ({str(exc).splitlines()[0]})", path=path, fix="fix the YAML syntax") from None
     if not isinstance(data, dict):
@@ -64,12 +70,19 @@ def parse_scalar(text: str) -> Any:
 
 
 def parse_kv(pairs: list[str] | None, option: str) -> dict[str, Any]:
+    """``key=value`` arguments; ``a=1,b=2`` is two of them (a comma splits only before ``name=``,
+    outside quotes), and a quoted value is taken as written: ``note='a,b=c'``."""
+    from genlens.args import split_pairs, unquote
+
     out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise SpecError(f"{option} {pair!r} is not key=value", fix=f"write it as {option} name=value")
-        out[key.strip()] = parse_scalar(value.strip())
+    for given in pairs or []:
+        for pair in split_pairs(given):
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise SpecError(f"{option} {pair!r} is not key=value", fix=f"write it as {option} name=value")
+            value = value.strip()
+            quoted = unquote(value)
+            out[key.strip()] = quoted if quoted != value else parse_scalar(value)
     return out
 
 

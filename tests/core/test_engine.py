@@ -162,7 +162,7 @@ def test_a_regenerated_image_is_scored_again(cli, tmp_path: Path) -> None:
 def test_operational_model_args_do_not_block_a_resume(cli, tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--limit", "2", "-q").exit_code == 0
-    again = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--limit", "2", "-a", "delay=0.01", "-a", "timeout=300")
+    again = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--limit", "2", "-a", "delay=0.01")
     assert again.exit_code == 0 and "2 already done, 0 new" in again.output
     other = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "-a", "format=jpeg")
     assert other.exit_code == 2  # an argument that changes the images is a different run

@@ -82,6 +82,8 @@ class CallPolicy:
             policy.backoff_base_s = float(params["backoff_base"])
         if "backoff_max" in params:
             policy.backoff_max_s = float(params["backoff_max"])
+        if "retry_after_max" in params:
+            policy.retry_after_max_s = float(params["retry_after_max"])
         return policy
 
 

@@ -15,6 +15,7 @@ from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from genlens._modules import import_submodules
+from genlens.args import Arg, check_args
 from genlens.errors import SpecError
 from genlens.redact import install_log_scrubber, remember_urls
 from genlens.types import GeneratedImage, GenerationRequest
@@ -98,11 +99,15 @@ class Backend(ABC):
     replays_sessions: ClassVar[bool] = False
     #: The environment variable a credential must come from (named in the refusal message).
     secret_env: ClassVar[str] = "the provider's API-key variable"
+    #: The ``--model-arg`` names and types this backend takes (None: undeclared, e.g. an old plugin).
+    args: ClassVar[tuple[Arg, ...] | None] = None
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         self.target = target
         self.params = dict(params or {})
         reject_secret_args(self.params, env=self.secret_env)
+        self.params = check_args(self.args, self.params, option="--model-arg", owner=f"backend {self.info.scheme}:",
+                                 listing="`genlens models`")
         remember_urls(self.params)
         install_log_scrubber()
 

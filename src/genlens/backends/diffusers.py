@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
+from genlens.args import Arg
 from genlens.backends._media import parse_size_arg
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend
 from genlens.errors import Refused, SpecError
@@ -81,6 +82,20 @@ class DiffusersBackend(Backend):
         description="local diffusers pipelines: any text-to-image; InstructPix2Pix / Kontext / Qwen-Image-Edit edits; batched, seeded per item",
         tasks=("generate", "edit", "multiturn"),
         requires="extra: local (torch, diffusers); a GPU is advised",
+    )
+    args: ClassVar[tuple[Arg, ...]] = (
+        Arg("size", "size", None, "overrides the item's size", "1024x1024"),
+        Arg("steps", "int", None, "num_inference_steps", "28", minimum=1, maximum=10_000),
+        Arg("guidance", "float", None, "guidance_scale", "3.5", minimum=0, maximum=100),
+        Arg("image_guidance", "float", None, "image_guidance_scale (InstructPix2Pix)", "1.5", minimum=0, maximum=100),
+        Arg("strength", "float", None, "img2img strength", "0.6", minimum=0, maximum=1),
+        Arg("negative_prompt", "str", None, "negative prompt", "blurry"),
+        Arg("batch_size", "int", 4, "requests per pipeline call", "8", minimum=1, maximum=1024),
+        Arg("device", "str", None, "torch device (default: cuda if present)", "cuda:0"),
+        Arg("dtype", "str", None, "torch dtype", "bfloat16"),
+        Arg("revision", "str", None, "hub revision", "main"),
+        Arg("variant", "str", None, "weights variant", "fp16"),
+        Arg("call.*", "any", None, "any other pipeline call argument, e.g. call.max_sequence_length=512", "call.eta=0.0"),
     )
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from genlens.args import Arg
 from genlens.backends.base import Backend, BackendInfo, register_backend
 from genlens.errors import InputError
 from genlens.imageio import decode, display_path, sniff_format
@@ -45,6 +46,7 @@ class FolderBackend(Backend):
         description="images made elsewhere: <dir>/<item id>/<sample>.png, <dir>/<item id>.png, or the suite's official layout",
         tasks=("generate", "edit", "multiturn"),
     )
+    args: ClassVar[tuple[Arg, ...]] = ()  # the images are already made: nothing to tune
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         super().__init__(target, params)

@@ -17,6 +17,7 @@ import os
 import time
 from typing import Any, ClassVar
 
+from genlens.args import CALL_ARGS, PRICE_ARGS, Arg
 from genlens.backends._calls import CallLayer, CallPolicy, TransientError, log
 from genlens.backends._media import fit_input, mime_of, nearest_aspect
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend
@@ -49,6 +50,14 @@ def _name(value: Any) -> str:
 @register_backend
 class GeminiBackend(Backend):
     secret_env: ClassVar[str] = "GEMINI_API_KEY"
+    args: ClassVar[tuple[Arg, ...]] = (
+        Arg("base_url", "url", None, "another endpoint (a proxy, a test server)", "http://127.0.0.1:8000"),
+        Arg("aspect_ratio", "str", None, "overrides the nearest-to-request aspect ratio", "16:9"),
+        Arg("image_size", "str", None, "1K/2K for models that take it", "2K"),
+        Arg("api_version", "str", "v1beta", "the API version", "v1beta"),
+        Arg("vertexai", "bool", False, "use Vertex AI express mode (always for imagen-*)", "true"),
+        *PRICE_ARGS, *CALL_ARGS,
+    )
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="gemini",
         syntax="gemini:<model>",

@@ -20,6 +20,7 @@ import os
 import time
 from typing import Any, ClassVar
 
+from genlens.args import CALL_ARGS, PRICE_ARGS, Arg
 from genlens.backends._calls import CallLayer, CallPolicy, TransientError, log
 from genlens.backends._media import decode_b64_image, fit_input, mime_of, nearest_size, parse_size_arg
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend
@@ -80,6 +81,22 @@ def _dump(value: Any) -> dict[str, Any] | None:
 @register_backend
 class OpenAIBackend(Backend):
     secret_env: ClassVar[str] = "OPENAI_API_KEY"
+    args: ClassVar[tuple[Arg, ...]] = (
+        Arg("base_url", "url", None, "an OpenAI-compatible server (default: OPENAI_BASE_URL, else api.openai.com)",
+            "http://127.0.0.1:8000/v1"),
+        Arg("size", "size", None, "overrides the item's size", "1024x1024"),
+        Arg("n", "int", 1, "images per request (must be 1: use --samples)", "1", minimum=1),
+        Arg("quality", "str", None, "passed through (low/medium/high/auto; standard/hd for dall-e-3)", "high"),
+        Arg("background", "str", None, "passed through (transparent/opaque/auto)", "opaque"),
+        Arg("output_format", "choice", None, "passed through", "png", choices=("png", "jpeg", "webp")),
+        Arg("output_compression", "int", None, "passed through (jpeg/webp)", "90", minimum=0, maximum=100),
+        Arg("moderation", "str", None, "passed through (auto/low)", "low"),
+        Arg("input_fidelity", "str", None, "passed through for edits (low/high)", "high"),
+        Arg("style", "str", None, "passed through (dall-e-3: vivid/natural)", "natural"),
+        Arg("partial_images", "int", 0, "streamed partial frames kept as the image's trace", "2", minimum=0, maximum=3),
+        Arg("responses_model", "str", "gpt-4o", "the Responses API model for multi-round sessions", "gpt-4o"),
+        *PRICE_ARGS, *CALL_ARGS,
+    )
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="openai",
         syntax="openai:<model>",

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from genlens.args import Arg
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend
 from genlens.errors import Refused, SpecError
 from genlens.types import GeneratedImage, GenerationRequest
@@ -46,6 +47,12 @@ class SyntheticBackend(Backend):
         syntax="synthetic:gradient|blank|noise|fixed",
         description="procedurally drawn test images (no model): verify a setup, resume and reports end to end",
         tasks=("generate", "edit", "multiturn"),
+    )
+    args: ClassVar[tuple[Arg, ...]] = (
+        Arg("delay", "duration", 0, "seconds each image takes (to exercise progress and interrupts)", "0.2", maximum=3600),
+        Arg("format", "choice", "png", "image format", "jpeg", choices=("png", "jpg", "jpeg")),
+        Arg("refuse", "str", "", "refuse prompts containing this text", "apple"),
+        Arg("fail_every", "int", 0, "every N-th call fails transiently (0: never)", "3", minimum=0),
     )
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):

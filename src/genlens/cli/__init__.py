@@ -17,6 +17,12 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
+
+try:  # typer >= 0.24 vendors click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on real click
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from genlens.errors import GenlensError
 
@@ -25,8 +31,44 @@ F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
+class _GenlensGroup(TyperGroup):
+    """Usage errors (``--limit -1``, ``--seed abc``, an unknown option) read like every genlens error:
+    one ``error: … — fix`` line on stderr and exit code 2, not a boxed usage dump."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            if not standalone_mode:
+                raise
+            sys.exit(exc.exit_code)
+        except click_errors.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "genlens")
+            message = " ".join(exc.format_message().split())
+            err_console.print(f"[bold red]error:[/] {escape(message)} — see `{escape(where)} --help`")
+            if not standalone_mode:
+                raise
+            sys.exit(2)
+        except click_errors.ClickException as exc:
+            err_console.print(f"[bold red]error:[/] {escape(' '.join(exc.format_message().split()))}")
+            if not standalone_mode:
+                raise
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err_console.print("interrupted — finished work is saved; run the same command again to resume")
+            if not standalone_mode:
+                raise
+            sys.exit(130)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 app = typer.Typer(
     name="genlens",
+    cls=_GenlensGroup,
     help="Diagnose image-generation and image-editing models: generate or import images, score them "
     "with the benchmarks' official protocols, and report them beside published numbers.",
     no_args_is_help=True,

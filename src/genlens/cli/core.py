@@ -16,7 +16,7 @@ from genlens.config import load_config, merge_kv, parse_shard, pick, slug
 from genlens.errors import SpecError
 from genlens.runs import engine
 from genlens.runs.engine import GenerateOptions, PhaseSummary
-from genlens.suites.base import ScoreContext, get_suite_class, suite_classes
+from genlens.suites.base import ScoreContext, check_scoring_options, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, folder:<dir>, synthetic:<pattern>.")]
@@ -152,7 +152,11 @@ def register(app: typer.Typer) -> None:
     def models_cmd(as_json: JsonOpt = False) -> None:
         """List the generation backends and their model-spec syntax."""
         rows = [{"scheme": s, "syntax": c.info.syntax, "tasks": list(c.info.tasks), "requires": c.info.requires,
-                 "description": c.info.description} for s, c in backend_classes().items()]
+                 "description": c.info.description,
+                 "args": None if c.args is None else [{"name": a.name, "type": a.type, "default": a.default, "help": a.help,
+                                                       "example": a.example, "min": a.minimum, "max": a.maximum,
+                                                       "choices": list(a.choices)} for a in c.args]}
+                for s, c in backend_classes().items()]
         broken = plugin_errors()
         if as_json:
             out_console.print_json(json.dumps({"backends": rows, "plugin_errors": broken}))
@@ -163,6 +167,9 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             table.add_row(*(escape(cell) for cell in (r["syntax"], ", ".join(r["tasks"]), r["requires"] or "-", r["description"])))
         out_console.print(table)
+        for scheme, cls in backend_classes().items():
+            if cls.args:
+                out_console.print(escape(f"{scheme}: --model-arg " + "; ".join(a.describe() for a in cls.args)))
         for name, why in broken.items():
             err_console.print(escape(f"plugin backend {name!r} failed to load: {why}"))
         out_console.print("Plugins register more through the 'genlens.backends' entry-point group.")
@@ -200,6 +207,11 @@ def register(app: typer.Typer) -> None:
         """Generate then score into a run directory. Run the same command again to resume."""
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
+        # Scoring options the suite cannot use are refused before anything is generated.
+        early = _score_context(Path("."), cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
+                               data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
+                               scorer_arg=scorer_arg, quiet=quiet)
+        check_scoring_options(get_suite_class(pick(suite, cfg, "suite")), early)
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                            concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
                                            data_dir=data_dir, shard=shard, quiet=quiet)

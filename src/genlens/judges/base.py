@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from genlens.args import CALL_ARGS, PRICE_ARGS, Arg, check_args, merge_decls
 from genlens.backends._calls import CallLayer, CallPolicy
 from genlens.backends.base import is_secret_arg
 from genlens.errors import Refused, SpecError
@@ -75,10 +76,13 @@ class Judge(ABC):
     """A VLM judge. Subclasses implement :meth:`ask`; :meth:`ask_batch` may be overridden to batch."""
 
     scheme: str = ""
+    #: The ``--scorer-arg`` names and types this judge takes (None: undeclared).
+    args: ClassVar[tuple[Arg, ...] | None] = None
 
     def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
         params = dict(params or {})
         reject_judge_secrets(params)
+        params = check_args(self.args, params, option="--scorer-arg", owner=f"judge {self.scheme}:")
         remember_urls(params)
         install_log_scrubber()
         self.target = target
@@ -133,8 +137,30 @@ def make_judge(spec: str, *, concurrency: int = 4, params: dict[str, Any] | None
 
 
 # -- shared by the API judges (openai:, gemini:) ------------------------------------------------
+API_JUDGE_ARGS: tuple[Arg, ...] = (
+    Arg("base_url", "url", None, "another endpoint (a local vLLM/SGLang server, a proxy)", "http://127.0.0.1:8000/v1"),
+    Arg("temperature", "float", 0.0, "sampling temperature", "0", minimum=0, maximum=2),
+    Arg("max_tokens", "int", 2000, "longest answer, tokens", "1000", minimum=1, maximum=1_000_000),
+    Arg("seed", "optional_int", 0, "sampling seed (none: send no seed)", "0"),
+    Arg("backoff_base_s", "duration", 0.5, "first retry wait ceiling, seconds", "0.5", maximum=3600),
+    *CALL_ARGS, *PRICE_ARGS,
+)
+
+
+def judge_arg_decls() -> tuple[Arg, ...]:
+    """Every argument any built-in judge takes (for refusing a name no judge knows, with did-you-mean)."""
+    out: tuple[Arg, ...] = ()
+    for path in JUDGE_SCHEMES.values():
+        module_name, _, class_name = path.partition(":")
+        decls = getattr(getattr(importlib.import_module(module_name), class_name), "args", None)
+        out = merge_decls(out, decls or ()) or ()
+    return out
+
+
 class ApiJudge(Judge):
     """A judge behind a provider API: decoding settings, the shared call layer, one client per event loop."""
+
+    args: ClassVar[tuple[Arg, ...] | None] = API_JUDGE_ARGS
 
     #: Environment variable that may hold the endpoint when no ``base_url`` argument is given.
     base_url_env: ClassVar[str] = ""

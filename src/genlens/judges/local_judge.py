@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genlens.args import Arg
 from genlens.errors import SpecError
 from genlens.judges.base import Judge, JudgeReply, JudgeRequest
 
@@ -49,6 +50,17 @@ def chat_text(system: str | None, text: str, image_tokens: list[int]) -> str:
 
 class LocalJudge(Judge):
     scheme = "local"
+    args = (
+        Arg("max_new_tokens", "int", 512, "longest answer, tokens", "512", minimum=1, maximum=100_000),
+        Arg("max_tokens", "int", None, "alias of max_new_tokens", "512", minimum=1, maximum=100_000),
+        Arg("batch_size", "int", 8, "questions per forward pass", "8", minimum=1, maximum=4096),
+        Arg("device", "str", None, "torch device (default: cuda if present)", "cuda:0"),
+        Arg("dtype", "str", None, "torch dtype", "bfloat16"),
+        Arg("min_pixels", "int", None, "the processor's min_pixels", "3136", minimum=1),
+        Arg("max_pixels", "int", None, "the processor's max_pixels", "1003520", minimum=1),
+        Arg("device_map", "str", None, "accelerate device map (shards over GPUs)", "auto"),
+        Arg("attn_implementation", "str", None, "attention kernel", "sdpa"),
+    )
 
     def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
         super().__init__(target, concurrency=concurrency, params=params)

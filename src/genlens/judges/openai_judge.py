@@ -13,9 +13,10 @@ import base64
 import os
 from typing import Any
 
+from genlens.args import Arg
 from genlens.errors import SpecError
 from genlens.imageio import sniff_format
-from genlens.judges.base import ApiJudge, JudgeReply, price_of
+from genlens.judges.base import API_JUDGE_ARGS, ApiJudge, JudgeReply, price_of
 from genlens.redact import mask_url
 
 #: USD per million (input, output) tokens, for the cost line; override with price_in / price_out.
@@ -57,6 +58,11 @@ def chat_messages(system: str | None, text: str, images: list[bytes], detail: st
 class OpenAIJudge(ApiJudge):
     scheme = "openai"
     base_url_env = "OPENAI_BASE_URL"
+    args = (
+        *API_JUDGE_ARGS,
+        Arg("image_detail", "choice", None, "the image_url detail level", "high", choices=("low", "high", "auto")),
+        Arg("enable_thinking", "bool", None, "Qwen3-style servers: the chat template's thinking mode", "false"),
+    )
 
     def __init__(self, target: str, *, concurrency: int = 4, params: dict[str, Any] | None = None):
         super().__init__(target, concurrency=concurrency, params=params)

@@ -48,7 +48,7 @@ from genlens.runs.rundir import (
 )
 from genlens.runs.store import RunStore
 from genlens.scorers.base import Scorer
-from genlens.suites.base import ScoreContext, Suite, SuiteResult, get_suite_class
+from genlens.suites.base import ScoreContext, Suite, SuiteResult, check_scoring_options, get_suite_class
 from genlens.types import (
     FINAL_STATUSES,
     GeneratedImage,
@@ -580,10 +580,12 @@ def remember_scoring_options(run_dir: Path, ctx: ScoreContext) -> None:
 def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any], Suite]:
     data = load_run(run_dir)
     spec = data["spec"]
+    check_scoring_options(get_suite_class(spec["suite"]), ctx)
     remember_scoring_options(run_dir, ctx)
     data_dir = ctx.data_dir or (Path(data["data_dir"]) if data.get("data_dir") else None)
     suite_args = {**(spec.get("suite_args") or {}), **ctx.suite_args}
     suite = make_suite(spec["suite"], data_dir=data_dir, suite_args=suite_args)
+    ctx.suite_args = {name: suite.suite_args[name] for name in ctx.suite_args}  # typed and checked
     if suite.meta.version != spec["suite_version"]:
         raise RunDirError(
             f"was made with {spec['suite']} version {spec['suite_version']}, this genlens has version {suite.meta.version}",

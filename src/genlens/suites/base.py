@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from genlens._modules import import_submodules
+from genlens.args import Arg, check_args, merge_decls
 from genlens.errors import InputError, SpecError
 from genlens.types import Item, ScoredGeneration
 
@@ -108,10 +109,17 @@ class Suite(ABC):
     """
 
     meta: ClassVar[SuiteMeta]
+    #: ``--suite-arg`` names and types this suite takes (None: undeclared, e.g. an old plugin).
+    args: ClassVar[tuple[Arg, ...] | None] = ()
+    #: ``--scorer-arg`` names this suite's own scorers take (a judge's arguments come on top, see :attr:`uses`).
+    scorer_args: ClassVar[tuple[Arg, ...] | None] = ()
+    #: Which of ``judge``, ``detector``, ``clip`` this suite's scoring can use: the others are refused.
+    uses: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
         self.data_dir = data_dir
-        self.suite_args = dict(suite_args or {})
+        self.suite_args = check_args(self.args, dict(suite_args or {}), option="--suite-arg",
+                                     owner=f"suite {self.meta.name}", listing="`genlens suites`")
 
     @abstractmethod
     def items(self) -> Sequence[Item]:
@@ -165,6 +173,26 @@ class Suite(ABC):
                         f"file name {entry.name!r} is not an item of suite {self.meta.name}", path=entry,
                         fix="name files <item id>.png or <item id>/<sample>.png (item ids: `genlens suites` / docs)",
                     )
+
+
+def check_scoring_options(suite: type[Suite] | Suite, ctx: ScoreContext) -> None:
+    """Refuse ``--judge``/``--judge-prompt``/``--detector``/``--clip`` a suite does not use, and
+    ``--scorer-arg`` names neither its scorers nor (for judged suites) its judge take."""
+    name = suite.meta.name
+    given = {"judge": ctx.judge, "judge-prompt": ctx.judge_prompt, "detector": ctx.detector, "clip": ctx.clip}
+    for option, value in given.items():
+        needed = "judge" if option == "judge-prompt" else option
+        if value is not None and needed not in suite.uses:
+            used = ", ".join(f"--{u}" for u in sorted(suite.uses)) or "none of --judge, --detector, --clip"
+            raise SpecError(f"suite {name} does not use --{option}", fix=f"drop it (suite {name} uses: {used})")
+    if not ctx.scorer_args:
+        return
+    decls = suite.scorer_args
+    if "judge" in suite.uses:
+        from genlens.judges.base import judge_arg_decls
+
+        decls = merge_decls(decls, judge_arg_decls())
+    check_args(decls, ctx.scorer_args, option="--scorer-arg", owner=f"suite {name}" + ("'s scorers and judge" if "judge" in suite.uses else ""))
 
 
 _SUITES: dict[str, type[Suite]] = {}

@@ -122,6 +122,7 @@ class DiagPeopleSuite(DiagSuite):
         item_count=sum(len(v) for v in prompts("people")["counts"].values()) + len(prompts("people")["interactions"]),
         description="Faces found vs people asked (mediapipe, tiled) and limb-proportion plausibility of the main pose.",
     )
+    uses = frozenset({"judge"})
 
     def items(self) -> Sequence[Item]:
         data = prompts("people")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from genlens.args import Arg
 from genlens.imageio import load_image
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
@@ -70,6 +71,8 @@ class DiagTextSuite(DiagSuite):
         item_count=len(SCRIPTS) * len(LENGTHS),
         description="rapidocr CER and exact-match rate per script and length; scripts the recogniser lacks are 'not measurable', not zero.",
     )
+    scorer_args = (Arg("ocr_model_*", "str", None, "a recognition model file per script, e.g. ocr_model_latin=PATH",
+                       "ocr_model_latin=rec.onnx"),)
 
     def items(self) -> Sequence[Item]:
         data = prompts("text")

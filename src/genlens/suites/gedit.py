@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from genlens.args import Arg
 from genlens.errors import InputError, SpecError
 from genlens.imageio import atomic_write, atomic_write_text, decode
 from genlens.scorers.base import Scorer
@@ -191,6 +192,13 @@ class GEditSuite(Suite):
         item_count=None,
         description="11 task types × en/cn; VIEScore SC = min of two, PQ = min of two, O = sqrt(SC·PQ); mean of task types.",
     )
+    uses = frozenset({"judge"})
+    args = (
+        Arg("language", "choice", "all", "which instructions", "en", choices=("all", "en", "cn")),
+        Arg("revision", "str", None, "the dataset revision to read", "main"),
+        Arg("judge_max_side", "int", None, "longest side (px) of images sent to the judge (0: unchanged)", "1024", minimum=0, maximum=65_536),
+    )
+    scorer_args = (Arg("pq_prompt", "str", None, "a file with the perceptual-quality judge prompt", "pq.txt"),)
 
     def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
         super().__init__(data_dir, suite_args)

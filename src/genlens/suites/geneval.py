@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from genlens.args import Arg
 from genlens.errors import GenlensError, InputError
 from genlens.imageio import atomic_write_text, load_image
 from genlens.scorers.base import Scorer
@@ -234,6 +235,8 @@ class GenEvalSuite(Suite):
         item_count=553,
         description="Mask2Former + CLIP ViT-L/14 through transformers; GenEval's thresholds, colour and position rules.",
     )
+    uses = frozenset({"detector", "clip"})
+    scorer_args = (Arg("device", "str", None, "torch device for the detector and CLIP", "cuda:0"),)
 
     def items(self) -> Sequence[Item]:
         return [Item(id=f"{i:05d}", prompt=m["prompt"], category=m["tag"], meta=dict(m))

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from genlens.args import Arg
 from genlens.errors import InputError
 from genlens.imageio import atomic_write, load_rgb
 from genlens.metrics.color import color_drift
@@ -189,6 +190,16 @@ class MultiturnEditSuite(Suite):
         item_count=len(load_sequences()),
         description="Curves over rounds of instruction success (judge), SSIM/PSNR outside the edited area, ΔE2000 and Lab shift.",
     )
+    uses = frozenset({"judge"})
+    args = (
+        Arg("mode", "choice", "native", "native: one session per sequence; reupload: each round edits the last result",
+            "reupload", choices=("native", "reupload")),
+        Arg("sources", "choice", None, "source images: GEdit-Bench's (default: --data-dir images or scikit-image photos)",
+            "gedit", choices=("gedit",)),
+        Arg("revision", "str", None, "GEdit-Bench revision for sources=gedit", "main"),
+        Arg("judge_max_side", "int", None, "longest side (px) of images sent to the judge (0: unchanged)", "1024", minimum=0, maximum=65_536),
+    )
+    scorer_args = (Arg("pq_prompt", "str", None, "a file with the perceptual-quality judge prompt", "pq.txt"),)
 
     def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
         super().__init__(data_dir, suite_args)

@@ -29,6 +29,7 @@ from typing import Any
 
 from PIL import Image
 
+from genlens.args import Arg
 from genlens.errors import InputError
 from genlens.imageio import load_image, load_rgb
 from genlens.metrics.fidelity import SMARTEDIT_SIZE, mask_bbox, smartedit_background
@@ -221,6 +222,12 @@ class ReasonEditSuite(Suite):
         item_count=None,
         description="GPT-ImgEval's editing score (VIEScore SC/10 by a VLM judge) plus SmartEdit's masked PSNR/SSIM and CLIP.",
     )
+    uses = frozenset({"judge", "clip"})
+    args = (
+        Arg("add_supp", "bool", False, "include the supplementary (addition) items", "true"),
+        Arg("judge_max_side", "int", None, "longest side (px) of images sent to the judge (0: unchanged)", "1024", minimum=0, maximum=65_536),
+    )
+    scorer_args = (Arg("pq_prompt", "str", None, "a file with the perceptual-quality judge prompt", "pq.txt"),)
 
     def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
         super().__init__(data_dir, suite_args)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from genlens.args import Arg
 from genlens.errors import InputError
 from genlens.judges.base import JudgeRequest, make_judge
 from genlens.judges.parsing import parse_scores
@@ -98,6 +99,9 @@ class _WiseBase(Suite):
     default_judge_args: ClassVar[dict[str, Any]] = {}
     own_template: ClassVar[Template]
     official_files: ClassVar[tuple[str, str]]
+    uses = frozenset({"judge"})
+    args = (Arg("prompt", "choice", "genlens", "judge prompt wording (official: fetched by `genlens data fetch wise`)",
+                "official", choices=("genlens", "official")),)
     scorer_name: ClassVar[str]
 
     def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
