@@ -295,7 +295,10 @@ def register(app: typer.Typer) -> None:
         """Compare runs: headline, metrics and per-category scores side by side."""
         from genlens.report import render
 
-        text = render(runs, fmt, out)
+        notes: list[str] = []
+        text = render(runs, fmt, out, notes=notes)
+        for note in notes:  # an unreadable run is left out, the rest still rendered
+            err_console.print(f"[yellow]note:[/] {escape(note)}")
         if out is None and text is not None:
             if fmt == "table":
                 out_console.print(text)

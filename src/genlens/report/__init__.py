@@ -31,18 +31,79 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     path = run_dir / RESULTS_JSON
     if not path.exists():
         raise RunDirError("has no results.json yet", path=run_dir, fix=f"score it first: genlens score {run_dir}")
+    rebuild = f"rebuild it: genlens score {run_dir}"
+    if not path.is_file():
+        raise RunDirError("results.json is not a file", path=path, fix=f"move it away and {rebuild}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunDirError(f"results.json is not valid JSON ({exc})", path=path, fix=f"re-create it: genlens score {run_dir}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"results.json is not valid JSON ({exc})", path=path, fix=rebuild) from None
+    except OSError as exc:
+        raise RunDirError(f"results.json cannot be read ({exc.strerror or exc})", path=path,
+                          fix=f"fix its permissions, or {rebuild}") from None
+    problem = results_problem(data)
+    if problem:
+        raise RunDirError(f"results.json {problem}", path=path, fix=rebuild)
     data.setdefault("run", run_dir.name)
     data["run_dir"] = str(run_dir)
     return data
 
 
-def render(runs: list[Path], fmt: str, out: Path | None) -> Any:
-    """Render runs in ``fmt``; write to ``out`` when given, else return the text (or rich table)."""
-    results = [load_results(run) for run in runs]
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def results_problem(data: Any) -> str:
+    """What is wrong with the shape of a results.json ("" when reports can read it)."""
+    if not isinstance(data, dict):
+        return f"is a {type(data).__name__}, not a mapping"
+    if not isinstance(data.get("suite"), str):
+        return "names no suite"
+    for key in ("headline", "metrics", "counts", "intervals", "extra", "provenance", "cost"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is a {type(data[key]).__name__}, not a mapping"
+    for key in ("headline", "metrics"):
+        bad = [name for name, value in (data.get(key) or {}).items() if not _is_number(value)]
+        if bad:
+            return f"{key} {bad[0]!r} is not a number"
+    categories = data.get("categories")
+    if categories is not None:
+        if not isinstance(categories, dict):
+            return f"categories is a {type(categories).__name__}, not a mapping"
+        for name, metrics in categories.items():
+            if not isinstance(metrics, dict):
+                return f"category {name!r} is not a mapping of metric: value"
+            bad = [metric for metric, value in metrics.items() if not _is_number(value)]
+            if bad:
+                return f"category {name!r} metric {bad[0]!r} is not a number"
+    return ""
+
+
+def load_all(runs: list[Path], notes: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every readable run's results. With ``notes``, an unreadable run is skipped and a note says why
+    (when every run is unreadable, the first one's error is raised)."""
+    results: list[dict[str, Any]] = []
+    errors: list[RunDirError] = []
+    for run in runs:
+        try:
+            results.append(load_results(run))
+        except RunDirError as exc:
+            if notes is None:
+                raise
+            errors.append(exc)
+            notes.append(f"skipped {run}: {exc}")
+    if not results and errors:
+        raise errors[0]
+    return results
+
+
+def render(runs: list[Path], fmt: str, out: Path | None, notes: list[str] | None = None) -> Any:
+    """Render runs in ``fmt``; write to ``out`` when given, else return the text (or rich table).
+
+    ``notes`` (a list) makes unreadable runs skipped with a note instead of stopping the report."""
+    if out is not None and out.is_dir():
+        raise SpecError("--out names a directory", path=out, fix="give a file path, e.g. --out report.html")
+    results = load_all(runs, notes)
     if fmt in BUILT_IN:
         from genlens.report import tables
 
@@ -57,6 +118,16 @@ def render(runs: list[Path], fmt: str, out: Path | None) -> Any:
         rendered = module.render(results, out)
     if out is None:
         return rendered
+    try:
+        _write(out, fmt, rendered)
+    except OSError as exc:
+        from genlens.runs.engine import disk_error
+
+        raise disk_error(exc, out) from None
+    return None
+
+
+def _write(out: Path, fmt: str, rendered: Any) -> None:
     if fmt == "table":
         from rich.console import Console
 
@@ -67,4 +138,3 @@ def render(runs: list[Path], fmt: str, out: Path | None) -> Any:
         atomic_write(out, rendered)
     elif isinstance(rendered, str):
         atomic_write_text(out, rendered)
-    return None

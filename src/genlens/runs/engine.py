@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ from genlens.runs.rundir import (
     load_run,
     write_run_json,
 )
-from genlens.runs.store import RunStore
+from genlens.runs.store import RunStore, store_error
 from genlens.scorers.base import Scorer
 from genlens.suites.base import ScoreContext, Suite, SuiteResult, check_scoring_options, get_suite_class
 from genlens.types import (
@@ -89,12 +90,21 @@ def locked_run(run_dir: Path) -> Iterator[RunStore]:
         lock.close()
         if isinstance(exc, OSError):
             raise disk_error(exc, run_dir) from None
+        if isinstance(exc, sqlite3.Error):
+            raise store_error(exc, run_dir / DB_NAME) from None
         raise RunDirError(f"cannot open genlens.sqlite ({exc})", path=run_dir, fix="use a new --out directory") from None
     try:
         yield store
     finally:
         store.close()
         lock.close()
+
+
+def check_images_dir(run_dir: Path) -> None:
+    images = run_dir / IMAGES_DIR
+    if images.exists() and not images.is_dir():
+        raise RunDirError(f"{IMAGES_DIR} is not a folder", path=images,
+                          fix="move that file away (the run's images live in images/), or start a new --out directory")
 
 
 def disk_error(exc: OSError, path: Path) -> GenlensError:
@@ -217,7 +227,7 @@ def _files_intact(run_dir: Path, images: list[str], sizes: list[int]) -> bool:
         try:
             if os.stat(run_dir / rel).st_size != size:
                 return False
-        except FileNotFoundError:
+        except OSError:  # missing, or a path through something that is not a folder
             return False
     return True
 
@@ -439,6 +449,7 @@ def prepare_run(
 ) -> None:
     """Check the run directory belongs to this spec, then (re)write run.json and the items."""
     check_compatible(run_dir, spec)
+    check_images_dir(run_dir)
     try:
         write_run_json(run_dir, spec, extra)
     except OSError as exc:
@@ -564,8 +575,12 @@ def remember_scoring_options(run_dir: Path, ctx: ScoreContext) -> None:
     path = run_dir / SCORING_JSON
     try:
         saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        saved = {}
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise RunDirError(f"scoring.json cannot be read ({exc})", path=path,
+                          fix="delete it (it only remembers --detector/--clip/--data-dir) and give those options again") from None
+    if not isinstance(saved, dict) or not all(isinstance(v, str) for v in saved.values()):
+        raise RunDirError("scoring.json is not a mapping of option: value", path=path,
+                          fix="delete it (it only remembers --detector/--clip/--data-dir) and give those options again")
     for name in REMEMBERED_OPTIONS:
         if getattr(ctx, name) is None and saved.get(name):
             setattr(ctx, name, Path(saved[name]) if name == "data_dir" else saved[name])
@@ -580,6 +595,7 @@ def remember_scoring_options(run_dir: Path, ctx: ScoreContext) -> None:
 def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any], Suite]:
     data = load_run(run_dir)
     spec = data["spec"]
+    check_images_dir(run_dir)
     check_scoring_options(get_suite_class(spec["suite"]), ctx)
     remember_scoring_options(run_dir, ctx)
     data_dir = ctx.data_dir or (Path(data["data_dir"]) if data.get("data_dir") else None)

@@ -107,12 +107,23 @@ def read_run_json(run_dir: Path) -> dict[str, Any] | None:
     path = run_dir / RUN_JSON
     if not path.exists():
         return None
+    if not path.is_file():
+        raise RunDirError("run.json is not a file", path=path, fix="restore it from a copy of the run or start a new --out directory")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunDirError(f"run.json is not valid JSON ({exc})", path=path, fix="restore it or start a new --out directory") from None
-    if not isinstance(data, dict) or "spec" not in data:
-        raise RunDirError("run.json is not a genlens run description", path=path, fix="use a new --out directory")
+    except OSError as exc:
+        raise RunDirError(f"run.json cannot be read ({exc.strerror or exc})", path=path,
+                          fix="fix its permissions, or start a new --out directory") from None
+    spec = data.get("spec") if isinstance(data, dict) else None
+    if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) for k in ("suite", "suite_version", "model")):
+        raise RunDirError("run.json is not a genlens run description (no suite/model spec)", path=path,
+                          fix="restore it from a copy of the run or use a new --out directory")
+    for key, kind in (("params", dict), ("suite_args", dict)):
+        if spec.get(key) is not None and not isinstance(spec[key], kind):
+            raise RunDirError(f"run.json's spec.{key} is not a mapping", path=path,
+                              fix="restore it from a copy of the run or use a new --out directory")
     return data
 
 

@@ -32,6 +32,56 @@ CREATE INDEX IF NOT EXISTS scores_generation ON scores(generation);
 """
 
 
+def store_error(exc: sqlite3.Error, path: Path) -> Exception:
+    """A one-line error for a damaged, read-only or busy ``genlens.sqlite`` (None of these is a traceback)."""
+    from genlens.errors import GenlensError, RunDirError
+
+    text = str(exc)
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return GenlensError(f"cannot write: the run store is read-only ({text})", path=path,
+                            fix="make the run directory writable, or copy it somewhere writable and use that")
+    if "locked" in lowered or "busy" in lowered:
+        return RunDirError(f"the run store is busy ({text})", path=path,
+                           fix="wait for the other genlens process on this run to finish, then run the command again")
+    if "disk is full" in lowered or "disk i/o" in lowered:
+        return GenlensError(f"cannot write: {text}", path=path, fix="free some space, then run the same command again to resume")
+    return RunDirError(f"the run store is damaged ({text})", path=path,
+                       fix="restore genlens.sqlite from a copy, or start a new --out directory "
+                           "(`genlens import` can register the finished images under images/)")
+
+
+def _guarded(method: Any) -> Any:
+    """SQLite errors (a garbled page, a read-only file) leave a store method as one-line genlens errors."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self: RunStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(self, *args, **kwargs)
+            if isinstance(result, Iterator):
+                return _guarded_iter(self, result)
+            return result
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from None
+
+    return wrapper
+
+
+def _guarded_iter(store: RunStore, rows: Iterator[Any]) -> Iterator[Any]:
+    try:
+        yield from rows
+    except sqlite3.Error as exc:
+        raise store_error(exc, store.path) from None
+
+
+def _damaged_row(store: RunStore, what: str, exc: Exception) -> Exception:
+    from genlens.errors import RunDirError
+
+    return RunDirError(f"{what} is damaged ({type(exc).__name__}: {exc})", path=store.path,
+                       fix="run the same `genlens run`/`generate` command to redo it, or start a new --out directory")
+
+
 class RunStore:
     """Thin typed access to ``genlens.sqlite``. Safe to reopen after a crash (WAL)."""
 
@@ -68,10 +118,13 @@ class RunStore:
             self.conn.executemany("INSERT OR REPLACE INTO items(id, category, hash, payload) VALUES (?,?,?,?)", rows)
 
     def items(self) -> dict[str, Item]:
-        return {
-            row[0]: Item.from_json(json.loads(row[1]))
-            for row in self.conn.execute("SELECT id, payload FROM items ORDER BY rowid")
-        }
+        out = {}
+        for item_id, payload in self.conn.execute("SELECT id, payload FROM items ORDER BY rowid"):
+            try:
+                out[item_id] = Item.from_json(json.loads(payload))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise _damaged_row(self, f"the items row {item_id!r}", exc) from None
+        return out
 
     # -- generations --------------------------------------------------------------------------
     def put_generation(self, record: GenerationRecord) -> None:
@@ -96,19 +149,27 @@ class RunStore:
             query += " WHERE status=?"
             args = (status,)
         for fp, item_id, sample, seed, st, payload in self.conn.execute(query + " ORDER BY item_id, sample", args):
-            data = json.loads(payload)
-            yield GenerationRecord(
-                fingerprint=fp, item_id=item_id, sample=sample, seed=seed, status=st,
-                images=data["images"], image_sizes=data.get("image_sizes", []), formats=data.get("formats", []),
-                trace=data.get("trace", []), reason=data.get("reason", ""), meta=data.get("meta", {}),
-            )
+            try:
+                data = json.loads(payload)
+                record = GenerationRecord(
+                    fingerprint=fp, item_id=item_id, sample=sample, seed=seed, status=st,
+                    images=list(data["images"]), image_sizes=list(data.get("image_sizes", [])),
+                    formats=list(data.get("formats", [])), trace=list(data.get("trace", [])),
+                    reason=str(data.get("reason", "")), meta=dict(data.get("meta", {})),
+                )
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise _damaged_row(self, f"the generations row of item {item_id!r} sample {sample}", exc) from None
+            yield record
 
     def generation_states(self) -> dict[str, tuple[str, list[str], list[int]]]:
         """fingerprint -> (status, images, sizes): the resume scan, one query."""
         out = {}
         for fp, st, payload in self.conn.execute("SELECT fingerprint, status, payload FROM generations"):
-            data = json.loads(payload)
-            out[fp] = (st, data["images"], data.get("image_sizes", []))
+            try:
+                data = json.loads(payload)
+                out[fp] = (st, list(data["images"]), list(data.get("image_sizes", [])))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                out[fp] = ("damaged", [], [])  # not final: the unit is made again and its row replaced
         return out
 
     def delete_generations(self, fingerprints: Iterable[str]) -> None:
@@ -148,10 +209,19 @@ class RunStore:
             query += " WHERE scorer=?"
             args = (scorer,)
         for fp, gen, name, st, value in self.conn.execute(query, args):
-            yield ScoreRecord(fingerprint=fp, generation_fingerprint=gen, scorer=name, status=st, value=json.loads(value))
+            try:
+                parsed = json.loads(value)
+            except ValueError:  # a damaged score is scored again (not final)
+                parsed, st = {"reason": "stored value was damaged"}, "error"
+            yield ScoreRecord(fingerprint=fp, generation_fingerprint=gen, scorer=name, status=st, value=parsed)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for status, n in self.conn.execute("SELECT status, COUNT(*) FROM generations GROUP BY status"):
             out[status] = n
         return out
+
+
+for _name in ("get_meta", "set_meta", "put_items", "items", "put_generation", "generations", "generation_states",
+              "delete_generations", "put_scores", "score_fingerprints", "scores", "counts"):
+    setattr(RunStore, _name, _guarded(getattr(RunStore, _name)))
