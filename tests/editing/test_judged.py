@@ -128,5 +128,5 @@ def test_multiturn_judged_success_per_round(tmp_path: Path, chat_server, cli):
     # sequences mt-001/002: rounds add, recolour, move -> success 9/10; round 4 "Remove …" -> 3/10
     assert res["extra"]["curves"]["success"]["values"] == pytest.approx([0.9, 0.9, 0.9, 0.3])
     assert res["extra"]["curves"]["sc"]["values"] == pytest.approx([0.7, 0.7, 0.7, 0.3])
-    assert res["categories"]["op:remove"]["success"] == pytest.approx(0.3)
+    assert res["extra"]["by_op"]["remove"]["success"] == pytest.approx(0.3)
     assert len(chat.requests) == 8 and all(count_images(r["messages"]) == 2 for r in chat.requests)

@@ -109,7 +109,7 @@ def test_curves_and_round_categories_by_hand(tmp_path: Path):
     assert curves["ssim"]["values"][:3] == pytest.approx([0.8, 0.7, 0.6])
     assert curves["ssim"]["values"][3] is None and result.categories["round_4"]["n_global"] == 2
     assert curves["size_changed"]["values"] == pytest.approx([0.0, 0.0, 0.0, 1.0])
-    assert result.categories["op:add"]["success"] == pytest.approx(0.6)
+    assert result.extra["by_op"]["add"]["success"] == pytest.approx(0.6)
     assert result.counts["refused"] == 1
     assert result.headline["ssim_r4"] is None and result.metrics["ssim_r1"] == pytest.approx(0.8)
 
@@ -216,3 +216,34 @@ def test_gedit_images_as_sources(gedit_dir: Path, tmp_path: Path, cli):
                  "--data-dir", gedit_dir, "--limit", "2", "--out", run, "--quiet")
     assert result.exit_code == 0, result.stderr
     assert json.loads((run / "results.json").read_text())["categories"]["round_1"]["n"] == 2
+
+
+def test_rows_and_category_counts_agree_after_kill_and_resume(tmp_path):
+    """One row per (sequence, sample, round): no duplicates, and the category n add up to the rows."""
+    import collections
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import count_generations, subprocess_env
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "genlens", "run", "multiturn-edit", "--model", "synthetic:gradient",
+               "--model-arg", "delay=0.05", "--limit", "4", "--samples", "2", "--out", str(run), "--quiet"]
+    proc = subprocess.Popen(command, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while count_generations(run) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    assert proc.poll() is None, proc.stderr.read().decode()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
+    keys = collections.Counter((r["item"], r["sample"], r["round"]) for r in rows)
+    assert len(rows) == len(keys) == 4 * 2 * 4  # sequences x samples x rounds, each once
+    results = json.loads((run / "results.json").read_text())
+    assert sum(c["n"] for c in results["categories"].values()) == len(rows) == results["counts"]["rows"]
+    assert results["counts"]["sequences"] == 8

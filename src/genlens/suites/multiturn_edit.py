@@ -256,13 +256,18 @@ class MultiturnEditSuite(Suite):
 
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:
         rows, counts = turn_rows(scored)
+        # rows.jsonl holds one row per (sequence, sample, round); the categories are the rounds, so their
+        # n add up to the rows. The per-operation breakdown groups the same rows another way: it lives in
+        # extra["by_op"], not beside the rounds (where every row was counted twice).
         categories: dict[str, dict[str, float | int | None]] = {}
         for k in range(1, ROUNDS + 1):
             categories[f"round_{k}"] = round_summary([r for r in rows if r["round"] == k])
+        by_op: dict[str, dict[str, float | int | None]] = {}
         for op in OPS:
             chosen = [r for r in rows if r["op"] == op]
             if chosen:
-                categories[f"op:{op}"] = {"success": mean_of(chosen, "success"), "sc": mean_of(chosen, "sc"), "n": len(chosen)}
+                by_op[op] = {"success": mean_of(chosen, "success"), "sc": mean_of(chosen, "sc"), "n": len(chosen)}
+        counts = {**counts, "rows": len(rows), "sequences": len({(r["item"], r["sample"]) for r in rows})}
         curves = {metric: {"rounds": list(range(1, ROUNDS + 1)),
                            "values": [categories[f"round_{k}"][metric] for k in range(1, ROUNDS + 1)]}
                   for metric in CURVE_METRICS}
@@ -276,7 +281,7 @@ class MultiturnEditSuite(Suite):
                      "ssim_r1": categories["round_1"]["ssim"], "delta_e2000_r1": categories["round_1"]["delta_e2000"],
                      f"lab_shift_db_r{ROUNDS}": last["lab_shift_db"]},
             categories=categories, counts=counts,
-            extra={"curves": curves, "mode": self.mode, "rounds": ROUNDS},
+            extra={"curves": curves, "mode": self.mode, "rounds": ROUNDS, "by_op": by_op},
             provenance=multiturn_provenance(ctx, self.mode, self.sources_description()),
             rows=rows,
         )
