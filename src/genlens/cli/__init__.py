@@ -6,6 +6,11 @@ that defines ``register(app)`` adds its own commands (``data``, ``judges``, ``de
 
 from __future__ import annotations
 
+from genlens import interrupts
+
+if interrupts.is_cli_process():  # before the heavy imports: a Ctrl-C during start-up is one line, not a traceback
+    interrupts.install()
+
 import functools
 import importlib
 import os
@@ -89,7 +94,7 @@ def user_errors(func: F) -> F:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err_console.print("interrupted — finished work is saved; run the same command again to resume")
+            err_console.print(interrupts.RESUME_HINT)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -133,6 +138,7 @@ def main() -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TQDM_DISABLE", "1")
+    interrupts.install()
     app(prog_name="genlens")
 
 

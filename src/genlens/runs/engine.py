@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genlens import interrupts
 from genlens.backends.base import Backend, identity_params, public_params
 from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import (
@@ -93,6 +94,7 @@ def locked_run(run_dir: Path) -> Iterator[RunStore]:
         if isinstance(exc, sqlite3.Error):
             raise store_error(exc, run_dir / DB_NAME) from None
         raise RunDirError(f"cannot open genlens.sqlite ({exc})", path=run_dir, fix="use a new --out directory") from None
+    interrupts.started()  # from here a first Ctrl-C lets the writes in flight finish
     try:
         yield store
     finally:
@@ -486,7 +488,7 @@ def generate(
             finally:
                 await backend.aclose()
 
-        summary = asyncio.run(main())
+        summary = interrupts.run(main())
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -547,15 +549,16 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                     continue
                 fmt = sniff_format(data)
                 rel = Path(IMAGES_DIR) / path_component(item.id) / f"{entry.sample}{EXTENSION.get(fmt, '.bin')}"
-                try:
-                    atomic_write(run_dir / rel, data)
-                except OSError as exc:
-                    raise disk_error(exc, run_dir) from None
-                store.put_generation(GenerationRecord(
-                    fingerprint=fp, item_id=item.id, sample=entry.sample, seed=seed, status="ok",
-                    images=[rel.as_posix()], image_sizes=[len(data)], formats=[fmt],
-                    meta={"source_path": display_path(entry.path)},
-                ))
+                with interrupts.protected():  # the copy and its row, or neither
+                    try:
+                        atomic_write(run_dir / rel, data)
+                    except OSError as exc:
+                        raise disk_error(exc, run_dir) from None
+                    store.put_generation(GenerationRecord(
+                        fingerprint=fp, item_id=item.id, sample=entry.sample, seed=seed, status="ok",
+                        images=[rel.as_posix()], image_sizes=[len(data)], formats=[fmt],
+                        meta={"source_path": display_path(entry.path)},
+                    ))
                 summary.done += 1
                 summary.count("ok")
     summary.seconds = time.perf_counter() - started
@@ -635,7 +638,7 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
             if not pending:
                 continue
             scorer.load()
-            asyncio.run(_score_pending(store, scorer, pending, items, run_dir, ctx, summary))
+            interrupts.run(_score_pending(store, scorer, pending, items, run_dir, ctx, summary))
     summary.seconds = time.perf_counter() - started
     return summary
 
