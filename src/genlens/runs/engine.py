@@ -623,6 +623,7 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
     with locked_run(run_dir) as store:
         items = store.items()
         generations = [g for g in store.generations("ok") if g.item_id in items]
+        reported: set[str] = set()
         for scorer in suite.scorers(ctx):
             key = scorer.fingerprint_key()
             if ctx.rejudge and scorer.rescoring:
@@ -633,6 +634,7 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
                 (g, score_fingerprint(g.fingerprint, scorer.name, key)) for g in generations
             ]
             pending = [(g, fp) for g, fp in pending if fp not in done]
+            pending = [(g, fp) for g, fp in pending if not _unreadable_images(run_dir, g, summary, reported)]
             summary.total += len(generations)
             summary.skipped += len(generations) - len(pending)
             if not pending:
@@ -641,6 +643,29 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
             interrupts.run(_score_pending(store, scorer, pending, items, run_dir, ctx, summary))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _unreadable_images(run_dir: Path, gen: GenerationRecord, summary: PhaseSummary, reported: set[str]) -> bool:
+    """An image of a finished generation that is gone, changed or unreadable is the user's to fix
+    (one line each, exit 2), not a score: the generation is left unscored until it is."""
+    for rel, size in zip(gen.images, gen.image_sizes, strict=False):
+        path = run_dir / rel
+        try:
+            problem = "" if os.stat(path).st_size == size else "changed since it was generated (its size differs)"
+        except FileNotFoundError:
+            problem = "is missing"
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror or exc})"
+        if not problem and not os.access(path, os.R_OK):
+            problem = "cannot be read (permission denied)"
+        if problem:
+            if gen.fingerprint not in reported:
+                reported.add(gen.fingerprint)
+                summary.input_errors.append(str(InputError(
+                    f"image {problem}", path=display_path(path),
+                    fix="restore it, or run the same `genlens run`/`generate` command to make it again")))
+            return True
+    return False
 
 
 def _rescore_stored(
