@@ -25,9 +25,9 @@ SamplesOpt = Annotated[int | None, typer.Option("--samples", "-k", min=1, help="
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N items (official order).")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Base seed; each (item, sample) gets its own derived seed.")]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once (API backends and judges).")]
-ModelArgOpt = Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Backend argument key=value (repeatable): size, steps, guidance, base_url …")]
-SuiteArgOpt = Annotated[list[str] | None, typer.Option("--suite-arg", help="Suite argument key=value (repeatable), e.g. mode=reupload.")]
-ScorerArgOpt = Annotated[list[str] | None, typer.Option("--scorer-arg", help="Scorer argument key=value (repeatable).")]
+ModelArgOpt = Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Backend argument key=value (repeatable; a=1,b=2 is two): size, steps, guidance, base_url … — each backend's are listed by `genlens models`.")]
+SuiteArgOpt = Annotated[list[str] | None, typer.Option("--suite-arg", help="Suite argument key=value (repeatable), e.g. mode=reupload — each suite's are listed by `genlens suites`.")]
+ScorerArgOpt = Annotated[list[str] | None, typer.Option("--scorer-arg", help="Scorer or judge argument key=value (repeatable), e.g. temperature=0 — listed by `genlens suites`.")]
 JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Judge spec for judged suites: openai:<model>, gemini:<model>, local:<id or dir>.")]
 JudgePromptOpt = Annotated[Path | None, typer.Option("--judge-prompt", help="Use this judge prompt text instead of genlens's own wording.")]
 DetectorOpt = Annotated[str | None, typer.Option("--detector", help="Detector weights (hub id or local dir) for suites that detect objects.")]
@@ -134,7 +134,10 @@ def register(app: typer.Typer) -> None:
             m = cls.meta
             rows.append({"name": name, "version": m.version, "title": m.title, "task": m.task,
                          "items": m.item_count, "default_samples": m.default_samples,
-                         "categories": list(m.categories), "needs": list(m.needs), "data": m.data_source})
+                         "categories": list(m.categories), "needs": list(m.needs), "data": m.data_source,
+                         "uses": sorted(cls.uses),
+                         "suite_args": [a.describe() for a in cls.args or ()],
+                         "scorer_args": [a.describe() for a in cls.scorer_args or ()]})
         if as_json:
             out_console.print_json(json.dumps(rows))
             return
@@ -146,6 +149,11 @@ def register(app: typer.Typer) -> None:
                 r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]),
                 ", ".join(r["categories"]), ", ".join(r["needs"]), r["data"])))
         out_console.print(table)
+        for r in rows:
+            if r["suite_args"] or r["scorer_args"]:
+                parts = [f"--suite-arg {'; '.join(r['suite_args'])}" if r["suite_args"] else "",
+                         f"--scorer-arg {'; '.join(r['scorer_args'])}" if r["scorer_args"] else ""]
+                out_console.print(escape(f"{r['name']}: " + "  ".join(p for p in parts if p)))
 
     @app.command("models")
     @user_errors
