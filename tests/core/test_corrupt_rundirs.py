@@ -171,3 +171,10 @@ def test_unreadable_image_is_one_line(cli, tmp_path):
     finally:
         image.chmod(0o644)
     assert result.exit_code == 2 and "permission denied" in _line(result)
+
+
+def test_damaged_item_row_is_rewritten_by_the_same_run_command(cli, run):
+    set_payload("items", "{not json")(run)
+    assert cli("score", run, "-q").exit_code == 2
+    result = cli("run", "image-props", "-m", "synthetic:gradient", "--limit", "3", "-o", run, "-q")
+    assert result.exit_code == 0, result.output

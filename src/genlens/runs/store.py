@@ -114,7 +114,8 @@ class RunStore:
     def put_items(self, items: Iterable[Item]) -> None:
         """Store the suite's items in order; a resume whose items are all unchanged writes nothing."""
         items = list(items)
-        known = dict(self.conn.execute("SELECT id, hash FROM items"))
+        # a row whose payload is damaged does not count as known: the resume rewrites it
+        known = dict(self.conn.execute("SELECT id, hash FROM items WHERE json_valid(payload)"))
         if len(known) >= len(items) and all(known.get(i.id) == i.content_hash() for i in items):
             return
         rows = [(i.id, i.category, i.content_hash(), json.dumps(i.to_json(), ensure_ascii=False)) for i in items]
