@@ -178,3 +178,14 @@ def test_damaged_item_row_is_rewritten_by_the_same_run_command(cli, run):
     assert cli("score", run, "-q").exit_code == 2
     result = cli("run", "image-props", "-m", "synthetic:gradient", "--limit", "3", "-o", run, "-q")
     assert result.exit_code == 0, result.output
+
+
+def test_judge_json_of_the_wrong_shape_is_not_a_traceback(tmp_path):
+    from genlens.judges.scorer import read_judge_choice
+    from genlens.suites._edit_judge import configured_judge
+    from genlens.suites.base import ScoreContext
+
+    (tmp_path / "judge.json").write_text("[1, 2]")
+    assert read_judge_choice(tmp_path) == {} and configured_judge(ScoreContext(run_dir=tmp_path)) is None
+    (tmp_path / "judge.json").write_text(json.dumps({"judge": ["x"], "judge_prompt": [1], "judge_args": "a"}))
+    assert read_judge_choice(tmp_path) == {} and configured_judge(ScoreContext(run_dir=tmp_path)) is None

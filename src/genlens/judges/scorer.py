@@ -188,7 +188,10 @@ def read_judge_choice(run_dir: Path) -> dict[str, Any]:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
-    return stored if isinstance(stored, dict) else {}
+    if not isinstance(stored, dict):
+        return {}
+    kinds = {"judge": str, "judge_prompt": str, "judge_args": dict}  # a field of the wrong type is not remembered
+    return {key: value for key, value in stored.items() if key not in kinds or isinstance(value, kinds[key])}
 
 
 def judge_choice(ctx: ScoreContext, default_spec: str) -> JudgeChoice:

@@ -167,7 +167,8 @@ def configured_judge(ctx: Any) -> str | None:
         stored = json.loads((Path(ctx.run_dir) / "judge.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return stored.get("judge") or None
+    judge = stored.get("judge") if isinstance(stored, dict) else None
+    return judge if isinstance(judge, str) and judge else None
 
 
 def context_judge(ctx: Any) -> tuple[Any, Path | None, dict[str, Any]] | None:
