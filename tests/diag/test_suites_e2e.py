@@ -277,7 +277,7 @@ def test_size_rows_say_when_the_backend_mapped_the_size():
     assert backend_size_notes({"resized": {"image": "fit 1536"}}) == {"inputs_resized_by_backend": {"image": "fit 1536"}}
 
 
-def test_an_unreadable_output_is_one_scorer_error_not_an_aborted_run(cli, tmp_path):
+def test_an_unreadable_output_is_one_line_not_an_aborted_run(cli, tmp_path):
     # Three generation items, all at the asked size; after generation one stored output is
     # damaged. Scoring goes on: two pass (2 / 2), the damaged one is an `error` record, counted
     # and shown as a row; once the file is good again the next `genlens score` retries and scores it.
@@ -295,13 +295,13 @@ def test_an_unreadable_output_is_one_scorer_error_not_an_aborted_run(cli, tmp_pa
     good = stored.read_bytes()
     stored.write_bytes(b"not a png at all")
     result = cli("score", out, "--quiet")
-    assert result.exit_code == 1, result.stderr  # the other images are scored; the unreadable one is retried later
-    assert "run the same command again to retry" in result.output
+    # the other images are scored; the changed one is named on one line (exit 2) and scored once it is fixed
+    assert result.exit_code == 2, result.output
+    assert "changed since it was generated" in result.output and items[1].id in result.output
+    assert "Traceback" not in result.output
     results = json.loads((out / "results.json").read_text())
-    assert results["counts"]["scorer_errors"] == 1 and results["counts"]["images_scored"] == 2
-    assert results["headline"]["pass_rate"] == 1.0  # 2 of 2 scored pass; the error is excluded
-    bad = rows_of(out)[items[1].id]
-    assert bad["passed"] is None and bad["reason"].startswith("scorer error:") and "not a readable image" in bad["reason"]
+    assert results["counts"]["images_scored"] == 2
+    assert results["headline"]["pass_rate"] == 1.0  # 2 of 2 scored pass; the unscored one is excluded
     stored.write_bytes(good)
     assert cli("score", out, "--quiet").exit_code == 0
     results = json.loads((out / "results.json").read_text())
