@@ -83,3 +83,25 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     text = err.decode()
     assert proc.returncode == 130, text
     assert "Traceback" not in text
+
+
+def test_protected_block_finishes_before_a_deferred_interrupt():
+    import os
+
+    from genlens import interrupts
+
+    state = interrupts._state
+    saved = (state.started, state.count)
+    done: list[str] = []
+    try:
+        state.started, state.count = True, 0
+        with pytest.raises(KeyboardInterrupt), interrupts.protected():
+            done.append("write")
+            interrupts._handler(signal.SIGINT, None)  # a first Ctrl-C arrives mid-block: deferred
+            done.append("commit")
+        assert done == ["write", "commit"]
+        assert interrupts.requested()
+    finally:
+        state.started, state.count = saved
+        state.deferred = False
+    assert os.getpid()  # still running: a first Ctrl-C never exits at once

@@ -781,10 +781,11 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
     }
     secrets = active_secrets()
     results = scrub_value(results, secrets)
+    rows = "".join(json.dumps(scrub_value(r, secrets), ensure_ascii=False, default=str) + "\n" for r in result.rows)
     try:
-        atomic_write_text(run_dir / RESULTS_JSON, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
-        rows = "".join(json.dumps(scrub_value(r, secrets), ensure_ascii=False, default=str) + "\n" for r in result.rows)
-        atomic_write_text(run_dir / ROWS_JSONL, rows)
+        with interrupts.protected():  # results.json and rows.jsonl of the same aggregation, or neither
+            atomic_write_text(run_dir / RESULTS_JSON, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+            atomic_write_text(run_dir / ROWS_JSONL, rows)
     except OSError as exc:
         raise disk_error(exc, run_dir) from None
     return results
