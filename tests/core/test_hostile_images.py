@@ -252,3 +252,14 @@ def test_non_utf8_file_names_do_not_crash(cli, tmp_path):
     (target / os.fsdecode(b"notes-\xff.txt")).write_bytes(b"x")
     result = cli("import", folder, "--suite", "image-props", "--out", tmp_path / "run", "--quiet")
     assert result.exit_code == 0, result.output
+
+
+def test_bomb_as_a_suite_input_image_is_one_line(cli, tmp_path):
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "a.png").write_bytes(header_bomb_png())
+    result = cli("run", "multiturn-edit", "--model", "synthetic:gradient", "--data-dir", sources, "--limit", "1",
+                 "--out", tmp_path / "run", "--quiet")
+    assert result.exit_code == 2
+    line = _one_error_line(result)
+    assert "a.png" in line and "over the cap" in line
