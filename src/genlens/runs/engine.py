@@ -420,7 +420,10 @@ def generate(
         mode=opts.mode, suite_args=public_params(suite.suite_args),
     )
     with locked_run(run_dir) as store:
-        prepare_run(run_dir, store, suite, spec, {"backend": backend.describe(), "data_dir": str(data_dir) if data_dir else None})
+        prepare_run(run_dir, store, suite, spec, {
+            "backend": backend.describe(), "data_dir": str(data_dir) if data_dir else None,
+            "shard": list(opts.shard) if opts.shard else None,  # `genlens merge` and reports read it
+        })
         _clean_temp_files(run_dir / IMAGES_DIR)
         items = select_items(suite.items(), opts.limit, opts.shard)
         units, skipped = _plan_units(store, suite, items, spec, opts, run_dir)
@@ -694,6 +697,10 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         "samples": spec.get("samples"),
         "seed": spec.get("seed"),
     }
+    if data.get("shard"):  # one shard's headline is not the run's: reports refuse it and point to `genlens merge`
+        results["shard"] = "{}/{}".format(*data["shard"])
+    if data.get("merge"):
+        results["merged"] = data["merge"]
     try:
         atomic_write_text(run_dir / RESULTS_JSON, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
         rows = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in result.rows)
