@@ -112,3 +112,18 @@ def test_ray_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
         engine.generate(tmp_path / "a", suite, SyntheticBackend("gradient"), opts, executor=ExecutorOptions("ray", workers=0))
     with pytest.raises(SpecError, match="need --executor ray"):
         engine.generate(tmp_path / "b", suite, SyntheticBackend("gradient"), opts, executor=ExecutorOptions("local", workers=2))
+
+
+def test_cli_runs_through_ray_and_checks_its_options(ray_cluster, cli, tmp_path: Path) -> None:
+    result = cli("run", "image-props", "--model", "synthetic:gradient", "--out", tmp_path / "cli", "--limit", "3",
+                 "--executor", "ray", "--workers", "1", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "cli" / "results.json").read_text())["counts"]["generations_ok"] == 3
+    bad = cli("run", "image-props", "--model", "synthetic:gradient", "--out", tmp_path / "bad", "--workers", "2")
+    assert bad.exit_code == 2 and "need --executor ray" in bad.stderr
+    bad = cli("score", tmp_path / "cli", "--executor", "spark")
+    assert bad.exit_code == 2 and "unknown executor 'spark'" in bad.stderr
+    config = tmp_path / "run.yaml"
+    config.write_text("executor: ray\nworkers: 1\n")
+    result = cli("score", tmp_path / "cli", "--config", config, "--quiet")
+    assert result.exit_code == 0, result.stderr
