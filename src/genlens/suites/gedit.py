@@ -26,6 +26,7 @@ from genlens.errors import InputError, SpecError
 from genlens.imageio import atomic_write, atomic_write_text, decode
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
+from genlens.suites._coverage import Coverage
 from genlens.suites._edit_judge import configured_judge, edit_pair_images, make_edit_judge_scorers, overall_of, pq_of, sc_of
 from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
@@ -252,6 +253,7 @@ class GEditSuite(Suite):
         metrics: dict[str, float | None] = {}
         headline: dict[str, float | None] = {}
         partial: list[str] = []
+        coverages: dict[str, Coverage] = {}
         for language in self.languages:
             for subset in ("fullset", "intersection"):
                 chosen = [r for r in rows if r["language"] == language and (subset == "fullset" or r["intersection"])]
@@ -262,19 +264,31 @@ class GEditSuite(Suite):
                     metrics[f"{name}_{suffix}"] = summary[name]  # type: ignore[assignment]
                 metrics[f"task_types_{suffix}"] = summary["n_types"]  # type: ignore[assignment]
                 if subset == "fullset":
-                    # The model score is the mean over all 11 task types; over fewer it is not that number.
-                    complete = summary["n_types"] == len(TASK_TYPES)
+                    # The model score is the mean over all 11 task types and every prompt of the language;
+                    # over fewer it is not that number: it moves to overall_<lang>_partial.
+                    cover = language_coverage(self.items(), chosen, language)
+                    coverages[language] = cover
+                    complete = cover.complete and summary["n_types"] == len(TASK_TYPES)
                     headline[f"overall_{language}"] = summary["overall"] if complete else None  # type: ignore[assignment]
-                    if not complete and summary["overall"] is not None:
-                        partial.append(f"{language}: {summary['n_types']} of {len(TASK_TYPES)} task types")
+                    if not complete:
+                        metrics[f"overall_{language}_partial"] = metrics.pop(f"overall_{language}")
+                        if summary["overall"] is not None:
+                            partial.append(f"{language}: {cover.text()}")
                     for task, means in per_task.items():
                         categories[f"{language}/{task}"] = means
         provenance = gedit_provenance(ctx, self.source_info())
         if partial:
             provenance["notes"].append(
-                "no headline overall where task types have no score (" + "; ".join(partial) + "): overall_<lang> in "
-                "metrics is the mean over the scored types only")
-        return SuiteResult(headline=headline, metrics=metrics, categories=categories, counts=counts,
+                "partial run (" + "; ".join(partial) + "): no headline overall_<lang> where a prompt or task type has no "
+                "score; overall_<lang>_partial is the same mean over what was scored, not comparable with published numbers")
+        def added(pairs: list[tuple[int, int]]) -> tuple[int, int]:
+            return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+
+        total = Coverage(prompts=added([c.prompts for c in coverages.values()]),
+                         images=added([c.images for c in coverages.values()]),
+                         tags=added([c.tags for c in coverages.values() if c.tags]))
+        extra = {"coverage": {**total.as_dict(), "by_language": {k: c.as_dict() for k, c in coverages.items()}}}
+        return SuiteResult(headline=headline, metrics=metrics, categories=categories, counts=counts, extra=extra,
                            provenance=provenance, rows=rows)
 
 
@@ -315,6 +329,16 @@ def gedit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]]
             row["judge"] = {"raw": sc_rec.value.get("raw") if sc_rec else None, "scores": {**(sc_scores or {}), **(pq_scores or {})}}
         rows.append(row)
     return rows, counts
+
+
+def language_coverage(items: Sequence[Item], rows: list[dict[str, Any]], language: str) -> Coverage:
+    """One language's prompts with a score (SC and PQ read, or a refused edit scored 0) against all of
+    its prompts, and its task types with a score against the 11."""
+    expected = [i for i in items if i.meta.get("language") == language]
+    done = {r["item"] for r in rows if r["overall"] is not None}
+    types = {r["category"] for r in rows if r["overall"] is not None}
+    return Coverage(prompts=(len(done), len(expected)), images=(len(done), len(expected)),
+                    tags=(len(types), len(TASK_TYPES)))
 
 
 def task_means(rows: list[dict[str, Any]]) -> dict[str, float | int | None]:

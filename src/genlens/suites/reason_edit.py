@@ -34,6 +34,7 @@ from genlens.imageio import load_image, load_rgb
 from genlens.metrics.fidelity import SMARTEDIT_SIZE, mask_bbox, smartedit_background
 from genlens.scorers.base import Scorer
 from genlens.stats import bootstrap_ci, mean_or_none
+from genlens.suites._coverage import Coverage, mark_partial
 from genlens.suites._edit_judge import (
     configured_judge,
     edit_pair_images,
@@ -283,16 +284,25 @@ class ReasonEditSuite(Suite):
         if any(r["group"] == "addition" for r in rows):
             metrics["gpt_score_with_add_supp"] = summarise(rows)["gpt_score"]
         interval = bootstrap_ci(judged)
-        return SuiteResult(
+        result = SuiteResult(
             headline={"gpt_score": overall["gpt_score"]},
             metrics=metrics,
             categories=categories,
             counts=counts,
             intervals={"gpt_score": interval} if interval else {},
-            extra={"anchor": {"source": "gpt-imgeval", "table": "reason_edit_fig4", "metric": "gpt_score"}},
+            extra={"anchor": {"source": "gpt-imgeval", "table": "reason_edit_fig4", "metric": "gpt_score"},
+                   "headline_folders": list(FOLDERS)},
             provenance=reason_edit_provenance(ctx),
             rows=rows,
         )
+        expected = [i for i in self.items() if i.category in FOLDERS]
+        done = {r["item"] for r in main if r["sc"] is not None}
+        partial = mark_partial(result, Coverage(
+            prompts=(len(done), len(expected)), images=(len(done), len(expected)),
+            tags=(len({r["category"] for r in main if r["sc"] is not None}), len(FOLDERS))))
+        if partial:
+            result.provenance["notes"].append(partial)
+        return result
 
 
 def _judge(entry: ScoredGeneration, name: str) -> tuple[dict[str, Any] | None, str | None, str | None]:

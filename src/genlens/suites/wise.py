@@ -26,6 +26,7 @@ from genlens.judges.templates import Template, load_template_file
 from genlens.scorers.base import Scorer
 from genlens.stats import bootstrap_ci, mean_or_none
 from genlens.suites import _wise_prompts as own
+from genlens.suites._coverage import Coverage
 from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -206,6 +207,9 @@ class _WiseBase(Suite):
             counts={"images_scored": counted, **tally.counts, "items_in_suite": n_items},
             intervals={"mean_image_score": ci} if ci else {},
             extra={"judge_usage": tally.usage(), "weights": self.weights,
+                   "coverage": Coverage(
+                       prompts=(len({r["item"] for r in tally.rows if r["score"] is not None}), n_items),
+                       images=(counted, n_items), tags=(sum(1 for v in tally.scored.values() if v), len(self.ranges))).as_dict(),
                    "unparsed_by_category": {name: tally.unparsed.get(name, 0) for name in self.ranges}},
             provenance={"protocol": self.protocol_text(), "judge_models": sorted(tally.models),
                         "judge_templates": sorted(tally.templates), "caveats": caveats},
