@@ -98,7 +98,8 @@ def test_judge_score_rules_by_hand(tmp_path: Path):
     assert result.headline == {"gpt_score": None}
     assert result.metrics["gpt_score_partial"] == pytest.approx(0.425)
     assert result.extra["coverage"] == {"complete": False, "prompts": [4, 5], "images": [4, 5], "tags": [2, 6]}
-    assert "gpt_score_partial" in result.intervals and "gpt_score" not in result.intervals
+    assert result.intervals == {}  # 4 judged images: fewer than 10, no bootstrap interval, and the notes say so
+    assert "no interval: 4 images (a bootstrap needs at least 10 to say anything)" in result.provenance["notes"]
     assert any(n.startswith("partial run (4/5 prompts, 4/5 images, 2/6 tags)") for n in result.provenance["notes"])
     # PQ over images with a PQ: (7 + 6 + 5 + 4 + 0)/5/10 = 0.44
     assert result.metrics["pq"] == pytest.approx(0.44)

@@ -24,10 +24,21 @@ from typing import Any
 
 from genlens.errors import InputError, SpecError
 from genlens.imageio import atomic_write, atomic_write_text, decode
+from genlens.judges.scorer import parse_disagreements
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
 from genlens.suites._coverage import Coverage
-from genlens.suites._edit_judge import configured_judge, edit_pair_images, make_edit_judge_scorers, overall_of, pq_of, sc_of
+from genlens.suites._edit_judge import (
+    UPSTREAM_JPEG_QUALITY,
+    configured_judge,
+    edit_pair_images,
+    make_edit_judge_scorers,
+    official_protocol,
+    overall_of,
+    parser_note,
+    pq_of,
+    sc_of,
+)
 from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -225,12 +236,14 @@ class GEditSuite(Suite):
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
         max_side = int(ctx.suite_args.get("judge_max_side", 0))
+        quality = UPSTREAM_JPEG_QUALITY if configured_judge(ctx) and official_protocol(ctx) else None
 
         def sc_inputs(inp: ScoreInput) -> tuple[str, list[bytes]]:
-            return inp.item.prompt, edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side)
+            return inp.item.prompt, edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side,
+                                                     quality)
 
         def pq_input(inp: ScoreInput) -> list[bytes]:
-            return edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side)[1:]
+            return edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side, quality)[1:]
 
         return make_edit_judge_scorers(ctx, name_prefix="viescore", version="1", sc_inputs=sc_inputs, pq_input=pq_input)
 
@@ -295,9 +308,11 @@ class GEditSuite(Suite):
 def gedit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per edited image: SC, PQ, O on the 0–10 scale (None when unparsed), and counts."""
     rows: list[dict[str, Any]] = []
-    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0}
+    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0,
+              "parse_disagreements": 0}
     for entry in scored:
         gen, item = entry.generation, entry.item
+        counts["parse_disagreements"] += parse_disagreements([entry.scores.get("viescore_sc"), entry.scores.get("viescore_pq")])
         row: dict[str, Any] = {
             "item": item.id, "sample": gen.sample, "category": item.category, "language": item.meta.get("language"),
             "intersection": bool(item.meta.get("intersection")), "prompt": item.prompt, "status": gen.status,
@@ -371,9 +386,19 @@ def gedit_provenance(ctx: ScoreContext, source: dict[str, Any]) -> dict[str, Any
         "0-10 scale; per task-type means; model score = unweighted mean over the 11 task types",
         "unparsed judge answers (and judge refusals) are left out and counted; upstream fills them with a random score",
         "refused edits score SC = PQ = O = 0",
-        "the edited image is resized to the source size before judging (upstream rule); images are sent as PNG",
+        "the edited image is resized to the source size before judging (upstream rule)",
         "upstream judges: 'gpt4o' backbone = gpt-4.1 (API default temperature), or Qwen2.5-VL-72B-Instruct-AWQ",
     ]
     if not configured_judge(ctx):
         notes.append("no --judge given: no scores")
-    return {"notes": notes, "dataset": source, "judge": configured_judge(ctx)}
+        return {"notes": notes, "dataset": source, "judge": None}
+    from genlens.judges.official import parse_mode
+    from genlens.judges.scorer import judge_choice
+
+    official = official_protocol(ctx)
+    notes.append(f"images sent to the judge as JPEG quality {UPSTREAM_JPEG_QUALITY}, as VIEScore's client re-encodes them"
+                 if official else "images sent to the judge as PNG (upstream re-encodes them as JPEG quality 75: "
+                 "use --scorer-arg parse=official or --suite-arg protocol=official for that)")
+    mode = parse_mode(judge_choice(ctx, "").params)
+    return {"notes": notes, "dataset": source, "judge": configured_judge(ctx), "parser": parser_note(mode, "viescore"),
+            "judge_image_format": f"JPEG q{UPSTREAM_JPEG_QUALITY}" if official else "PNG"}

@@ -26,7 +26,7 @@ from genlens.judges.parsing import parse_scores
 from genlens.judges.scorer import JudgeScorer, judge_choice
 from genlens.judges.templates import Template, load_template_file
 from genlens.scorers.base import Scorer
-from genlens.stats import bootstrap_ci, mean_or_none
+from genlens.stats import bootstrap_ci, mean_or_none, too_few_units
 from genlens.suites import _wise_prompts as own
 from genlens.suites._coverage import Coverage
 from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
@@ -213,6 +213,8 @@ class _WiseBase(Suite):
         caveats = self.caveats(tally, overall, counted, n_items)
         all_scores = [s["score"] for rows in tally.scored.values() for s in rows]
         ci = bootstrap_ci(all_scores) if all_scores else None
+        if all_scores and ci is None:
+            caveats.append(str(too_few_units(len(all_scores))))
         # As the official script: the overall is the headline only when every prompt has a score;
         # otherwise it is reported beside it as overall_partial (with a caveat), never as the score.
         complete = counted == n_items
