@@ -347,6 +347,7 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
         atomic_write_text(run_dir / SUMMARY_TXT, text)
         extra["official_files"] = [RESULTS_JSONL, SUMMARY_TXT]
     identity = scorer.identity()
+    by_tag = {t: list(g.values()) for t, g in groups.items()}
     result = SuiteResult(
         headline={"overall": summary["overall"]},
         metrics={"correct_images": summary["correct_images"], "prompt_any_of_k": prompt_level["any_of_k"],
@@ -354,13 +355,14 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
         categories=categories,
         counts={"images_scored": len(rows), "refused": sum(1 for r in rows if r["status"] == "refused"),
                 "errored": errored, "unscored": unscored},
-        intervals=rules.stratified_prompt_bootstrap({t: list(g.values()) for t, g in groups.items()}),
+        intervals=rules.stratified_prompt_bootstrap(by_tag),
         extra=extra,
         provenance={
             "protocol": f"GenEval official rules ({UPSTREAM}); overall = unweighted mean of the 6 per-tag image-level scores",
             "detector": identity["detector"], "clip": identity["clip"], "rules": identity["rules"],
             "caveat": CAVEAT,
-            "intervals": "95% percentile bootstrap (2000 resamples), prompts resampled within each tag",
+            "intervals": "95% percentile bootstrap (2000 resamples), prompts resampled within each tag"
+                         + (f"; {note}" if (note := rules.interval_note(by_tag)) else ""),
             "refusals": "a refused generation counts as an incorrect image; generations that errored are left out",
         },
         rows=rows,
