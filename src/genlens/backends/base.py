@@ -101,6 +101,9 @@ class Backend(ABC):
     secret_env: ClassVar[str] = "the provider's API-key variable"
     #: The ``--model-arg`` names and types this backend takes (None: undeclared, e.g. an old plugin).
     args: ClassVar[tuple[Arg, ...] | None] = None
+    #: Stays in the driver process under ``--executor ray`` (API clients with their own call layer,
+    #: files only this machine sees); other backends are built once per Ray actor from their spec.
+    runs_in_driver: ClassVar[bool] = False
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         self.target = target

@@ -50,6 +50,7 @@ def _name(value: Any) -> str:
 @register_backend
 class GeminiBackend(Backend):
     secret_env: ClassVar[str] = "GEMINI_API_KEY"
+    runs_in_driver: ClassVar[bool] = True
     args: ClassVar[tuple[Arg, ...]] = (
         Arg("base_url", "url", None, "another endpoint (a proxy, a test server)", "http://127.0.0.1:8000"),
         Arg("aspect_ratio", "str", None, "overrides the nearest-to-request aspect ratio", "16:9"),

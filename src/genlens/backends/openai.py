@@ -81,6 +81,7 @@ def _dump(value: Any) -> dict[str, Any] | None:
 @register_backend
 class OpenAIBackend(Backend):
     secret_env: ClassVar[str] = "OPENAI_API_KEY"
+    runs_in_driver: ClassVar[bool] = True
     args: ClassVar[tuple[Arg, ...]] = (
         Arg("base_url", "url", None, "an OpenAI-compatible server (default: OPENAI_BASE_URL, else api.openai.com)",
             "http://127.0.0.1:8000/v1"),
