@@ -18,7 +18,10 @@ from genlens._modules import import_submodules
 from genlens.errors import SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
-SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "authorization", "auth", "credential", "credentials"})
+SECRET_WORDS = frozenset({
+    "key", "apikey", "token", "secret", "password", "passwd", "pass", "pwd", "authorization", "auth", "bearer",
+    "access", "sk", "credential", "credentials",
+})
 
 
 def is_secret_arg(name: str) -> bool:
