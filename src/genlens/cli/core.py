@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,10 +97,18 @@ def _show_results(results: dict[str, Any], as_json: bool, quiet: bool) -> None:
     out_console.print(results_table([results]))
 
 
+def _note_outside(results: dict[str, Any], quiet: bool) -> None:
+    outside = (results.get("counts") or {}).get("stored_outside_selection")
+    if outside and not quiet:
+        err_console.print(f"note: {outside} stored generation(s) lie outside this run's --limit/--samples "
+                          "and are not counted (they stay on disk; a larger --limit/--samples counts them again)")
+
+
 def _generate_phase(suite_name: str, model: str | None, out: Path | None, config: dict[str, Any], *,
                     samples: int | None, limit: int | None, seed: int | None, concurrency: int | None,
                     model_arg: list[str] | None, suite_arg: list[str] | None, data_dir: Path | None,
-                    shard: str | None, quiet: bool) -> tuple[Path, PhaseSummary]:
+                    shard: str | None, quiet: bool, hold: ExitStack | None = None) -> tuple[Path, PhaseSummary]:
+    """Generate into the run directory; with ``hold``, its lock is taken there and kept until ``hold`` closes."""
     suite_name = pick(suite_name, config, "suite")
     model = pick(model, config, "model")
     if not model:
@@ -120,6 +129,8 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
         mode=str(suite_args.get("mode", "native")) if suite.meta.task == "multiturn" else "",
         quiet=quiet,
     )
+    if hold is not None:
+        hold.enter_context(engine.run_lock(run_dir))
     summary = engine.generate(run_dir, suite, backend, opts, data_dir=Path(dd) if dd else None)
     return run_dir, summary
 
@@ -200,17 +211,19 @@ def register(app: typer.Typer) -> None:
         """Generate then score into a run directory. Run the same command again to resume."""
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
-        run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
-                                           concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
-                                           data_dir=data_dir, shard=shard, quiet=quiet)
-        _print_phase("generate", summary, quiet)
-        ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
-                             data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
-                             scorer_arg=scorer_arg, quiet=quiet)
-        scored = engine.score(run_dir, ctx)
-        _print_phase("score", scored, quiet)
-        results = engine.aggregate(run_dir, ctx)
+        with ExitStack() as hold:  # one lock for generate + score + aggregate: no other command slips in between
+            run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
+                                               concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
+                                               data_dir=data_dir, shard=shard, quiet=quiet, hold=hold)
+            _print_phase("generate", summary, quiet)
+            ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
+                                 data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
+                                 scorer_arg=scorer_arg, quiet=quiet)
+            scored = engine.score(run_dir, ctx)
+            _print_phase("score", scored, quiet)
+            results = engine.aggregate(run_dir, ctx)
         _show_results(results, as_json, quiet)
+        _note_outside(results, quiet)
         if not quiet:
             err_console.print(f"results: {run_dir / 'results.json'}")
         _finish(summary, scored)
@@ -255,6 +268,7 @@ def register(app: typer.Typer) -> None:
         _print_phase("score", summary, quiet)
         results = engine.aggregate(run, ctx)
         _show_results(results, as_json, quiet)
+        _note_outside(results, quiet)
         _finish(summary)
 
     @app.command("import")
