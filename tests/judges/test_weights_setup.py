@@ -119,3 +119,17 @@ def test_every_from_pretrained_of_weights_asks_for_safetensors() -> None:
                 continue  # JSON/text files only
             calls.append((path.name, name, "use_safetensors=True" in args))
     assert calls and all(ok for _file, _name, ok in calls), [c for c in calls if not c[2]]
+
+
+def test_a_pickle_only_hf_detector_is_refused(tmp_path: Path) -> None:
+    from genlens.forensics.detectors import make_detector
+
+    folder = tmp_path / "det"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    marker = tmp_path / "pwned"
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(_Payload(marker)))
+    detector = make_detector(f"hf:{folder}")
+    with pytest.raises(SpecError, match=r"only pickle weights \(pytorch_model\.bin\)"):
+        detector.load()
+    assert not marker.exists()
