@@ -610,15 +610,15 @@ def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any]
     return data, suite
 
 
-def selection(spec: dict[str, Any], items: dict[str, Item]) -> Callable[[GenerationRecord], bool]:
-    """Which stored generations the run's current options select: the first ``limit`` items and
-    samples below ``samples``. A re-run with a smaller --limit/--samples keeps the images beyond them
-    on disk but neither scores nor counts them."""
+def selection(spec: dict[str, Any], suite: Suite) -> Callable[[GenerationRecord], bool]:
+    """Which stored generations the run's current options select: the suite's first ``limit`` items
+    (official order) and samples below ``samples``. A re-run with a smaller --limit/--samples keeps
+    the images beyond them on disk but neither scores nor counts them."""
     limit, samples = spec.get("limit"), spec.get("samples")
-    chosen = set(list(items)[:limit]) if limit is not None else set(items)
+    chosen = {item.id for item in select_items(suite.items(), int(limit), None)} if limit is not None else None
 
     def selected(gen: GenerationRecord) -> bool:
-        return gen.item_id in chosen and (samples is None or gen.sample < int(samples))
+        return (chosen is None or gen.item_id in chosen) and (samples is None or gen.sample < int(samples))
 
     return selected
 
@@ -631,7 +631,7 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
     with locked_run(run_dir) as store:  # nothing (scoring.json included) is written before the lock is held
         data, suite = open_suite_for_run(run_dir, ctx)
         items = store.items()
-        selected = selection(data["spec"], items)
+        selected = selection(data["spec"], suite)
         generations = [g for g in store.generations("ok") if g.item_id in items and selected(g)]
         for scorer in suite.scorers(ctx):
             key = scorer.fingerprint_key()
@@ -748,7 +748,7 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
     load_run(run_dir)
     with locked_run(run_dir) as store:
         data, suite = open_suite_for_run(run_dir, ctx)
-        selected = selection(data["spec"], store.items())
+        selected = selection(data["spec"], suite)
         scored = collect(run_dir, suite, ctx, store, selected)
         outside = sum(1 for gen in store.generations() if not selected(gen))
     counts: dict[str, int] = {}
