@@ -39,6 +39,7 @@ class FolderBackend(Backend):
     """
 
     replays_sessions: ClassVar[bool] = True
+    runs_in_driver: ClassVar[bool] = True
 
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="folder",
