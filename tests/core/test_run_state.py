@@ -91,13 +91,13 @@ def test_genlens_run_holds_one_lock_from_generate_to_aggregate(cli, tmp_path: Pa
     seen: dict[str, bool] = {}
     real_score, real_aggregate = engine.score, engine.aggregate
 
-    def score(run_dir, ctx):
+    def score(run_dir, ctx, **kwargs):
         seen["free_before_score"] = _try_lock(run_dir)
-        return real_score(run_dir, ctx)
+        return real_score(run_dir, ctx, **kwargs)
 
-    def aggregate(run_dir, ctx):
+    def aggregate(run_dir, ctx, **kwargs):
         seen["free_before_aggregate"] = _try_lock(run_dir)
-        return real_aggregate(run_dir, ctx)
+        return real_aggregate(run_dir, ctx, **kwargs)
 
     monkeypatch.setattr(engine, "score", score)
     monkeypatch.setattr(engine, "aggregate", aggregate)
