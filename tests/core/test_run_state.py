@@ -141,16 +141,18 @@ def test_a_full_disk_says_free_space_and_rerun(cli, tmp_path: Path, monkeypatch,
 
         monkeypatch.setattr(engine, "RunStore", full)
     else:
-        real = engine.RunStore.put_generation
+        real = engine.RunStore.put_generations
         calls = {"n": 0}
 
-        def flaky(self, record):
-            calls["n"] += 1
-            if calls["n"] > 2:
+        def flaky(self, records):
+            records = list(records)
+            if calls["n"] + len(records) > 2:
                 raise sqlite3.OperationalError("database or disk is full")
-            real(self, record)
+            calls["n"] += len(records)
+            real(self, records)
 
-        monkeypatch.setattr(engine.RunStore, "put_generation", flaky)
+        monkeypatch.setattr(engine.RunStore, "put_generations", flaky)
+        monkeypatch.setattr(engine, "COMMIT_ROWS", 1)  # one row per transaction: the third one finds the disk full
     result = cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--limit", "4", "-c", "1")
     assert result.exit_code == 2
     line = _one_error_line(result)
