@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,40 @@ def save_state(recipe: Recipe, state: dict[str, Any]) -> Path:
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return path
+
+
+def login(recipe: Recipe, *, headless: bool = False, timeout_s: float = 600.0) -> Path:
+    """Open the site in a browser, wait until its prompt box shows (you logged in), save the storage state."""
+    if not headless and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise SpecError(
+            "no display to open a login window on",
+            fix=f"run `genlens browser login` on a machine with a display and copy {state_path(recipe)} here (mode 0600), "
+                "or export a storage state with Playwright (context.storage_state(path=...)) and pass --import FILE",
+        )
+    return asyncio.run(_login(recipe, headless, timeout_s))
+
+
+async def _login(recipe: Recipe, headless: bool, timeout_s: float) -> Path:
+    executable = chromium_path()
+    deadline = time.monotonic() + timeout_s
+    async with start_playwright() as playwright:
+        browser = await launch(playwright, executable, headless=headless)
+        try:
+            saved = state_path(recipe)
+            context = await browser.new_context(storage_state=str(saved) if saved.is_file() else None)
+            page = await context.new_page()
+            await page.goto(recipe.login_url or recipe.url, wait_until="domcontentloaded", timeout=_ms(deadline))
+            try:
+                await page.locator(recipe.prompt).first.wait_for(state="visible", timeout=_ms(deadline))
+            except Exception as exc:
+                why = "timed out" if type(exc).__name__ == "TimeoutError" else "the window was closed"
+                raise SpecError(f"{recipe.site}: the prompt box ({recipe.prompt}) never showed, so no login was saved ({why})",
+                                path=recipe.path, fix="log in within --timeout seconds, or check the recipe's prompt selector") from None
+            state = await context.storage_state()
+        finally:
+            with contextlib.suppress(Exception):
+                await browser.close()
+    return save_state(recipe, state)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from genlens.runs.engine import GenerateOptions, PhaseSummary
 from genlens.suites.base import ScoreContext, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, folder:<dir>, synthetic:<pattern>.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, browser:<recipe.yaml>, folder:<dir>, synthetic:<pattern>.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default: runs/<suite>__<model>). The same command again resumes it.")]
 SamplesOpt = Annotated[int | None, typer.Option("--samples", "-k", min=1, help="Images per prompt (default: the suite's official number).")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N items (official order).")]
