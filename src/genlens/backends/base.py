@@ -54,7 +54,7 @@ def public_params(params: dict[str, Any]) -> dict[str, Any]:
 #: can resume with a longer timeout, another rate limit or another GPU.
 OPERATIONAL_ARGS = frozenset({
     "timeout", "max_retries", "rate", "concurrency", "backoff_base", "backoff_max", "retry_after_max",
-    "batch_size", "device", "delay",
+    "batch_size", "device", "delay", "headed", "chromium",
 })
 
 

@@ -472,10 +472,6 @@ class BrowserBackend(Backend):
         self._limiter: _RateLimiter | None = None
         self._start_lock: asyncio.Lock | None = None
 
-    @property
-    def spec(self) -> str:
-        return f"browser:{self.target}"
-
     def describe(self) -> dict[str, Any]:
         # the recipe's hash, never the login state or where it lives
         return {**super().describe(), "recipe_sha256": self.recipe.sha256, "site": self.recipe.site}
