@@ -101,7 +101,7 @@ def main() -> None:
     server = context.Process(target=_serve, args=(args.delay, args.frames, args.size, ports, stop), daemon=True)
     server.start()
     url = f"http://127.0.0.1:{ports.get(timeout=60)}/"
-    print(f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} items={args.items} delay={args.delay}s frames={args.frames} size={args.size}")
+    print(f"items={args.items} delay={args.delay}s frames={args.frames} size={args.size}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -131,4 +131,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from _machine import print_machine
+
+    print_machine("start")
     main()
+    print_machine("end")
