@@ -181,7 +181,8 @@ def test_rate_limit_banner_mid_run_keeps_finished_items(cli, tmp_path: Path) -> 
         stopped = cli(*args)
         assert stopped.exit_code == 2 and "'.rate-limit'" in stopped.output
         done = [item for item, _s, status, _r in _generations(run) if status == "ok"]
-        assert 1 <= len(done) <= 2  # finished before the banner showed (the item in flight may be lost, never half-kept)
+        # item 0 always finishes; the page of item 3 always shows the banner; items in flight are lost, never half-kept
+        assert 1 <= len(done) <= 3
         app.block_after = None
         resumed = cli(*args)
         assert resumed.exit_code == 0, resumed.output
@@ -198,7 +199,7 @@ def test_sigkill_mid_run_then_resume_each_item_once(tmp_path: Path) -> None:
     run = tmp_path / "run"
     limit = 6
     env = {**subprocess_env(), "GENLENS_CACHE_DIR": str(tmp_path / "cache")}
-    with mock_site(tmp_path, delay=0.3) as (app, path):
+    with mock_site(tmp_path, delay=0.5) as (app, path):
         command = [sys.executable, "-m", "genlens", "generate", "geneval", "--model", f"browser:{path}", "--limit", str(limit),
                    "--samples", "1", "--model-arg", "concurrency=2", "--out", str(run), "--quiet"]
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
