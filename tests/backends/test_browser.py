@@ -256,3 +256,15 @@ def test_edit_uploads_the_input_and_a_session_keeps_one_conversation(tmp_path: P
     assert hat.conversation == scarf.conversation != edit_job.conversation
     assert [r.data for r in rounds] == [hat.final, scarf.final] and [r.meta["round"] for r in rounds] == [1, 2]
     assert rounds[1].trace == scarf.partials  # only this round's frames
+
+
+def test_a_page_that_never_shows_the_prompt_box_is_an_error_with_its_page_saved(cli, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with mock_site(tmp_path, recipe_args={"prompt": "textarea#renamed", "timeout_s": 1}) as (app, path):
+        result = cli("generate", "geneval", "--model", f"browser:{path}", "--limit", "1", "--samples", "1", "--out", run, "--quiet")
+    assert result.exit_code == 1 and app.generations == 0
+    [(_item, _sample, status, record)] = _generations(run)
+    assert status == "error" and "timed out after 1s" in record["reason"] and "browser-failures/00000_0_0_" in record["reason"]
+    saved = sorted(p.name for p in (run / "browser-failures").iterdir())
+    assert [name.rsplit(".", 1)[1] for name in saved] == ["html", "png"] and all(n.startswith("00000_0_0_") for n in saved)
+    assert "textarea" in (run / "browser-failures" / saved[0]).read_text()

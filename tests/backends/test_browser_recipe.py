@@ -104,3 +104,10 @@ def test_login_import_through_the_cli(cli, tmp_path: Path, monkeypatch: pytest.M
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     assert cli("browser", "login", recipe_path, "--import", broken).exit_code == 2
+
+
+def test_model_args_that_are_not_numbers_are_one_line(cli, tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    result = cli("generate", "geneval", "--model", f"browser:{path}", "--model-arg", "concurrency=four", "--limit", "1",
+                 "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "--model-arg concurrency='four' is not a number >= 1" in result.output

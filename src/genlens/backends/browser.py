@@ -456,11 +456,11 @@ class BrowserBackend(Backend):
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         super().__init__(target, params)
         self.recipe = load_recipe(Path(target).expanduser())
-        self.contexts = max(1, int(self.params.get("concurrency", self.recipe.concurrency)))
-        rate = self.params.get("rate")
-        self.rate_per_s = float(rate) if rate else (self.recipe.rate_per_minute / 60.0 if self.recipe.rate_per_minute else None)
-        self.timeout_s = float(self.params.get("timeout", self.recipe.timeout_s))
-        self.max_retries = max(0, int(self.params.get("max_retries", self.recipe.retries)))
+        self.contexts = int(self._number("concurrency", self.recipe.concurrency, 1))
+        rate = self._number("rate", 0.0, 0)
+        self.rate_per_s = rate or (self.recipe.rate_per_minute / 60.0 if self.recipe.rate_per_minute else None)
+        self.timeout_s = self._number("timeout", self.recipe.timeout_s, 0.001)
+        self.max_retries = int(self._number("max_retries", self.recipe.retries, 0))
         self.headed = bool(self.params.get("headed", False))
         self.executable = chromium_path(self.params)
         self.run_dir: Path | None = None
@@ -471,6 +471,13 @@ class BrowserBackend(Backend):
         self._open_slots: asyncio.Semaphore | None = None  # contexts open at once: one more, typed and waiting
         self._limiter: _RateLimiter | None = None
         self._start_lock: asyncio.Lock | None = None
+
+    def _number(self, name: str, default: float, minimum: float) -> float:
+        """A numeric --model-arg (or the recipe's value), with a one-line error when it is not one."""
+        value = self.params.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise SpecError(f"--model-arg {name}={value!r} is not a number >= {minimum:g}", fix=f"e.g. --model-arg {name}=2")
+        return float(value)
 
     def describe(self) -> dict[str, Any]:
         # the recipe's hash, never the login state or where it lives
@@ -499,7 +506,7 @@ class BrowserBackend(Backend):
                 self._browser = await launch(self._playwright, self.executable, headless=not self.headed)
         return self._browser
 
-    async def _open_page(self, deadline: float) -> _Page:
+    async def _open_page(self, deadline: float, stem: str) -> _Page:
         browser = await self._ensure_browser()
         state = state_path(self.recipe)
         # service workers blocked: every request of the page passes the capture route
@@ -510,9 +517,13 @@ class BrowserBackend(Backend):
             await opened.capture.attach(context)
             opened.page = await context.new_page()
             await opened.open(deadline)
-        except BaseException as exc:
-            if isinstance(exc, Exception) and not isinstance(exc, Blocked):
-                await self._fail(opened, f"open_{time.strftime('%Y%m%dT%H%M%S')}", _timeout_error(exc, self.timeout_s))
+        except Exception as exc:
+            error = _timeout_error(exc, self.timeout_s)
+            if not isinstance(error, Blocked) and opened.page is not None:
+                await self._fail(opened, stem, error)
+            await opened.close()
+            raise error from None
+        except BaseException:
             await opened.close()
             raise
         return opened
@@ -541,7 +552,7 @@ class BrowserBackend(Backend):
         while True:
             async with open_slots:
                 try:
-                    opened = await self._open_page(time.monotonic() + self.timeout_s)
+                    opened = await self._open_page(time.monotonic() + self.timeout_s, _stem(request, attempt))
                 except Exception as exc:
                     error: Exception = _timeout_error(exc, self.timeout_s)
                 else:
@@ -605,7 +616,7 @@ class BrowserSession(Session):
             self._holding = True
         try:
             if self.opened is None:
-                self.opened = await backend._open_page(time.monotonic() + backend.timeout_s)
+                self.opened = await backend._open_page(time.monotonic() + backend.timeout_s, _stem(self.request, 0))
             self.rounds += 1
             await self.opened.prepare(instruction, image, time.monotonic() + backend.timeout_s)
             async with slots:
