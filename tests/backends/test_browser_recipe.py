@@ -46,6 +46,7 @@ def test_the_shipped_recipe_is_valid() -> None:
     ({"session": "yes"}, "session: 'yes' is not true/false"),
     ({"blocked": [".a", 3]}, "blocked: ['.a', 3] is not a selector or a list of selectors"),
     ({"final": ""}, "recipe lacks final"),
+    ({"image_response": "/files/(?P<id>.*)"}, "uses a Python-only named group"),
 ])
 def test_recipe_mistakes_are_one_line(tmp_path: Path, change: dict, expected: str) -> None:
     path = _write(tmp_path, {k: v for k, v in {**GOOD, **change}.items() if v is not None})

@@ -131,6 +131,9 @@ def load_recipe(path: Path) -> Recipe:
     if not isinstance(blocked, list) or not all(isinstance(s, str) and s.strip() for s in blocked):
         raise _bad(path, f"blocked: {data.get('blocked')!r} is not a selector or a list of selectors", 'e.g. blocked: [".login-wall", "#captcha"]')
     values["blocked"] = tuple(s.strip() for s in blocked)
+    if "(?P" in str(data["image_response"]):  # Playwright matches it as a JavaScript regex, which has no (?P…)
+        raise _bad(path, f"image_response: {data['image_response']!r} uses a Python-only named group (?P…)",
+                   "drop the group name: the regex is also read as JavaScript")
     try:
         values["image_response"] = re.compile(str(data["image_response"]))
     except re.error as exc:
@@ -258,7 +261,7 @@ class _Capture:
         self.arrived = asyncio.Event()
 
     async def attach(self, context: Any) -> None:
-        await context.route(lambda url: bool(self.pattern.search(url)), self._on_route)
+        await context.route(self.pattern, self._on_route)  # matched in the driver: other requests never reach Python
 
     async def _on_route(self, route: Any) -> None:
         try:

@@ -178,6 +178,10 @@ class MockChatApp:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _conversations: dict[str, bytes] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.size % PATCH or self.frames < 1:
+            raise ValueError(f"size must be a multiple of {PATCH} and frames >= 1 (got size={self.size}, frames={self.frames})")
+
     def install(self, server: FakeServer) -> MockChatApp:
         server.route("GET", r"/", self._page)
         server.route("GET", r"/login", self._login)
