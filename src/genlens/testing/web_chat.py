@@ -179,8 +179,8 @@ class MockChatApp:
     _conversations: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if self.size % PATCH or self.frames < 1:
-            raise ValueError(f"size must be a multiple of {PATCH} and frames >= 1 (got size={self.size}, frames={self.frames})")
+        if self.size % PATCH or self.frames < 0:
+            raise ValueError(f"size must be a multiple of {PATCH} and frames >= 0 (got size={self.size}, frames={self.frames})")
 
     def install(self, server: FakeServer) -> MockChatApp:
         server.route("GET", r"/", self._page)
