@@ -82,6 +82,12 @@ def test_run_with_folder_model_end_to_end(cli, tmp_path, models):
     assert results["categories"]["single_object"]["n"] == 4
     assert results["provenance"]["detector"]["weights_sha256"] and results["provenance"]["clip"]["weights_sha256"]
     assert "instead of GenEval's mmdet 2.x checkpoint" in results["provenance"]["caveat"]
+    # which weights scored, and how the models' inputs were made
+    assert results["provenance"]["detector"]["weights"]["kind"] == "transformers"
+    assert results["provenance"]["detector_weights"] == "transformers Mask2Former (not GenEval's mmdet checkpoint)"
+    assert results["provenance"]["detector_preprocessing"]["pad_value"] == 128
+    assert results["provenance"]["detector_preprocessing"]["backend"].startswith("opencv ")
+    assert results["provenance"]["clip_preprocessing"]["mode"] == "open_clip"
     assert results["extra"]["failure_reasons"]["missing_object"] == {"bench": 2, load_metadata()[1]["include"][0]["class"]: 2}
     rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
     assert {(r["item"], r["sample"]) for r in rows} == {("00000", 0), ("00000", 1), ("00001", 0), ("00001", 1)}

@@ -43,6 +43,8 @@ PAD_VALUE = 128
 MMDET_MEAN = (123.675, 116.28, 103.53)
 MMDET_STD = (58.395, 57.12, 57.375)
 TOP_K = 100
+#: The checkpoint GenEval's evaluation/download_models.sh fetches (mmdet 2.x, COCO instance).
+GENEVAL_CHECKPOINT = "mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco_20220504_001756-743b7d99.pth"
 
 #: COCO label spellings seen in detector configs -> GenEval's object names (after lower-casing and
 #: turning "_" / "-" into spaces). Names already equal to GenEval's need no entry.
@@ -107,6 +109,25 @@ def keep_ratio_size(width: int, height: int, scale: tuple[int, int] = TEST_SCALE
     """mmdet's keep-ratio rescale: the largest factor with long side <= 1333 and short side <= 800."""
     factor = min(max(scale) / max(width, height), min(scale) / min(width, height))
     return int(width * factor + 0.5), int(height * factor + 0.5)
+
+
+#: Written by ``genlens convert mmdet-mask2former`` next to the converted weights.
+CONVERSION_FILE = "genlens_conversion.json"
+
+
+def weights_origin(directory: Any) -> dict[str, Any]:
+    """Which weights a detector directory holds: GenEval's mmdet checkpoint converted by genlens, or a transformers one."""
+    import json
+    from pathlib import Path
+
+    marker = Path(directory) / CONVERSION_FILE
+    if marker.is_file():
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        return {"kind": "mmdet-converted", "like_for_like": info.get("source_name") == GENEVAL_CHECKPOINT,
+                "source_name": info.get("source_name"), "source_sha256": info.get("source_sha256"),
+                "mmdet_version": info.get("mmdet_version")}
+    return {"kind": "transformers", "like_for_like": False,
+            "note": "not GenEval's mmdet checkpoint (the default hub weights are Detectron2-trained)"}
 
 
 def preprocessing_identity() -> dict[str, Any]:
