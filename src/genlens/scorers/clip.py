@@ -133,7 +133,7 @@ def open_clip_crop_origin(width: int, height: int, size: int) -> tuple[int, int]
     A floor (what transformers' CLIP processor does) differs whenever the excess is 3 mod 4:
     excess 3 -> round(1.5) = 2, floor 1; excess 1 -> round(0.5) = 0, floor 0.
     """
-    return int(round((width - size) / 2.0)), int(round((height - size) / 2.0))
+    return round((width - size) / 2.0), round((height - size) / 2.0)
 
 
 def open_clip_pixels(images: Sequence[Image.Image], size: int, mean: Sequence[float] = OPENAI_MEAN,
