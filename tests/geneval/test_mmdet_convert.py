@@ -218,7 +218,8 @@ def test_cli_converts_and_refuses_pickled_objects(cli, tmp_path):
     import datetime
 
     state = mmdet_mask2former_state_dict(tiny_mask2former_config(num_queries=4), seed=0)
-    good = save_mmdet_checkpoint(tmp_path / "good.pth", state, {"CLASSES": COCO_DETECTRON2_LABELS})
+    # mmdet's publish_model.py writes the pre-1.6 (non-zip) format; weights_only reads it too
+    good = save_mmdet_checkpoint(tmp_path / "good.pth", state, {"CLASSES": COCO_DETECTRON2_LABELS}, legacy=True)
     result = cli("convert", "mmdet-mask2former", good, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "model.safetensors").is_file() and "--detector" in result.output

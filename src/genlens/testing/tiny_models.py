@@ -223,12 +223,16 @@ def mmdet_mask2former_state_dict(config: Any, *, seed: int = 0) -> dict[str, Any
     return sd
 
 
-def save_mmdet_checkpoint(path: Path | str, state_dict: dict[str, Any], meta: dict[str, Any] | None = None) -> Path:
-    """Save ``{"meta": meta, "state_dict": state_dict}`` the way mmcv's save_checkpoint lays a checkpoint out."""
+def save_mmdet_checkpoint(path: Path | str, state_dict: dict[str, Any], meta: dict[str, Any] | None = None, *,
+                          legacy: bool = False) -> Path:
+    """Save ``{"meta": meta, "state_dict": state_dict}`` the way mmcv's save_checkpoint lays a checkpoint out.
+
+    ``legacy`` writes torch's pre-1.6 format, as mmdet's ``publish_model.py`` does for released checkpoints.
+    """
     from collections import OrderedDict
 
     import torch
 
     path = Path(path)
-    torch.save({"meta": meta or {}, "state_dict": OrderedDict(state_dict)}, path)
+    torch.save({"meta": meta or {}, "state_dict": OrderedDict(state_dict)}, path, _use_new_zipfile_serialization=not legacy)
     return path
