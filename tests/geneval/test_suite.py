@@ -119,6 +119,9 @@ def test_import_official_layout_scores_every_tag(cli, tmp_path, models):
     colored = rows["colors"]
     assert len([b for b in colored["boxes"] if b["color"]]) == 1  # only the top-1 car is colour-classified
     assert colored["passed"] == (colored["colors"][ALWAYS] == [load_metadata()[indices[3]]["include"][0]["color"]])
+    # colour logits ran in float32 on CPU and say so; rows without a colour question carry no dtype
+    assert colored["colour_logits_dtype"] == "float32" and "colour_logits_dtype" not in rows["single_object"]
+    assert results["provenance"]["colour_logits_dtype"] == ["float32"]
     scores = [results["categories"][t]["score"] for t in results["categories"]]
     assert results["headline"]["overall"] == pytest.approx(sum(scores) / 6)
     lo, hi = results["intervals"]["overall"]

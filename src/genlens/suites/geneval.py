@@ -141,11 +141,18 @@ class GenEvalScorer(Scorer):
         from genlens.scorers.clip import zero_shot_logits
 
         embeddings = self.clip.image_embeddings(crops)
+        by_class: dict[str, list[int]] = {}
+        for position, (_index, name, _det) in enumerate(requests):
+            by_class.setdefault(name, []).append(position)
+        picked: dict[int, str] = {}
+        for name, positions in by_class.items():
+            logits = zero_shot_logits(embeddings[positions], self.color_classifier(name), half=self.clip.half_logits,
+                                      device=self.clip.device)
+            for position, row in zip(positions, logits, strict=True):
+                picked[position] = rules.COLORS[int(np.argmax(row))]  # first maximum, as torch's argmax upstream
         answers: dict[tuple[int, str], list[str]] = {}
-        for (index, name, _det), embedding in zip(requests, embeddings, strict=True):
-            logits = zero_shot_logits(embedding[None], self.color_classifier(name), half=self.clip.half_logits)[0]
-            color = rules.COLORS[int(np.argmax(logits))]  # first maximum, as torch's argmax upstream
-            answers.setdefault((index, name), []).append(color)
+        for position, (index, name, _det) in enumerate(requests):
+            answers.setdefault((index, name), []).append(picked[position])
         return answers
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
