@@ -14,6 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from genlens.errors import InputError  # noqa: E402
 from genlens.scorers.mmdet_mask2former import convert, relative_position_index  # noqa: E402
 from genlens.suites.geneval import object_names  # noqa: E402
 from genlens.testing.tiny_models import (  # noqa: E402
@@ -64,7 +65,9 @@ def test_every_key_round_trips_into_the_production_loader(converted):
     assert sorted(info["derived"]) == sorted(["criterion.empty_weight", "model.pixel_level_module.encoder.swin.layernorm.bias",
                                               "model.pixel_level_module.encoder.swin.layernorm.weight"])
     origin = weights_origin(out)
-    assert origin["kind"] == "mmdet-converted" and origin["like_for_like"] is True and origin["mmdet_version"] == "2.25.0"
+    assert origin["kind"] == "mmdet-converted" and origin["mmdet_version"] == "2.25.0" and origin["mmdet_layout"] == "2.x"
+    # named like GenEval's file, but its sha256 is not 743b7d99…: converted, yet not like for like
+    assert origin["like_for_like"] is False and "does not know" in origin["checkpoint"]
     # spot values: fused qkv rows split q | k | v; class head copied as is
     sd = model.state_dict()
     qkv = state["backbone.stages.1.blocks.1.attn.w_msa.qkv.weight"]
@@ -72,6 +75,22 @@ def test_every_key_round_trips_into_the_production_loader(converted):
     dim = qkv.shape[1]
     assert torch.equal(sd[prefix + "q_proj.weight"], qkv[:dim]) and torch.equal(sd[prefix + "v_proj.weight"], qkv[2 * dim:])
     assert torch.equal(sd["class_predictor.weight"], state["panoptic_head.cls_embed.weight"])
+
+
+def test_like_for_like_is_decided_by_the_sha256_prefix_mmdet_puts_in_file_names(tmp_path):
+    from genlens.scorers.detection import weights_origin
+    from genlens.suites.geneval import detector_weights
+
+    def origin(sha: str) -> dict:
+        (tmp_path / "genlens_conversion.json").write_text(json.dumps({"source_name": "x.pth", "source_sha256": sha}))
+        return weights_origin(tmp_path)
+
+    geneval = origin("743b7d99" + "0" * 56)  # GenEval's script saves it as mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco.pth
+    assert geneval["like_for_like"] is True and detector_weights(geneval).startswith("GenEval's mmdet checkpoint")
+    rerelease = origin("c9d0c4f2" + "0" * 56)
+    assert rerelease["like_for_like"] is False and "mmdet 3.x re-release" in rerelease["checkpoint"]
+    assert detector_weights(rerelease).startswith("an mmdet checkpoint, converted, not GenEval's 743b7d99 file")
+    assert detector_weights(weights_origin(tmp_path / "nothing")) == "transformers Mask2Former (not GenEval's mmdet checkpoint)"
 
 
 def test_suite_records_converted_weights(converted, tmp_path):
@@ -229,3 +248,34 @@ def test_cli_converts_and_refuses_pickled_objects(cli, tmp_path):
     assert result.exit_code == 2 and "cannot be read with weights_only=True (it needs datetime.datetime)" in result.output
     again = cli("convert", "mmdet-mask2former", good, "--out", tmp_path / "out")
     assert again.exit_code == 2 and "output directory is not empty" in again.output
+
+
+def test_mmdet_3x_layout_converts_to_the_same_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    from genlens.scorers.mmdet_mask2former import normalise_layout
+
+    config = tiny_mask2former_config(num_queries=4)
+    v2 = mmdet_mask2former_state_dict(config, seed=5)
+    # mmdet 3.x module names for the same tensors (DeformableDetrTransformerEncoderLayer, Mask2FormerTransformerDecoderLayer)
+    renames = [(".pixel_decoder.encoder.layers.0.attentions.0.", ".pixel_decoder.encoder.layers.0.self_attn."),
+               (".pixel_decoder.encoder.layers.0.ffns.0.", ".pixel_decoder.encoder.layers.0.ffn."),
+               (".transformer_decoder.layers.0.attentions.0.", ".transformer_decoder.layers.0.cross_attn."),
+               (".transformer_decoder.layers.0.attentions.1.", ".transformer_decoder.layers.0.self_attn."),
+               (".transformer_decoder.layers.0.ffns.0.", ".transformer_decoder.layers.0.ffn.")]
+    v3 = {}
+    for key, value in v2.items():
+        for old, new in renames:
+            key = key.replace(old, new)
+        v3[key] = value
+    assert "panoptic_head.transformer_decoder.layers.0.cross_attn.attn.in_proj_weight" in v3
+    assert normalise_layout(v3)[0].keys() == v2.keys() and normalise_layout(v2)[1] == "2.x"
+    convert(save_mmdet_checkpoint(tmp_path / "v2.pth", v2), tmp_path / "a")
+    info = convert(save_mmdet_checkpoint(tmp_path / "v3.pth", v3), tmp_path / "b")
+    assert info["mmdet_layout"] == "3.x"
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # a checkpoint mixing both namings is refused
+    mixed = dict(v3, **{"panoptic_head.transformer_decoder.layers.0.attentions.0.attn.in_proj_bias": torch.zeros(96)})
+    with pytest.raises(InputError, match=r"2\.x and 3\.x"):
+        normalise_layout(mixed)

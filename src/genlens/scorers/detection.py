@@ -43,8 +43,15 @@ PAD_VALUE = 128
 MMDET_MEAN = (123.675, 116.28, 103.53)
 MMDET_STD = (58.395, 57.12, 57.375)
 TOP_K = 100
-#: The checkpoint GenEval's evaluation/download_models.sh fetches (mmdet 2.x, COCO instance).
+#: The checkpoint GenEval scores with (mmdet 2.x, COCO instance). mmdet names published files
+#: ``<name>-<first 8 hex digits of the file's sha256>.pth``, so the prefix identifies the file even
+#: after GenEval's download script saves it as ``mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco.pth``.
 GENEVAL_CHECKPOINT = "mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco_20220504_001756-743b7d99.pth"
+KNOWN_CHECKPOINTS: dict[str, str] = {
+    "743b7d99": "GenEval's detector: mmdet 2.x release of mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco (20220504_001756)",
+    "c9d0c4f2": "mmdet 3.x re-release of the same 20220504_001756 run (3.x module names; GenEval's script linked it "
+                "before its fix, and mmdet 2.27 cannot load it)",
+}
 
 #: COCO label spellings seen in detector configs -> GenEval's object names (after lower-casing and
 #: turning "_" / "-" into spaces). Names already equal to GenEval's need no entry.
@@ -123,9 +130,11 @@ def weights_origin(directory: Any) -> dict[str, Any]:
     marker = Path(directory) / CONVERSION_FILE
     if marker.is_file():
         info = json.loads(marker.read_text(encoding="utf-8"))
-        return {"kind": "mmdet-converted", "like_for_like": info.get("source_name") == GENEVAL_CHECKPOINT,
+        prefix = str(info.get("source_sha256") or "")[:8]
+        return {"kind": "mmdet-converted", "like_for_like": prefix == GENEVAL_CHECKPOINT[-12:-4],
+                "checkpoint": KNOWN_CHECKPOINTS.get(prefix, "an mmdet checkpoint genlens does not know by its sha256"),
                 "source_name": info.get("source_name"), "source_sha256": info.get("source_sha256"),
-                "mmdet_version": info.get("mmdet_version")}
+                "mmdet_version": info.get("mmdet_version"), "mmdet_layout": info.get("mmdet_layout")}
     return {"kind": "transformers", "like_for_like": False,
             "note": "not GenEval's mmdet checkpoint (the default hub weights are Detectron2-trained)"}
 

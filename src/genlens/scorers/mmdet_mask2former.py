@@ -33,7 +33,9 @@ mmdet 2.x (``state_dict``)                              transformers (``Mask2For
 mmdet's ``PatchMerging`` gathers each 2×2 neighbourhood with ``nn.Unfold`` (channel-major: index
 ``c·4 + k`` with k = 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right) where Swin/transformers
 concatenate the four positions (index ``k'·C + c`` with k' = top-left, bottom-left, top-right,
-bottom-right); the ``downsample`` norm and reduction are permuted accordingly. mmdet's
+bottom-right); the ``downsample`` norm and reduction are permuted accordingly. mmdet 3.x's layout
+(``layers.K.self_attn`` / ``cross_attn`` / ``ffn`` for ``attentions.N`` / ``ffns.0``; the v3.0
+re-release of the same checkpoint) is read as the 2.x names it stands for. mmdet's
 ``relative_position_index`` buffers are checked against transformers' and dropped. Two transformers
 entries have no mmdet counterpart and are filled deterministically: ``swin.layernorm`` (identity; the
 backbone never applies it) and ``criterion.empty_weight`` (derived from the config, training only).
@@ -248,6 +250,39 @@ _OUT_NORM = re.compile(r"backbone\.norm(\d+)\.(weight|bias)")
 _INDEX = re.compile(r"backbone\.stages\.(\d+)\.blocks\.(\d+)\.attn\.w_msa\.relative_position_index")
 
 
+#: mmdet 3.x names the same modules differently (``self_attn``/``cross_attn``/``ffn`` instead of
+#: ``attentions.N``/``ffns.0``); its re-release of GenEval's checkpoint (v3.0 folder, same 20220504_001756
+#: training run) uses them. They are read as the 2.x names they stand for.
+_V3_TO_V2 = [
+    (re.compile(r"(panoptic_head\.pixel_decoder\.encoder\.layers\.\d+)\.self_attn\."), r"\1.attentions.0."),
+    (re.compile(r"(panoptic_head\.pixel_decoder\.encoder\.layers\.\d+)\.ffn\."), r"\1.ffns.0."),
+    (re.compile(r"(panoptic_head\.transformer_decoder\.layers\.\d+)\.cross_attn\."), r"\1.attentions.0."),
+    (re.compile(r"(panoptic_head\.transformer_decoder\.layers\.\d+)\.self_attn\."), r"\1.attentions.1."),
+    (re.compile(r"(panoptic_head\.transformer_decoder\.layers\.\d+)\.ffn\."), r"\1.ffns.0."),
+]
+
+
+def normalise_layout(state: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The state dict under mmdet 2.x names, and which layout it came in (``"2.x"`` or ``"3.x"``).
+
+    A checkpoint that mixes both layouts is refused (one line).
+    """
+    out: dict[str, Any] = {}
+    renamed = 0
+    for key, value in state.items():
+        new = key
+        for pattern, target in _V3_TO_V2:
+            new = pattern.sub(target, new)
+        renamed += new != key
+        if new in out:
+            raise InputError(f"mmdet checkpoint holds {new} twice (2.x and 3.x names mixed)",
+                             fix="convert an unmodified mmdet checkpoint")
+        out[new] = value
+    if renamed and any(p.search(k) for k in state for p in (re.compile(r"\.attentions\.\d+\."), re.compile(r"\.ffns\.0\."))):
+        raise InputError("mmdet checkpoint mixes 2.x and 3.x module names", fix="convert an unmodified mmdet checkpoint")
+    return out, "3.x" if renamed else "2.x"
+
+
 def rename(state: Mapping[str, Any], reference: Mapping[str, Any]) -> dict[str, Any]:
     """mmdet tensors under transformers names; ``reference`` is the target model's state dict (shapes, buffers).
 
@@ -331,6 +366,7 @@ def convert(checkpoint: Path, out: Path, *, labels: list[str] | None = None) -> 
     from genlens.suites.geneval import object_names
 
     state, meta = load_checkpoint(checkpoint)
+    state, layout = normalise_layout(state)
     classes = meta.get("CLASSES")
     names = list(labels) if labels else ([str(c) for c in classes] if classes else list(object_names()))
     config = infer_config(state, names)
@@ -347,7 +383,7 @@ def convert(checkpoint: Path, out: Path, *, labels: list[str] | None = None) -> 
     mmdet_keys = len([k for k in state if not _INDEX.fullmatch(k)])
     info = {
         "source_name": checkpoint.name, "source_sha256": _sha256(checkpoint),
-        "mmdet_version": str(meta.get("mmdet_version", "")) or None,
+        "mmdet_version": str(meta.get("mmdet_version", "")) or None, "mmdet_layout": layout,
         "mmdet_parameters": mmdet_keys, "transformers_parameters": len(converted),
         "derived": [k for k in DERIVED if k in converted], "labels": names,
         "converter": "genlens convert mmdet-mask2former",

@@ -203,6 +203,15 @@ def verdict_value(verdict: rules.Verdict, kept: dict[str, list[rules.Detection]]
     }
 
 
+def detector_weights(origin: dict[str, Any]) -> str:
+    """One line for results.json: which detector weights scored."""
+    if origin.get("kind") != "mmdet-converted":
+        return "transformers Mask2Former (not GenEval's mmdet checkpoint)"
+    if origin.get("like_for_like"):
+        return "GenEval's mmdet checkpoint (sha256 743b7d99…), converted"
+    return f"an mmdet checkpoint, converted, not GenEval's 743b7d99 file ({origin.get('checkpoint')})"
+
+
 def official_row(row: dict[str, Any]) -> dict[str, Any]:
     """One line of GenEval's ``results.jsonl`` (metadata and details as JSON strings, as upstream writes them)."""
     return {"filename": row["filename"], "tag": row["tag"], "prompt": row["prompt"], "correct": bool(row["correct"]),
@@ -360,7 +369,7 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
         atomic_write_text(run_dir / SUMMARY_TXT, text)
         extra["official_files"] = [RESULTS_JSONL, SUMMARY_TXT]
     identity = scorer.identity()
-    converted = identity["detector"]["weights"]["kind"] == "mmdet-converted"
+    converted = bool(identity["detector"]["weights"].get("like_for_like"))
     return SuiteResult(
         headline={"overall": summary["overall"]},
         metrics={"correct_images": summary["correct_images"], "prompt_any_of_k": prompt_level["any_of_k"],
@@ -373,8 +382,7 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
         provenance={
             "protocol": f"GenEval official rules ({UPSTREAM}); overall = unweighted mean of the 6 per-tag image-level scores",
             "detector": identity["detector"], "clip": identity["clip"], "rules": identity["rules"],
-            "detector_weights": "GenEval's mmdet checkpoint, converted" if converted else
-                                "transformers Mask2Former (not GenEval's mmdet checkpoint)",
+            "detector_weights": detector_weights(identity["detector"]["weights"]),
             "detector_preprocessing": identity["detector_preprocessing"],
             "clip_preprocessing": identity["clip_preprocessing"],
             "colour_logits_dtype": sorted({r["colour_logits_dtype"] for r in rows if r.get("colour_logits_dtype")}),
