@@ -455,6 +455,8 @@ class BrowserBackend(Backend):
         tasks=("generate", "edit", "multiturn"),
         requires="extra: browser; apt: chromium",
     )
+    #: One browser and its logged-in state on this machine: under --executor ray it stays in the driver.
+    runs_in_driver: ClassVar[bool] = True
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         super().__init__(target, params)
