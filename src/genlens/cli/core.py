@@ -21,7 +21,7 @@ from genlens.runs.executors import ExecutorOptions
 from genlens.suites.base import ScoreContext, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, folder:<dir>, synthetic:<pattern>.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, browser:<recipe.yaml>, folder:<dir>, synthetic:<pattern>.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default: runs/<suite>__<model>). The same command again resumes it.")]
 SamplesOpt = Annotated[int | None, typer.Option("--samples", "-k", min=1, help="Images per prompt (default: the suite's official number).")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N items (official order).")]
@@ -318,12 +318,18 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def report_cmd(
         runs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv | html (one self-contained page; use --out FILE).")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv | latex (booktabs) | html (one self-contained page; use --out FILE).")] = "table",
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+        figures: Annotated[Path | None, typer.Option("--figures", help="Also write each suite's figures (SVG and PDF) into this folder.")] = None,
     ) -> None:
-        """Compare runs: headline, metrics and per-category scores side by side."""
-        from genlens.report import render
+        """Compare runs: headline, metrics and per-category scores side by side (latex: booktabs tables)."""
+        from genlens.report import load_results, render
 
+        if figures is not None:
+            from genlens.report.figures import write_figures
+
+            written = write_figures([load_results(run) for run in runs], figures)
+            err_console.print(f"wrote {len(written)} figure file(s) to {figures}")
         text = render(runs, fmt, out)
         if out is None and text is not None:
             if fmt == "table":

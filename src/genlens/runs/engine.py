@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from genlens.backends.base import Backend, identity_params, public_params
-from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
+from genlens.errors import Blocked, GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import progress_bar
 from genlens.runs.cost import cost_summary
@@ -414,7 +414,7 @@ class _Generator:
             self.summary.input_errors.append(str(result))
             self.summary.count("input_error")
             return
-        if isinstance(result, SpecError):
+        if isinstance(result, SpecError | Blocked):  # retrying other units cannot help: stop, keep what is done
             raise result
         setup = setup_error(result)
         if setup is not None:
@@ -550,6 +550,7 @@ def generate(
         if hasattr(backend, "suite_candidates"):  # folder: the suite's official layout first
             by_id = {item.id: item for item in items}
             backend.suite_candidates = lambda item_id, sample: suite.folder_candidates(by_id[item_id], sample)
+        backend.attach_run(run_dir)
         pool = _generation_pool(executor, backend) if units else None
         runner = _Generator(run_dir, store, suite, backend, opts, pool)
         runner.summary.total = len(units) + skipped
