@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -66,12 +67,16 @@ class FolderBackend(Backend):
         if round_index is not None:
             stems = [f"{stem}_r{round_index}" for stem in stems]
         found: list[Path] = []
+        root = os.path.normpath(self.root)
         for stem in stems:
             for ext in ("", *IMAGE_EXTENSIONS):
                 path = self.root / f"{stem}{ext}"
                 if ext == "" and not Path(stem).suffix:
                     continue
-                if path.is_file() and not any(path.samefile(seen) for seen in found):
+                # Item ids come from data files: an id with ``..`` or an absolute path never reads elsewhere
+                # (checked on the name; the user's own symlinks inside the folder are followed).
+                inside = os.path.commonpath([root, os.path.normpath(path)]) == root
+                if inside and path.is_file() and not any(path.samefile(seen) for seen in found):
                     found.append(path)
         if len(found) > 1:  # e.g. p0-512x512.png and p0-512x512/0.png: which one is the model's?
             raise InputError(

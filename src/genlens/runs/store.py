@@ -44,8 +44,11 @@ def store_error(exc: sqlite3.Error, path: Path) -> Exception:
     if "locked" in lowered or "busy" in lowered:
         return RunDirError(f"the run store is busy ({text})", path=path,
                            fix="wait for the other genlens process on this run to finish, then run the command again")
-    if "disk is full" in lowered or "disk i/o" in lowered:
-        return GenlensError(f"cannot write: {text}", path=path, fix="free some space, then run the same command again to resume")
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in lowered:
+        return GenlensError("cannot write: the disk is full", path=path,
+                            fix="free some space, then run the same command again to resume")
+    if "disk i/o" in lowered:
+        return GenlensError(f"cannot write: {text}", path=path, fix="check the disk, then run the same command again to resume")
     return RunDirError(f"the run store is damaged ({text})", path=path,
                        fix="restore genlens.sqlite from a copy, or start a new --out directory "
                            "(`genlens import` can register the finished images under images/)")
@@ -244,6 +247,7 @@ class RunStore:
         return out
 
 
-for _name in ("get_meta", "set_meta", "put_items", "items", "put_generation", "generations", "generation_states",
+for _name in ("get_meta", "set_meta", "put_items", "items", "put_generation", "put_generations", "generations",
+              "generation_states",
               "delete_generations", "put_scores", "score_fingerprints", "scores", "counts"):
     setattr(RunStore, _name, _guarded(getattr(RunStore, _name)))
