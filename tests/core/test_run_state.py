@@ -71,9 +71,14 @@ def test_remembered_paths_are_absolute_and_resolved(cli, tmp_path: Path, monkeyp
     (work / "models" / "m2f").mkdir(parents=True)
     (work / "data").mkdir()
     monkeypatch.chdir(work)
-    result = cli("run", "image-props", "-m", "synthetic:gradient", "-o", "run", "--limit", "1", "-q",
-                 "--detector", "models/m2f", "--clip", "openai/clip-vit-base-patch32", "--data-dir", "data")
+    result = cli("run", "image-props", "-m", "synthetic:gradient", "-o", "run", "--limit", "1", "-q", "--data-dir", "data")
     assert result.exit_code == 0, result.output
+    # image-props uses no detector or CLIP (the CLI refuses them for it): remember them as a suite that does would
+    from genlens.runs.engine import remember_scoring_options
+    from genlens.suites.base import ScoreContext
+
+    remember_scoring_options(work / "run", ScoreContext(run_dir=work / "run", detector="models/m2f",
+                                                        clip="openai/clip-vit-base-patch32", data_dir=Path("data")))
     saved = json.loads((work / "run" / "scoring.json").read_text())
     assert saved["detector"] == str((work / "models" / "m2f").resolve())
     assert saved["clip"] == "openai/clip-vit-base-patch32"  # a hub id stays a hub id

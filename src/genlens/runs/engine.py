@@ -737,7 +737,9 @@ def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any]
     data = load_run(run_dir)
     spec = data["spec"]
     check_images_dir(run_dir)
-    check_scoring_options(get_suite_class(spec["suite"]), ctx)
+    if not ctx.options_checked:  # the options given, before scoring.json fills in remembered ones
+        check_scoring_options(get_suite_class(spec["suite"]), ctx)
+        ctx.options_checked = True
     remember_scoring_options(run_dir, ctx)
     data_dir = ctx.data_dir or (Path(data["data_dir"]) if data.get("data_dir") else None)
     suite_args = {**(spec.get("suite_args") or {}), **ctx.suite_args}

@@ -68,6 +68,8 @@ class ScoreContext:
     suite_args: dict[str, Any] = field(default_factory=dict)
     scorer_args: dict[str, Any] = field(default_factory=dict)
     quiet: bool = False
+    #: Set once the options given were checked against the suite (before remembered ones fill in).
+    options_checked: bool = False
 
 
 @dataclass
