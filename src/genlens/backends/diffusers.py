@@ -28,6 +28,7 @@ from PIL import Image
 
 from genlens.backends._media import parse_size_arg
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend
+from genlens.backends.families import family_record
 from genlens.errors import Refused, SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
@@ -92,6 +93,13 @@ class DiffusersBackend(Backend):
         self._run_lock = threading.Lock()  # one pipeline call at a time (one device)
         self.device = ""
         self.dtype: Any = None
+
+    def family_meta(self) -> dict[str, str]:
+        """Family from the loaded pipeline's class (GlmImagePipeline: ar+diffusion, Amused*: masked …)."""
+        with self._load_lock:
+            pipe = self._pipe
+        return family_record(self.params, class_name=type(pipe).__name__ if pipe is not None else None,
+                             scheme="diffusers", library="diffusers")
 
     # -- loading ------------------------------------------------------------------------------
     def pipeline(self) -> Any:

@@ -314,7 +314,8 @@ class _Generator:
         sizes: list[int] = []
         formats: list[str] = []
         trace: list[str] = []
-        meta: dict[str, Any] = {}
+        family = getattr(self.backend, "family_meta", None)  # which architecture family made it
+        meta: dict[str, Any] = dict(family()) if callable(family) else {}
         multi = len(images) > 1 or unit.item.kind == "multiturn"
         for index, image in enumerate(images):
             fmt = sniff_format(image.data) if image.format in ("", "bin") else image.format
