@@ -65,6 +65,14 @@ def takes_image(pipe: Any) -> bool:
     return "image" in inspect.signature(pipe.__call__).parameters
 
 
+def takes_generator_list(pipe: Any) -> bool:
+    """Whether the call takes one ``torch.Generator`` per image (aMUSEd takes a single one)."""
+    annotation = inspect.signature(pipe.__call__).parameters.get("generator")
+    if annotation is None or annotation.annotation is inspect.Parameter.empty:
+        return True
+    return "list" in str(annotation.annotation).lower()
+
+
 @dataclass
 class _Call:
     """One homogeneous pipeline call: same kind and size, one generator per image."""
@@ -185,7 +193,8 @@ class DiffusersBackend(Backend):
         kwargs["prompt"] = [r.prompt for r in chosen]
         if "negative_prompt" in kwargs:
             kwargs["negative_prompt"] = [kwargs["negative_prompt"]] * len(chosen)
-        kwargs["generator"] = [torch.Generator("cpu").manual_seed(r.seed % 2**63) for r in chosen]
+        generators = [torch.Generator("cpu").manual_seed(r.seed % 2**63) for r in chosen]
+        kwargs["generator"] = generators if takes_generator_list(pipe) or len(generators) > 1 else generators[0]
         if call.size is not None:
             kwargs["width"], kwargs["height"] = call.size
         if call.kind == "edit":
@@ -214,14 +223,18 @@ class DiffusersBackend(Backend):
     async def generate_batch(self, requests: list[GenerationRequest]) -> list[GeneratedImage | BaseException]:
         """Group requests by (kind, size) and run each group as one batched pipeline call."""
         out: list[GeneratedImage | BaseException | None] = [None] * len(requests)
-        groups: dict[tuple[str, tuple[int, int] | None], _Call] = {}
+        groups: dict[tuple[Any, ...], _Call] = {}
         metas: list[dict[str, Any]] = []
+        per_image_generators = takes_generator_list(await asyncio.to_thread(self.pipeline))
         for index, request in enumerate(requests):
             size, meta = self._size(request)
             if request.mask is not None:  # said, never silent: these pipelines take the instruction only
                 meta = {**meta, "mask_ignored": "the diffusers edit pipeline takes no mask; the instruction alone was used"}
             metas.append(meta)
             kind = "edit" if request.kind == "edit" else "generate"
+            if not per_image_generators:  # one call per image, so each item keeps its own seed
+                groups[(kind, size, index)] = _Call(kind, size, [index])  # type: ignore[index]
+                continue
             groups.setdefault((kind, size), _Call(kind, size, [])).indices.append(index)
         if any(call.kind == "generate" for call in groups.values()):
             await asyncio.to_thread(self._check_generates)

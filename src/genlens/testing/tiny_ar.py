@@ -147,3 +147,74 @@ def save_tiny_emu3(directory: Path | str, *, seed: int = 0, preset: str = "tiny"
     model.save_pretrained(directory, safe_serialization=True)
     Emu3Processor(image_processor=Emu3ImageProcessor(), tokenizer=tokenizer).save_pretrained(directory)
     return directory
+
+
+def save_tiny_amused(directory: Path | str, *, seed: int = 0) -> Path:
+    """Save a random-init aMUSEd (masked-token) AmusedPipeline to ``directory`` (images 32x32, no VQ downsampling)."""
+    import torch
+    from diffusers import AmusedPipeline, AmusedScheduler, UVit2DModel, VQModel
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPTokenizer
+
+    from genlens.testing.tiny_models import byte_level_vocab
+
+    directory = Path(directory)
+    torch.manual_seed(seed)
+    vocab = byte_level_vocab()
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+    text_encoder = CLIPTextModelWithProjection(CLIPTextConfig(
+        vocab_size=len(vocab), hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+        max_position_embeddings=77, projection_dim=8, bos_token_id=len(vocab) - 2, eos_token_id=len(vocab) - 1,
+        pad_token_id=len(vocab) - 1)).eval()
+    transformer = UVit2DModel(
+        hidden_size=8, use_bias=False, hidden_dropout=0.0, cond_embed_dim=8, micro_cond_encode_dim=2,
+        micro_cond_embed_dim=10, encoder_hidden_size=8, vocab_size=32, codebook_size=8, in_channels=8,
+        block_out_channels=8, num_res_blocks=1, downsample=True, upsample=True, block_num_heads=1,
+        num_hidden_layers=1, num_attention_heads=1, attention_dropout=0.0, intermediate_size=8,
+        layer_norm_eps=1e-6, ln_elementwise_affine=True)
+    vqvae = VQModel(act_fn="silu", block_out_channels=[8], down_block_types=["DownEncoderBlock2D"], in_channels=3,
+                    latent_channels=8, layers_per_block=1, norm_num_groups=8, num_vq_embeddings=8, out_channels=3,
+                    sample_size=8, up_block_types=["UpDecoderBlock2D"], mid_block_add_attention=False,
+                    lookup_from_codebook=True)
+    pipe = AmusedPipeline(vqvae=vqvae, tokenizer=tokenizer, text_encoder=text_encoder, transformer=transformer,
+                          scheduler=AmusedScheduler(mask_token_id=31))
+    pipe.save_pretrained(directory)
+    return directory
+
+
+def _tiny_t5(hidden: int = 32) -> tuple[Any, Any]:
+    """A random T5 encoder and a Unigram tokenizer over single characters (FLUX's second text encoder)."""
+    from transformers import T5Config, T5EncoderModel, T5Tokenizer
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -1.0)]
+    pieces += [(chr(c), -2.0) for c in range(ord("a"), ord("z") + 1)] + [(str(d), -2.0) for d in range(10)]
+    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
+    config = T5Config(vocab_size=len(pieces), d_model=hidden, d_kv=8, d_ff=64, num_layers=1, num_heads=2,
+                      decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+    return T5EncoderModel(config).eval(), tokenizer
+
+
+def save_tiny_flux(directory: Path | str, *, seed: int = 0) -> Path:
+    """Save a random-init FluxPipeline (flow-matching MMDiT, the diffusion/flow family) to ``directory``."""
+    import tempfile
+
+    import torch
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+
+    from genlens.testing.tiny_diffusers import tiny_clip_text
+
+    directory = Path(directory)
+    torch.manual_seed(seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        text_encoder, tokenizer = tiny_clip_text(Path(scratch))
+    text_encoder_2, tokenizer_2 = _tiny_t5()
+    transformer = FluxTransformer2DModel(patch_size=1, in_channels=16, num_layers=1, num_single_layers=1,
+                                         attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+                                         pooled_projection_dim=32, axes_dims_rope=[4, 4, 8])
+    vae = AutoencoderKL(block_out_channels=[8, 16], in_channels=3, out_channels=3,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        latent_channels=4, norm_num_groups=4, sample_size=32, shift_factor=0.0, scaling_factor=1.0)
+    pipe = FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=text_encoder,
+                        tokenizer=tokenizer, text_encoder_2=text_encoder_2, tokenizer_2=tokenizer_2,
+                        transformer=transformer)
+    pipe.save_pretrained(directory)
+    return directory
