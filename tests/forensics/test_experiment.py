@@ -123,3 +123,34 @@ def test_share_intervals_and_ood_by_hand():
     assert ood["share_outside"] == 0.5  # (0, 1.5) is 0.5 from a; (5, 1) is 5 from both
     heldout = {"interval": [0.4, 0.6], "chance": 0.5}
     assert "no conclusion" in verdict_sentence(shares, heldout, ood)
+
+
+def test_backbone_probe_reports_on_the_same_folds(cli, tmp_path):
+    from genlens.testing.tiny_models import save_tiny_clip
+
+    clip = save_tiny_clip(tmp_path / "clip")
+    out = tmp_path / "exp"
+    result = cli("probe", "experiment", "--family", "a=synthetic:gradient", "--family", "b=synthetic:noise",
+                 "--target", "synthetic:blank", "--limit", "6", "--samples", "2", "--folds", "3", "--crop", "64",
+                 "--backbone", str(clip), "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "experiment.json").read_text())
+    forensic, backbone = summary["probe"]["heldout"], summary["backbone_probe"]["heldout"]
+    assert backbone["protocol"] == forensic["protocol"] and backbone["n_images"] == forensic["n_images"] == 24
+    assert set(backbone["per_class_recall"]) == {"a", "b"}
+    assert sum(map(sum, backbone["confusion"]["counts"])) == 24
+    assert (out / "backbone_probe" / "head.safetensors").is_file()
+    assert "Both probes on the same folds" in (out / "report.md").read_text()
+
+
+def test_trained_head_separates_two_clusters():
+    from genlens.forensics.backbone_probe import classify, train_head
+
+    rng = np.random.default_rng(0)
+    centres = np.repeat(np.eye(4)[:2], 20, axis=0)  # 20 points near e1, 20 near e2
+    x = centres + rng.normal(0, 0.05, (40, 4))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = np.array([0] * 20 + [1] * 20)
+    weight, bias = train_head(x, y, 2)
+    probabilities = classify(weight, bias, 1.0, x)
+    assert (probabilities.argmax(axis=1) == y).all() and probabilities.max(axis=1).min() > 0.9

@@ -107,7 +107,7 @@ def target_from(target: str | None, config: dict[str, Any]) -> Source:
     return Source(TARGET, spec, args)
 
 
-EXPERIMENT_KEYS = {"families", "target", "prompts", "samples", "limit", "seed", "clip", "crop", "folds", "out"}
+EXPERIMENT_KEYS = {"families", "target", "prompts", "samples", "limit", "seed", "clip", "backbone", "crop", "folds", "out"}
 
 
 def load_experiment_config(path: Path | None) -> dict[str, Any]:
@@ -145,6 +145,7 @@ class ExperimentOptions:
     limit: int | None = None
     seed: int = 0
     clip: str | None = None
+    backbone: str | None = None  # CLIP/SigLIP for the stronger probe, evaluated on the same folds
     crop: int = 512
     folds: int = 5
     resamples: int = 1000
@@ -294,6 +295,21 @@ def verdict_sentence(shares: dict[str, dict[str, Any]], heldout: dict[str, Any],
     return text
 
 
+def backbone_probe(spec: str, train: dict[str, Any], target: dict[str, Any], classes: list[str], out: Path,
+                   resamples: int) -> dict[str, Any]:
+    """The CLIP/SigLIP + trained-head probe on the forensic probe's folds; its target shares too."""
+    from genlens.forensics import backbone_probe as bp
+
+    backbone = bp.Backbone(spec)
+    features = bp.embed_paths(backbone, train["rule"], train["paths"])
+    trained = bp.train_and_save(backbone, features, train["labels"], train["groups"], classes, train["splits"],
+                                out / "backbone_probe", resamples)
+    target_features = bp.embed_paths(backbone, train["rule"], target["paths"])
+    probabilities = bp.classify(trained["weight"], trained["bias"], trained["temperature"], target_features)
+    return {"backbone": trained["meta"]["backbone"], "head": trained["meta"]["head"], "heldout": trained["heldout"],
+            "shares": share_intervals(probabilities, target["groups"], classes, resamples=resamples)}
+
+
 def write_histogram(path: Path, result: dict[str, Any]) -> None:
     """The Fig. 9-style chart: per family, how many target images got each probability bin."""
     import matplotlib
@@ -319,6 +335,26 @@ def write_histogram(path: Path, result: dict[str, Any]) -> None:
     plt.close(fig)
 
 
+def comparison_table(summary: dict[str, Any]) -> list[str]:
+    """Both probes on the same folds: held-out accuracy, calibration, per-family recall; backbone shares."""
+    def e(value: Any) -> str:
+        return html.escape(str(value)).replace("|", "\\|")
+
+    rows = {"forensic features + logistic regression": summary["probe"]["heldout"],
+            f"backbone {summary['backbone_probe']['backbone']['spec']} + trained head": summary["backbone_probe"]["heldout"]}
+    lines = ["## Both probes on the same folds", "",
+             "| probe | held-out accuracy | 95% CI | ECE (calibrated) | per-family recall |", "|---|---:|---|---:|---|"]
+    for name, heldout in rows.items():
+        low, high = heldout["interval"]
+        recall = ", ".join(f"{e(k)} {v:.0%}" for k, v in heldout["per_class_recall"].items())
+        lines.append(f"| {e(name)} | {heldout['accuracy']:.1%} | {low:.1%} – {high:.1%} | "
+                     f"{heldout['calibration']['calibrated']['ece']:.3f} | {recall} |")
+    shares = summary["backbone_probe"]["shares"]
+    lines += ["", "Backbone probe's target shares: " + ", ".join(
+        f"{e(k)} {v['share']:.1%} [{v['interval'][0]:.1%}, {v['interval'][1]:.1%}]" for k, v in shares.items()), ""]
+    return lines
+
+
 def render_report(summary: dict[str, Any]) -> str:
     """report.md: verdict, the verdict table, held-out numbers, guards (every value escaped)."""
     def e(value: Any) -> str:
@@ -335,7 +371,10 @@ def render_report(summary: dict[str, Any]) -> str:
     low, high = heldout["interval"]
     lines += ["", f"Held-out accuracy {heldout['accuracy']:.1%} [{low:.1%}, {high:.1%}] (chance {heldout['chance']:.1%}), "
                   f"{e(heldout['protocol'])}; {heldout['n_images']} images, {heldout['n_prompts']} prompts.",
-              "", f"![histogram]({HISTOGRAM_PNG})", "", "## Guards", ""]
+              "", f"![histogram]({HISTOGRAM_PNG})", ""]
+    if summary.get("backbone_probe"):
+        lines += comparison_table(summary)
+    lines += ["## Guards", ""]
     ood = summary["out_of_distribution"]
     lines.append(f"- out of distribution: {ood['share_outside']:.0%} of the target's images lie outside every family "
                  f"(median distance {ood['target_median_distance']:.2f} vs the families' {ood['family_median_distance']:.2f}; "
@@ -395,6 +434,9 @@ def run_experiment(families: dict[str, Source], target: Source, out: Path, opts:
         "classification": {k: v for k, v in result.items() if k != "images"},
         "shares": shares, "out_of_distribution": ood, "warnings": warnings,
     }
+    if opts.backbone:
+        say(f"training the backbone probe ({opts.backbone}) on the same folds")
+        summary["backbone_probe"] = backbone_probe(opts.backbone, train, target_features, classes, out, opts.resamples)
     summary["verdict"] = ("PARTIAL — " if incomplete else "") + verdict_sentence(shares, meta["heldout"], ood)
     write_histogram(out / HISTOGRAM_PNG, result)
     atomic_write_text(out / EXPERIMENT_JSON, json.dumps(metrics.json_safe(summary), indent=2, allow_nan=False))

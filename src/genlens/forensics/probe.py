@@ -336,7 +336,8 @@ def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None,
     probe = fit_linear(features, data.labels, data.classes)
     probe.temperature = temperature
     if keep is not None:
-        keep.update(features=features, labels=data.labels, groups=data.groups, splits=splits, probe=probe)
+        keep.update(features=features, labels=data.labels, groups=data.groups, splits=splits, probe=probe, paths=data.paths,
+                    rule=rule)
     meta = {
         "format": PROBE_FORMAT, "version": PROBE_VERSION, "classes": data.classes,
         "features": {"forensic": list(FEATURE_NAMES), "clip": clip, "clip_dim": features.shape[1] - len(FEATURE_NAMES),
@@ -432,7 +433,8 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
                          path=probe_path, fix="classify with the same CLIP model the probe was trained with (--clip)")
     probabilities = probe.probabilities(features)
     if keep is not None:
-        keep.update(features=features, probabilities=probabilities, groups=np.asarray([i.prompt for i in images]))
+        keep.update(features=features, probabilities=probabilities, groups=np.asarray([i.prompt for i in images]),
+                    paths=[i.path for i in images])
     result = probe_result(probe_path, probe.classes, probabilities, [i.relative for i in images], meta["heldout"])
     result["normalisation"] = rule.describe()
     result["normalisation_rule"] = rule.to_json()

@@ -166,6 +166,7 @@ def experiment_cmd(
     seed: Annotated[int | None, typer.Option("--seed", help="Base seed (per item and sample).")] = None,
     family_arg: Annotated[list[str] | None, typer.Option("--family-arg", help="NAME.key=value: a model arg for one family (or target.key=value).")] = None,
     clip: ClipOpt = None,
+    backbone: Annotated[str | None, typer.Option("--backbone", help="CLIP/SigLIP (hub id or dir): also train the stronger backbone + head probe on the same folds.")] = None,
     crop: Annotated[int | None, typer.Option("--crop", min=8, help="Centre crop side before features.")] = None,
     folds: Annotated[int | None, typer.Option("--folds", min=2, help="Prompt-grouped cross-validation folds.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML holding any of these (families: {NAME: SPEC or {model, args}}).")] = None,
@@ -207,7 +208,7 @@ def experiment_cmd(
     opts = ExperimentOptions(
         prompts=str(prompts or cfg.get("prompts") or "geneval"), samples=int(samples or cfg.get("samples") or 20),
         limit=limit or cfg.get("limit"), seed=int(seed if seed is not None else cfg.get("seed", 0)),
-        clip=clip or cfg.get("clip"), crop=int(crop or cfg.get("crop") or 512), folds=int(folds or cfg.get("folds") or 5),
+        clip=clip or cfg.get("clip"), backbone=backbone or cfg.get("backbone"), crop=int(crop or cfg.get("crop") or 512), folds=int(folds or cfg.get("folds") or 5),
         quiet=quiet or as_json)
     say = (lambda text: None) if quiet or as_json else (lambda text: err_console.print(text))
     summary = run_experiment(families, target_source, out_dir, opts, progress=say)
@@ -222,6 +223,8 @@ def experiment_cmd(
                       f"{row['mean_probability']:.3f}")
     out_console.print(table)
     out_console.print(_heldout_line(summary["probe"]["heldout"]))
+    if summary.get("backbone_probe"):
+        out_console.print("backbone probe (same folds): " + _heldout_line(summary["backbone_probe"]["heldout"]))
     out_console.print(f"verdict: {summary['verdict']}")
     for warning in summary["warnings"]:
         err_console.print(f"warning: {warning}")
