@@ -8,7 +8,7 @@
 2. **train** the probe on the families (prompt-grouped folds, :func:`genlens.forensics.probe.train_probe`);
 3. **classify** the target, then write ``OUT/experiment.json``, ``OUT/report.md`` (a verdict table of
    family shares with prompt-bootstrap intervals, the held-out numbers, the guards) and the
-   Fig. 9-style histogram ``OUT/histogram.png``.
+   Fig. 9-style histogram ``OUT/histogram.svg``.
 
 Guards, because "most like diffusion" is not "diffusion": the report warns when the families' images
 differ in resolution, container format or file size in ways the normalisation rule (one centre
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from genlens.imageio import atomic_write_text
 
 EXPERIMENT_JSON = "experiment.json"
 REPORT_MD = "report.md"
-HISTOGRAM_PNG = "histogram.png"
+HISTOGRAM_SVG = "histogram.svg"
 TARGET = "target"
 #: A target image is "outside every family" when its distance to the nearest family centroid exceeds
 #: this quantile of the families' own images' distances to their own centroid.
@@ -311,28 +310,12 @@ def backbone_probe(spec: str, train: dict[str, Any], target: dict[str, Any], cla
 
 
 def write_histogram(path: Path, result: dict[str, Any]) -> None:
-    """The Fig. 9-style chart: per family, how many target images got each probability bin."""
-    import matplotlib
+    """The Fig. 9-style chart (SVG): per family, how many target images got each probability bin."""
+    from genlens.report import plots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bins = result["histogram"]["bins"]
-    centres = [(a + b) / 2 for a, b in itertools.pairwise(bins)]
-    width = (bins[1] - bins[0]) / (len(result["classes"]) + 1)
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    for index, name in enumerate(result["classes"]):
-        ax.bar([c + (index - (len(result["classes"]) - 1) / 2) * width for c in centres],
-               result["histogram"]["counts"][name], width=width, label=name)
-    ax.set_xlabel("probe probability of the family")
-    ax.set_ylabel("target images")
-    ax.set_xlim(0, 1)
-    ax.legend()
-    ax.set_title(f"target: {result['n_images']} images")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    chart = plots.histogram(result["histogram"]["bins"], result["histogram"]["counts"],
+                            title=f"target: {result['n_images']} images", xlabel="probe probability of the family")
+    atomic_write_text(path, str(chart))
 
 
 def comparison_table(summary: dict[str, Any]) -> list[str]:
@@ -371,7 +354,7 @@ def render_report(summary: dict[str, Any]) -> str:
     low, high = heldout["interval"]
     lines += ["", f"Held-out accuracy {heldout['accuracy']:.1%} [{low:.1%}, {high:.1%}] (chance {heldout['chance']:.1%}), "
                   f"{e(heldout['protocol'])}; {heldout['n_images']} images, {heldout['n_prompts']} prompts.",
-              "", f"![histogram]({HISTOGRAM_PNG})", ""]
+              "", f"![histogram]({HISTOGRAM_SVG})", ""]
     if summary.get("backbone_probe"):
         lines += comparison_table(summary)
     lines += ["## Guards", ""]
@@ -438,7 +421,7 @@ def run_experiment(families: dict[str, Source], target: Source, out: Path, opts:
         say(f"training the backbone probe ({opts.backbone}) on the same folds")
         summary["backbone_probe"] = backbone_probe(opts.backbone, train, target_features, classes, out, opts.resamples)
     summary["verdict"] = ("PARTIAL — " if incomplete else "") + verdict_sentence(shares, meta["heldout"], ood)
-    write_histogram(out / HISTOGRAM_PNG, result)
+    write_histogram(out / HISTOGRAM_SVG, result)
     atomic_write_text(out / EXPERIMENT_JSON, json.dumps(metrics.json_safe(summary), indent=2, allow_nan=False))
     atomic_write_text(out / REPORT_MD, render_report(summary))
     return summary

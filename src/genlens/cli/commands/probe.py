@@ -159,7 +159,7 @@ def trace_cmd(
 def experiment_cmd(
     family: Annotated[list[str] | None, typer.Option("--family", help="A family to learn: NAME=SPEC (model spec, or run:DIR). Repeat, 2 or more.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="The model to classify: a model spec, or run:DIR of an existing run on the same prompts.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Experiment directory: runs/<family>, runs/target, probe/, report.md, histogram.png.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Experiment directory: runs/<family>, runs/target, probe/, report.md, histogram.svg.")] = None,
     prompts: Annotated[str | None, typer.Option("--prompts", help="Prompt suite every family and the target generate from.")] = None,
     samples: Annotated[int | None, typer.Option("--samples", min=1, help="Images per prompt (the paper: 20).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N prompts only.")] = None,
@@ -179,7 +179,7 @@ def experiment_cmd(
     from genlens.config import parse_scalar
     from genlens.errors import SpecError
     from genlens.forensics.experiment import (
-        HISTOGRAM_PNG,
+        HISTOGRAM_SVG,
         REPORT_MD,
         ExperimentOptions,
         load_experiment_config,
@@ -229,7 +229,7 @@ def experiment_cmd(
     for warning in summary["warnings"]:
         err_console.print(f"warning: {warning}")
     if not quiet:
-        err_console.print(f"wrote {out_dir / REPORT_MD} and {out_dir / HISTOGRAM_PNG}")
+        err_console.print(f"wrote {out_dir / REPORT_MD} and {out_dir / HISTOGRAM_SVG}")
 
 
 def register(app: typer.Typer) -> None:
