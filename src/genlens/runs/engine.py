@@ -505,7 +505,7 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                 store.put_generation(GenerationRecord(
                     fingerprint=fp, item_id=item.id, sample=entry.sample, seed=seed, status="ok",
                     images=[rel.as_posix()], image_sizes=[len(data)], formats=[fmt],
-                    meta={"source_path": str(entry.path)},
+                    meta={"source_path": str(entry.path), "family": "unknown", "family_source": "imported"},
                 ))
                 summary.done += 1
                 summary.count("ok")
