@@ -218,3 +218,68 @@ def save_tiny_flux(directory: Path | str, *, seed: int = 0) -> Path:
                         transformer=transformer)
     pipe.save_pretrained(directory)
     return directory
+
+
+def gpu_bench(root: Path, *, device: str | None = None, tiny: bool = False, rounds: int = 2, images: int = 16,
+              batch: int = 8, backend_module: Any = None) -> dict[str, Any]:
+    """The ``ar`` section of ``bench/gpu_bench.py``: a Janus-shaped model (``janus-pro-1b`` sizes, or ``tiny``),
+    genlens's ``transformers:`` backend vs the bare ``model.generate`` on the same batches vs one prompt per call.
+
+    Returns seconds per method (best of ``rounds``), images/s ratios and the sizes used."""
+    import asyncio
+    import time
+
+    import torch
+    from transformers import AutoProcessor, JanusForConditionalGeneration
+
+    from genlens.backends.base import make_backend
+    from genlens.backends.diffusers import pick_device, pick_dtype
+    from genlens.types import GenerationRequest
+
+    preset = "tiny" if tiny else "janus-pro-1b"
+    folder = save_tiny_janus(Path(root) / f"janus-{preset}", preset=preset)
+    device = pick_device(device)
+    dtype = pick_dtype(device)
+    prompts = [f"a photo of object number {i} on a table" for i in range(images)]
+    backend = make_backend(f"transformers:{folder}", {"batch_size": batch, "device": device,
+                                                      "dtype": str(dtype).removeprefix("torch.")})
+    requests = [GenerationRequest(item_id=str(i), prompt=p, sample=0, seed=i) for i, p in enumerate(prompts)]
+    model = JanusForConditionalGeneration.from_pretrained(folder, dtype=dtype).to(device).eval()
+    processor = AutoProcessor.from_pretrained(folder)
+
+    def sync() -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    def ours() -> None:
+        for start in range(0, len(requests), batch):
+            results = asyncio.run(backend.generate_batch(requests[start:start + batch]))
+            bad = [r for r in results if isinstance(r, BaseException)]
+            if bad:
+                raise bad[0]
+
+    def bare(size: int) -> None:
+        for start in range(0, len(prompts), size):
+            texts = [processor.apply_chat_template([{"role": "user", "content": [{"type": "text", "text": p}]}],
+                                                   add_generation_prompt=True) for p in prompts[start:start + size]]
+            inputs = processor(text=texts, generation_mode="image", return_tensors="pt", padding=True).to(device)
+            with torch.inference_mode():
+                tokens = model.generate(**inputs, generation_mode="image", do_sample=True, guidance_scale=5.0)
+                model.decode_image_tokens(tokens)
+
+    methods = {"genlens": ours, "bare_batched": lambda: bare(batch), "one_at_a_time": lambda: bare(1)}
+    asyncio.run(backend.generate_batch(requests[:1]))  # load + warm both
+    bare(1)
+    best: dict[str, float] = {}
+    for _ in range(max(1, rounds)):
+        for name, method in methods.items():
+            sync()
+            started = time.perf_counter()
+            method()
+            sync()
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - started)
+    size = JANUS_PRESETS[preset]
+    return {"preset": preset, "sizes": {k: list(v) if isinstance(v, tuple) else v for k, v in size.items()},
+            "device": device, "dtype": str(dtype), "images": images, "batch": batch, "image_tokens": size["grid"] ** 2,
+            "seconds": best, "genlens_over_bare_batched": best["bare_batched"] / best["genlens"],
+            "speedup_over_one_at_a_time": best["one_at_a_time"] / best["genlens"]}
