@@ -155,3 +155,34 @@ def test_trained_head_separates_two_clusters():
     weight, bias = train_head(x, y, 2)
     probabilities = classify(weight, bias, 1.0, x)
     assert (probabilities.argmax(axis=1) == y).all() and probabilities.max(axis=1).min() > 0.9
+
+
+def test_finetuning_restores_the_blocks_between_folds(cli, tmp_path):
+    import torch
+
+    from genlens.forensics.backbone_probe import Backbone, FineTune
+    from genlens.forensics.normalise import NormalisationRule
+    from genlens.testing.tiny_models import save_tiny_clip
+    from tests.conftest import write_png
+
+    clip = save_tiny_clip(tmp_path / "clip")
+    paths = [write_png(tmp_path / f"img{i}.png", size=(48, 48), seed=i) for i in range(6)]
+    backbone = Backbone(str(clip), device="cpu")
+    tuner = FineTune(backbone, NormalisationRule(32, None, "test"), blocks=1, epochs=2)
+    before = [p.detach().clone() for p in tuner.layers[0].parameters()]
+    tuner.fit(paths, np.array([0, 1, 0, 1, 0, 1]), 2)
+    assert any(not torch.equal(a, b) for a, b in zip(before, tuner.layers[0].parameters(), strict=True))
+    tuner.restore()
+    assert all(torch.equal(a, b) for a, b in zip(before, tuner.layers[0].parameters(), strict=True))
+
+    out = tmp_path / "exp"
+    result = cli("probe", "experiment", "--family", "a=synthetic:gradient", "--family", "b=synthetic:noise",
+                 "--target", "synthetic:blank", "--limit", "4", "--samples", "1", "--folds", "2", "--crop", "32",
+                 "--backbone", str(clip), "--finetune-blocks", "1", "--finetune-epochs", "1", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "experiment.json").read_text())
+    assert "fine-tuned" in summary["backbone_probe"]["head"] and summary["backbone_probe"]["heldout"]["n_images"] == 8
+    assert (out / "backbone_probe" / "tuned.safetensors").is_file()
+    bad = cli("probe", "experiment", "--family", "a=synthetic:gradient", "--family", "b=synthetic:noise",
+              "--target", "synthetic:blank", "--finetune-blocks", "1", "--out", tmp_path / "e2", "--quiet")
+    assert bad.exit_code == 2 and "needs --backbone" in bad.output

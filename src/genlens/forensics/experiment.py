@@ -106,7 +106,8 @@ def target_from(target: str | None, config: dict[str, Any]) -> Source:
     return Source(TARGET, spec, args)
 
 
-EXPERIMENT_KEYS = {"families", "target", "prompts", "samples", "limit", "seed", "clip", "backbone", "crop", "folds", "out"}
+EXPERIMENT_KEYS = {"families", "target", "prompts", "samples", "limit", "seed", "clip", "backbone", "finetune_blocks",
+                   "finetune_epochs", "crop", "folds", "out"}
 
 
 def load_experiment_config(path: Path | None) -> dict[str, Any]:
@@ -128,8 +129,9 @@ def load_experiment_config(path: Path | None) -> dict[str, Any]:
         raise SpecError(f"unknown config key(s): {', '.join(unknown)}", path=path, fix=f"use only: {', '.join(sorted(EXPERIMENT_KEYS))}")
     if "families" in data and not isinstance(data["families"], dict):
         raise SpecError("config families must be a mapping NAME: SPEC", path=path, fix="e.g. families: {vq-ar: transformers:…}")
-    for key in ("samples", "limit", "seed", "crop", "folds"):
-        if key in data and (isinstance(data[key], bool) or not isinstance(data[key], int) or data[key] < (0 if key == "seed" else 1)):
+    for key in ("samples", "limit", "seed", "crop", "folds", "finetune_blocks", "finetune_epochs"):
+        low = 0 if key in ("seed", "finetune_blocks") else 1
+        if key in data and (isinstance(data[key], bool) or not isinstance(data[key], int) or data[key] < low):
             raise SpecError(f"config {key}: {data[key]!r} is not a whole number", path=path, fix=f"e.g. {key}: 2")
     return data
 
@@ -145,6 +147,8 @@ class ExperimentOptions:
     seed: int = 0
     clip: str | None = None
     backbone: str | None = None  # CLIP/SigLIP for the stronger probe, evaluated on the same folds
+    finetune_blocks: int = 0  # fine-tune the backbone's last N blocks with the head (GPU advised)
+    finetune_epochs: int = 3
     crop: int = 512
     folds: int = 5
     resamples: int = 1000
@@ -295,14 +299,19 @@ def verdict_sentence(shares: dict[str, dict[str, Any]], heldout: dict[str, Any],
 
 
 def backbone_probe(spec: str, train: dict[str, Any], target: dict[str, Any], classes: list[str], out: Path,
-                   resamples: int) -> dict[str, Any]:
+                   resamples: int, *, finetune_blocks: int = 0, finetune_epochs: int = 3) -> dict[str, Any]:
     """The CLIP/SigLIP + trained-head probe on the forensic probe's folds; its target shares too."""
     from genlens.forensics import backbone_probe as bp
 
     backbone = bp.Backbone(spec)
-    features = bp.embed_paths(backbone, train["rule"], train["paths"])
-    trained = bp.train_and_save(backbone, features, train["labels"], train["groups"], classes, train["splits"],
-                                out / "backbone_probe", resamples)
+    if finetune_blocks:
+        trained = bp.finetune_and_save(backbone, train["rule"], train["paths"], train["labels"], train["groups"], classes,
+                                       train["splits"], out / "backbone_probe", blocks=finetune_blocks,
+                                       epochs=finetune_epochs, resamples=resamples)
+    else:
+        features = bp.embed_paths(backbone, train["rule"], train["paths"])
+        trained = bp.train_and_save(backbone, features, train["labels"], train["groups"], classes, train["splits"],
+                                    out / "backbone_probe", resamples)
     target_features = bp.embed_paths(backbone, train["rule"], target["paths"])
     probabilities = bp.classify(trained["weight"], trained["bias"], trained["temperature"], target_features)
     return {"backbone": trained["meta"]["backbone"], "head": trained["meta"]["head"], "heldout": trained["heldout"],
@@ -419,7 +428,8 @@ def run_experiment(families: dict[str, Source], target: Source, out: Path, opts:
     }
     if opts.backbone:
         say(f"training the backbone probe ({opts.backbone}) on the same folds")
-        summary["backbone_probe"] = backbone_probe(opts.backbone, train, target_features, classes, out, opts.resamples)
+        summary["backbone_probe"] = backbone_probe(opts.backbone, train, target_features, classes, out, opts.resamples,
+                                                   finetune_blocks=opts.finetune_blocks, finetune_epochs=opts.finetune_epochs)
     summary["verdict"] = ("PARTIAL — " if incomplete else "") + verdict_sentence(shares, meta["heldout"], ood)
     write_histogram(out / HISTOGRAM_SVG, result)
     atomic_write_text(out / EXPERIMENT_JSON, json.dumps(metrics.json_safe(summary), indent=2, allow_nan=False))

@@ -167,6 +167,8 @@ def experiment_cmd(
     family_arg: Annotated[list[str] | None, typer.Option("--family-arg", help="NAME.key=value: a model arg for one family (or target.key=value).")] = None,
     clip: ClipOpt = None,
     backbone: Annotated[str | None, typer.Option("--backbone", help="CLIP/SigLIP (hub id or dir): also train the stronger backbone + head probe on the same folds.")] = None,
+    finetune_blocks: Annotated[int | None, typer.Option("--finetune-blocks", min=0, help="Fine-tune the backbone's last N blocks with the head, inside every fold (GPU advised).")] = None,
+    finetune_epochs: Annotated[int | None, typer.Option("--finetune-epochs", min=1, help="Epochs of fine-tuning.")] = None,
     crop: Annotated[int | None, typer.Option("--crop", min=8, help="Centre crop side before features.")] = None,
     folds: Annotated[int | None, typer.Option("--folds", min=2, help="Prompt-grouped cross-validation folds.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML holding any of these (families: {NAME: SPEC or {model, args}}).")] = None,
@@ -208,9 +210,13 @@ def experiment_cmd(
     opts = ExperimentOptions(
         prompts=str(prompts or cfg.get("prompts") or "geneval"), samples=int(samples or cfg.get("samples") or 20),
         limit=limit or cfg.get("limit"), seed=int(seed if seed is not None else cfg.get("seed", 0)),
-        clip=clip or cfg.get("clip"), backbone=backbone or cfg.get("backbone"), crop=int(crop or cfg.get("crop") or 512), folds=int(folds or cfg.get("folds") or 5),
+        clip=clip or cfg.get("clip"), backbone=backbone or cfg.get("backbone"),
+        finetune_blocks=int(finetune_blocks if finetune_blocks is not None else cfg.get("finetune_blocks", 0)),
+        finetune_epochs=int(finetune_epochs or cfg.get("finetune_epochs") or 3), crop=int(crop or cfg.get("crop") or 512), folds=int(folds or cfg.get("folds") or 5),
         quiet=quiet or as_json)
     say = (lambda text: None) if quiet or as_json else (lambda text: err_console.print(text))
+    if opts.finetune_blocks and not opts.backbone:
+        raise SpecError("--finetune-blocks needs --backbone", fix="add --backbone <CLIP or SigLIP hub id or dir>")
     summary = run_experiment(families, target_source, out_dir, opts, progress=say)
     if as_json:
         out_console.print_json(json.dumps({k: v for k, v in summary.items() if k != "classification"}, default=str))
