@@ -62,3 +62,23 @@ def test_stable_diffusion_is_diffusion_flow(tiny_pipelines):
     backend = make_backend(f"diffusers:{tiny_pipelines['text2image']}", {"steps": 2, "size": "32x32"})
     asyncio.run(backend.generate(request("a", 1)))
     assert backend.family_meta()["family"] == "diffusion/flow"
+
+
+def test_glm_image_gets_one_generator_per_call():
+    from genlens.backends.diffusers import takes_generator_list
+
+    class GlmImagePipeline:  # the class name is what counts; its call signature says it takes a list
+        def __call__(self, prompt=None, generator: list | None = None):
+            return None
+
+    class AmusedPipeline:
+        def __call__(self, prompt=None, generator: int | None = None):
+            return None
+
+    class FluxPipeline:
+        def __call__(self, prompt=None, generator: int | list[int] | None = None):
+            return None
+
+    assert takes_generator_list(GlmImagePipeline()) is False
+    assert takes_generator_list(AmusedPipeline()) is False
+    assert takes_generator_list(FluxPipeline()) is True

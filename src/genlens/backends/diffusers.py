@@ -65,8 +65,16 @@ def takes_image(pipe: Any) -> bool:
     return "image" in inspect.signature(pipe.__call__).parameters
 
 
+#: Pipelines whose call must get one generator per call, whatever their signature says: GLM-Image's
+#: AR prior seeds the global RNG from ``generator.initial_seed()`` (a list fails, and a batch's prior
+#: tokens would depend on its composition).
+ONE_GENERATOR_PIPELINES = frozenset({"GlmImagePipeline"})
+
+
 def takes_generator_list(pipe: Any) -> bool:
-    """Whether the call takes one ``torch.Generator`` per image (aMUSEd takes a single one)."""
+    """Whether the call takes one ``torch.Generator`` per image (aMUSEd and GLM-Image take a single one)."""
+    if type(pipe).__name__ in ONE_GENERATOR_PIPELINES:
+        return False
     annotation = inspect.signature(pipe.__call__).parameters.get("generator")
     if annotation is None or annotation.annotation is inspect.Parameter.empty:
         return True
