@@ -270,9 +270,16 @@ def out_of_distribution(train: dict[str, Any], target: dict[str, Any], classes: 
 
 def share_intervals(probabilities: np.ndarray, groups: np.ndarray, classes: list[str], *, resamples: int = 1000,
                     seed: int = 0) -> dict[str, dict[str, Any]]:
-    """Each family's share of the target's images (most likely family), with a 95% prompt-bootstrap interval."""
+    """Each family's share of the target's images (most likely family), with a 95% prompt-bootstrap interval
+    (None, with a note, below :data:`genlens.stats.MIN_BOOTSTRAP_UNITS` prompts)."""
+    from genlens.stats import too_few_units
+
     winners = probabilities.argmax(axis=1)
     unique, inverse = np.unique(groups, return_inverse=True)
+    note = too_few_units(int(unique.size), "prompts")
+    if note:
+        return {name: {"share": float(np.mean(winners == index)), "interval": None, "interval_note": note,
+                       "mean_probability": float(probabilities[:, index].mean())} for index, name in enumerate(classes)}
     counts = np.bincount(inverse, minlength=unique.size)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, unique.size, size=(resamples, unique.size))
@@ -289,9 +296,12 @@ def share_intervals(probabilities: np.ndarray, groups: np.ndarray, classes: list
 def verdict_sentence(shares: dict[str, dict[str, Any]], heldout: dict[str, Any], ood: dict[str, Any]) -> str:
     """One cautious sentence: which family the target resembles, and how far to trust it."""
     best = max(shares, key=lambda name: shares[name]["share"])
-    low, high = shares[best]["interval"]
-    text = f"the target's images are most like '{best}' ({shares[best]['share']:.0%} of images, 95% CI {low:.0%}–{high:.0%})"
-    if heldout["interval"][0] <= heldout["chance"]:
+    interval = shares[best].get("interval")
+    span = f"95% CI {interval[0]:.0%}–{interval[1]:.0%}" if interval else "no interval: too few prompts"
+    text = f"the target's images are most like '{best}' ({shares[best]['share']:.0%} of images, {span})"
+    if not heldout.get("interval"):
+        text += "; too few prompts to tell whether the probe beats chance on held-out prompts: no conclusion"
+    elif heldout["interval"][0] <= heldout["chance"]:
         text += "; but the probe does not separate the families better than chance on held-out prompts: no conclusion"
     elif ood["share_outside"] > 0.5:
         text += f"; but {ood['share_outside']:.0%} of them lie outside every family: resemblance, not membership"
@@ -327,6 +337,12 @@ def write_histogram(path: Path, result: dict[str, Any]) -> None:
     atomic_write_text(path, str(chart))
 
 
+def _span(row: dict[str, Any], escape: Callable[[Any], str]) -> str:
+    """``lo – hi`` of a row's interval, or its note when there is none (too few prompts)."""
+    interval = row.get("interval")
+    return f"{interval[0]:.1%} – {interval[1]:.1%}" if interval else escape(row.get("interval_note") or "no interval")
+
+
 def comparison_table(summary: dict[str, Any]) -> list[str]:
     """Both probes on the same folds: held-out accuracy, calibration, per-family recall; backbone shares."""
     def e(value: Any) -> str:
@@ -337,13 +353,12 @@ def comparison_table(summary: dict[str, Any]) -> list[str]:
     lines = ["## Both probes on the same folds", "",
              "| probe | held-out accuracy | 95% CI | ECE (calibrated) | per-family recall |", "|---|---:|---|---:|---|"]
     for name, heldout in rows.items():
-        low, high = heldout["interval"]
         recall = ", ".join(f"{e(k)} {v:.0%}" for k, v in heldout["per_class_recall"].items())
-        lines.append(f"| {e(name)} | {heldout['accuracy']:.1%} | {low:.1%} – {high:.1%} | "
+        lines.append(f"| {e(name)} | {heldout['accuracy']:.1%} | {_span(heldout, e)} | "
                      f"{heldout['calibration']['calibrated']['ece']:.3f} | {recall} |")
     shares = summary["backbone_probe"]["shares"]
     lines += ["", "Backbone probe's target shares: " + ", ".join(
-        f"{e(k)} {v['share']:.1%} [{v['interval'][0]:.1%}, {v['interval'][1]:.1%}]" for k, v in shares.items()), ""]
+        f"{e(k)} {v['share']:.1%} [{_span(v, e)}]" for k, v in shares.items()), ""]
     return lines
 
 
@@ -357,11 +372,9 @@ def render_report(summary: dict[str, Any]) -> str:
              "| family | model | share of target images | 95% CI (prompt bootstrap) | mean probability |",
              "|---|---|---:|---|---:|"]
     for name, row in summary["shares"].items():
-        low, high = row["interval"]
         lines.append(f"| {e(name)} | {e(summary['families'][name]['spec'])} | {row['share']:.1%} | "
-                     f"{low:.1%} – {high:.1%} | {row['mean_probability']:.3f} |")
-    low, high = heldout["interval"]
-    lines += ["", f"Held-out accuracy {heldout['accuracy']:.1%} [{low:.1%}, {high:.1%}] (chance {heldout['chance']:.1%}), "
+                     f"{_span(row, e)} | {row['mean_probability']:.3f} |")
+    lines += ["", f"Held-out accuracy {heldout['accuracy']:.1%} [{_span(heldout, e)}] (chance {heldout['chance']:.1%}), "
                   f"{e(heldout['protocol'])}; {heldout['n_images']} images, {heldout['n_prompts']} prompts.",
               "", f"![histogram]({HISTOGRAM_SVG})", ""]
     if summary.get("backbone_probe"):

@@ -226,8 +226,8 @@ def experiment_cmd(
     for column in ("family", "share of target images", "95% CI", "mean P"):
         table.add_column(column)
     for name, row in summary["shares"].items():
-        table.add_row(name, _pct(row["share"]), f"{_pct(row['interval'][0])} – {_pct(row['interval'][1])}",
-                      f"{row['mean_probability']:.3f}")
+        span = f"{_pct(row['interval'][0])} – {_pct(row['interval'][1])}" if row.get("interval") else "too few prompts"
+        table.add_row(name, _pct(row["share"]), span, f"{row['mean_probability']:.3f}")
     out_console.print(table)
     out_console.print(_heldout_line(summary["probe"]["heldout"]))
     if summary.get("backbone_probe"):
