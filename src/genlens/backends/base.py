@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from genlens._modules import import_submodules
 from genlens.args import Arg, check_args
+from genlens.backends.families import check_family, family_record
 from genlens.errors import SpecError
 from genlens.redact import install_log_scrubber, remember_urls
 from genlens.types import GeneratedImage, GenerationRequest
@@ -62,7 +63,7 @@ def public_params(params: dict[str, Any]) -> dict[str, Any]:
 #: can resume with a longer timeout, another rate limit or another GPU.
 OPERATIONAL_ARGS = frozenset({
     "timeout", "max_retries", "rate", "concurrency", "backoff_base", "backoff_max", "retry_after_max",
-    "batch_size", "device", "delay", "headed", "chromium",
+    "batch_size", "device", "delay", "headed", "chromium", "family",
 })
 
 
@@ -93,6 +94,11 @@ class Session(ABC):
         """Release the conversation (default: nothing to do)."""
 
 
+#: Every backend takes ``family=`` (the architecture family recorded for forensics; see backends/families.py).
+FAMILY_ARG = Arg("family", "str", None, "architecture family override: vq-ar, ar+diffusion, masked, diffusion/flow, "
+                 "api:unknown, unknown or custom:<label>", "diffusion/flow")
+
+
 class Backend(ABC):
     """Base class for generation backends."""
 
@@ -113,10 +119,13 @@ class Backend(ABC):
         self.target = target
         self.params = dict(params or {})
         reject_secret_args(self.params, env=self.secret_env)
-        self.params = check_args(self.args, self.params, option="--model-arg", owner=f"backend {self.info.scheme}:",
+        decls = None if self.args is None else (*self.args, FAMILY_ARG)
+        self.params = check_args(decls, self.params, option="--model-arg", owner=f"backend {self.info.scheme}:",
                                  listing="`genlens models`")
         remember_urls(self.params)
         install_log_scrubber()
+        if self.params.get("family"):
+            check_family(str(self.params["family"]))
 
     @property
     def spec(self) -> str:
@@ -141,6 +150,12 @@ class Backend(ABC):
         """Several requests at once; a per-request exception is returned in its slot, not raised."""
         call = self.edit if requests and requests[0].kind == "edit" else self.generate
         return list(await asyncio.gather(*(call(r) for r in requests), return_exceptions=True))
+
+    def family_meta(self) -> dict[str, str]:
+        """The architecture family every generation of this backend records (``--model-arg family=`` wins).
+
+        Backends that know the class they run (diffusers, transformers) override this."""
+        return family_record(self.params, scheme=self.info.scheme)
 
     def describe(self) -> dict[str, Any]:
         """Provenance for run.json: no secrets, ever."""
