@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from genlens.args import Arg
 from genlens.errors import InputError, SpecError
 from genlens.judges.scorer import parse_disagreements
 from genlens.scorers.base import Scorer
@@ -171,6 +172,11 @@ def uge_items(records: dict[str, Any]) -> list[Item]:
 # ---------------------------------------------------------------------------------------------
 class _ImgEditBase(Suite):
     records_file = BASIC_JSON
+    uses = frozenset({"judge"})
+    args = (Arg("prompt", "choice", "genlens", "judge prompt wording (official: the upstream text, fetched)", "official",
+                choices=("genlens", "official")),)
+    scorer_args = (Arg("parse", "choice", "genlens", "answer reader: genlens (strict) or official (the upstream script's)",
+                       "official", choices=("genlens", "official")),)
 
     def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
         super().__init__(data_dir, suite_args)
