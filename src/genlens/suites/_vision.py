@@ -318,7 +318,7 @@ def decode_normals(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit normals n = 2c − 1 (c = rgb / 255) and a mask of pixels with a usable (non-zero) vector."""
     n = rgb.astype(np.float32) / 255.0 * 2.0 - 1.0
     norm = np.linalg.norm(n, axis=-1, keepdims=True)
-    usable = norm[..., 0] > 1e-3
+    usable = norm[..., 0] > 0.05  # mid-grey (127/128 each) is the zero vector, not a direction
     return n / np.maximum(norm, 1e-6), usable
 
 

@@ -121,3 +121,24 @@ def make_always_detect(model: Any, class_index: int) -> None:
         last = model.get_submodule("model.transformer_module.decoder.mask_predictor.mask_embedder.2.0")
         last.weight.zero_()
         last.bias.fill_(0.2)
+
+
+def save_tiny_depth_anything(directory: Path | str, *, seed: int = 0) -> Path:
+    """A random-init Depth Anything (tiny DINOv2 backbone) + its image processor, saved as safetensors.
+
+    Loads through ``pipeline("depth-estimation", model=directory)``, the path vision-depth's specialist uses.
+    """
+    import torch
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+
+    backbone = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=37, image_size=56,
+                            patch_size=14, out_features=["stage1", "stage2", "stage3", "stage4"], out_indices=[1, 2, 3, 4],
+                            reshape_hidden_states=False)
+    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[16, 16, 16, 16],
+                                 fusion_hidden_size=16, head_hidden_size=8, patch_size=14)
+    torch.manual_seed(seed)
+    directory = Path(directory)
+    DepthAnythingForDepthEstimation(config).eval().save_pretrained(directory, safe_serialization=True)
+    DPTImageProcessor(size={"height": 56, "width": 56}, keep_aspect_ratio=False, ensure_multiple_of=14,
+                      do_pad=False).save_pretrained(directory)
+    return directory
