@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("cv2")
 
-from genlens.suites import _vision as V  # noqa: E402
+from genlens.suites import _vision as V
 
 
 def test_least_squares_recovers_scale_and_shift():

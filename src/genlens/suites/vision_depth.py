@@ -213,7 +213,7 @@ class VisionDepthSuite(VisionSuite):
             rows.append({**base_row(entry), "dataset": entry.item.category, "score": value["delta1"], "passed": None,
                          "reason": reason, "gallery_image": value.get("panels"),
                          "values": {k: value[k] for k in (*METRICS, "off_colormap_share", "scale", "shift") if isinstance(value.get(k), (int, float))},
-                         **{k: value.get(k) for k in ("alignment", "decoded_as", "registration", "off_colormap_pixels")}})
+                         **{k: value.get(k) for k in ("alignment", "decoded_as", "registration", "off_colormap_pixels", "n_valid")}})
         categories = {ds: depth_table(by_dataset.get(ds, []), failures.get(ds, 0))
                       for ds in sorted(set(by_dataset) | set(failures))}
         specialist = self._specialist(scored, categories)
