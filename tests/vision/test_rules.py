@@ -36,29 +36,36 @@ def test_polarity_depth_fit_and_disparity_fit_are_both_found():
     gt = np.array([1.0, 2.0, 4.0])
     valid = np.ones(3, bool)
     # Inverted depth (near = bright, linear in depth): the depth-space fit is exact with a negative scale.
-    aligned, fit = V.align_depth(10.0 - gt, gt, valid, (1e-3, 100.0))
+    fit = V.align_depth(10.0 - gt, gt, valid, (1e-3, 100.0))
+    aligned = V.apply_fit(10.0 - gt, fit, (1e-3, 100.0))
     assert fit["alignment"] == "depth" and fit["scale"] == pytest.approx(-1.0) and fit["shift"] == pytest.approx(10.0)
     assert np.allclose(aligned, gt)
     # Proportional to disparity (what most "near is bright" maps are): only the disparity fit is exact.
-    aligned, fit = V.align_depth(4.0 / gt, gt, valid, (1e-3, 100.0))
-    assert fit["alignment"] == "disparity" and fit["abs_rel_disparity_fit"] == pytest.approx(0.0, abs=1e-9)
+    fit = V.align_depth(4.0 / gt, gt, valid, (1e-3, 100.0))
+    aligned = V.apply_fit(4.0 / gt, fit, (1e-3, 100.0))
+    assert fit["alignment"] == "disparity" and fit["abs_rel_disparity_fit"] == pytest.approx(0.0, abs=1e-6)  # float32
     assert fit["abs_rel_depth_fit"] > 0.01
     assert np.allclose(aligned, gt)
 
 
 def test_constant_map_scores_the_hand_worked_numbers():
     gt = np.array([1.0, 2.0, 4.0])
-    aligned, fit = V.align_depth(np.full(3, 0.5), gt, np.ones(3, bool), (1e-3, 100.0))
+    fit = V.align_depth(np.full(3, 0.5), gt, np.ones(3, bool), (1e-3, 100.0))
+    aligned = V.apply_fit(np.full(3, 0.5), fit, (1e-3, 100.0))
     # Depth fit: every pixel becomes the mean 7/3 -> AbsRel (4/3 + 1/6 + 5/12) / 3 = 23/36.
     assert fit["abs_rel_depth_fit"] == pytest.approx(23 / 36)
     # Disparity fit: every pixel 1 / mean(1, 1/2, 1/4) = 12/7 -> AbsRel (5/7 + 1/7 + 4/7) / 3 = 10/21: kept.
     assert fit["abs_rel_disparity_fit"] == pytest.approx(10 / 21)
     assert fit["alignment"] == "disparity" and np.allclose(aligned, 12 / 7)
+    assert fit["abs_rel"] == pytest.approx(10 / 21, rel=1e-6)  # the kept fit's metrics come with it
 
 
 def test_alignment_clips_to_the_dataset_range():
     gt = np.array([1.0, 2.0, 3.0, 4.0])
-    aligned, _fit = V.align_depth(np.array([1.0, 2.0, 3.0, 40.0]), gt, np.array([True, True, True, False]), (0.5, 5.0))
+    pred = np.array([1.0, 2.0, 3.0, 40.0])
+    fit = V.align_depth(pred, gt, np.array([True, True, True, False]), (0.5, 5.0))
+    aligned = V.apply_fit(pred, fit, (0.5, 5.0))
+    assert fit["n_valid"] == 3 and fit["abs_rel"] == pytest.approx(0.0, abs=1e-6)
     assert aligned[3] == pytest.approx(5.0)  # the unmasked outlier, fitted exactly elsewhere, capped at max depth
 
 
@@ -97,8 +104,11 @@ def test_palette_nearest_colour_in_lab_and_miou():
     assert pred.tolist() == [[1, 1, 2, 2]] and distance.max() < 20
     gt = np.array([[1, 1, 2, 2]])
     pred = np.array([[1, 2, 2, 2]])
-    inter, union = V.intersection_union(pred, gt, np.ones_like(gt, bool), [1, 2])
-    assert inter.tolist() == [1, 2] and union.tolist() == [2, 3]
+    ids, inter, union = V.intersection_union(pred, gt, np.ones_like(gt, bool))
+    assert ids == [1, 2] and inter.tolist() == [1, 2] and union.tolist() == [2, 3]
+    # A class named but absent from both has an empty union and is left out of the mean.
+    ids, inter, union = V.intersection_union(pred, gt, np.ones_like(gt, bool), [1, 2, 5])
+    assert union.tolist() == [2, 3, 0]
     assert V.mean_iou(inter, union) == pytest.approx((1 / 2 + 2 / 3) / 2)
 
 

@@ -39,6 +39,7 @@ from genlens.suites.base import ScoreContext, SuiteMeta, SuiteResult, register_s
 from genlens.types import ScoredGeneration, ScoreInput
 
 METRICS = ("abs_rel", "delta1", "delta2", "delta3")
+PANEL_SIDE = 480
 
 
 def depth_instruction(colormap: str) -> str:
@@ -52,7 +53,7 @@ def depth_instruction(colormap: str) -> str:
 
 def measure_depth(pred: np.ndarray, sample: Sample, root: Path | None, visible: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Align a relative prediction (source frame) to the ground truth and measure it; arrays for panels."""
-    from genlens.suites._vision import align_depth, depth_metrics
+    from genlens.suites._vision import align_depth, apply_fit
 
     gt, valid, depth_range = depth_truth(sample, root)
     if pred.shape != gt.shape:
@@ -63,10 +64,13 @@ def measure_depth(pred: np.ndarray, sample: Sample, root: Path | None, visible: 
     valid = valid & visible
     if valid.sum() < 2:
         return {"failure": "no valid ground-truth pixel is covered by the output"}, {}
-    aligned, fit = align_depth(pred.astype(np.float64), gt, valid, depth_range)
-    metrics = depth_metrics(aligned, gt, valid)
-    error = np.abs(aligned - gt) / np.where(gt > 0, gt, 1.0)
-    return {**fit, **metrics}, {"aligned": aligned, "gt": gt, "valid": valid, "error": error}
+    fit = align_depth(pred, gt, valid, depth_range)
+    # The gallery panels need the aligned map and its error: made on a copy at most PANEL_SIDE wide.
+    step = max(1, int(np.ceil(max(gt.shape) / PANEL_SIDE)))
+    small_gt, small_valid = gt[::step, ::step], valid[::step, ::step]
+    aligned = apply_fit(pred[::step, ::step], fit, depth_range)
+    error = np.abs(aligned - small_gt) / np.where(small_gt > 0, small_gt, 1.0)
+    return fit, {"aligned": aligned, "gt": small_gt, "valid": small_valid, "error": error}
 
 
 def depth_panels(source: np.ndarray, generated: np.ndarray, arrays: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:

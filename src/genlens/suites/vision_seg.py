@@ -77,9 +77,8 @@ class SegScorer(VisionScorer):
             return {"failure": "no labelled ground-truth pixel is covered by the output"}
         palette = {int(k): tuple(v[2]) for k, v in (inp.item.meta.get("palette") or {}).items()}
         pred, distance = palette_labels(rgb, palette)
-        gt_ids = sorted(int(c) for c in np.unique(classes[valid]))
-        ids = sorted(set(gt_ids) | {int(c) for c in np.unique(pred[valid])})
-        inter, union = intersection_union(pred, classes, valid, ids)
+        ids, inter, union = intersection_union(pred, classes, valid)
+        gt_ids = np.flatnonzero(np.bincount(classes[valid].ravel()))
         off = float((distance[valid] > PALETTE_OFF_DELTA_E).mean())
         clusters = cluster_colours(rgb, len(gt_ids))
         open_mode = hungarian_match(clusters, classes, valid)
