@@ -225,15 +225,19 @@ def least_squares_scale_shift(pred: np.ndarray, target: np.ndarray, mask: np.nda
 
 
 def _depth_metrics_1d(p: np.ndarray, inv_g: np.ndarray) -> dict[str, float | int]:
-    n = int(p.size)
+    return _metrics_from_ratio(p * inv_g)
+
+
+def _metrics_from_ratio(ratio: np.ndarray) -> dict[str, float | int]:
+    """AbsRel and δ1–δ3 from r = d̂ / d (AbsRel = mean |r − 1|; δk: max(r, 1/r) < 1.25^k). Overwrites ``ratio``."""
+    n = int(ratio.size)
     if n == 0:
         return {"n_valid": 0}
-    ratio = p * inv_g  # d̂ / d
-    rel_sum = float(np.abs(ratio - 1).sum(dtype=np.float64))  # Σ |d̂ − d| / d
-    worst = np.maximum(ratio, 1 / ratio)
+    counts = [int(np.count_nonzero((ratio < t) & (ratio > 1 / t))) for t in DELTAS]
+    ratio -= 1
+    rel_sum = float(np.abs(ratio, out=ratio).sum(dtype=np.float64))  # Σ |d̂ − d| / d
     out: dict[str, float | int] = {"n_valid": n, "abs_rel": rel_sum / n, "sum_abs_rel": rel_sum}
-    for k, threshold in enumerate(DELTAS, start=1):
-        hits = int(np.count_nonzero(worst < threshold))
+    for k, hits in enumerate(counts, start=1):
         out[f"delta{k}"] = hits / n
         out[f"hits_delta{k}"] = hits
     return out
@@ -263,27 +267,38 @@ def align_depth(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, depth_range
     """
     lo, hi = np.float32(max(depth_range[0], 1e-6)), np.float32(min(depth_range[1], 3.0e38))
     mask = valid & (gt > 0)
-    x = pred[mask].astype(np.float32)
-    inv_g = 1 / gt[mask].astype(np.float32)
-    g = gt[mask].astype(np.float32)
-    fits: dict[str, tuple[float, float, np.ndarray]] = {}
-    scale, shift = _fit_1d(x, g)
-    fits["depth"] = (scale, shift, np.clip(x * np.float32(scale) + np.float32(shift), lo, hi))
-    positive = x > 0
-    if positive.all():
-        xp, ip = x, inv_g
+    if mask.all():  # no gather needed
+        x = np.ascontiguousarray(pred, dtype=np.float32).ravel()
+        g = np.ascontiguousarray(gt, dtype=np.float32).ravel()
     else:
-        xp, ip = x[positive], inv_g[positive]
-    if xp.size >= 2:
-        scale_d, shift_d = _fit_1d(xp, ip)
-        disparity = np.clip(x * np.float32(scale_d) + np.float32(shift_d), np.float32(1e-3), None)
-        fits["disparity"] = (scale_d, shift_d, np.clip(1 / disparity, lo, hi))
-    abs_rel = {space: float(np.abs(fit[2] * inv_g - 1).mean(dtype=np.float64)) if x.size else np.inf
-               for space, fit in fits.items()}
+        x, g = pred[mask].astype(np.float32), gt[mask].astype(np.float32)
+    inv_g = np.divide(1, g, dtype=np.float32)
+    ratios: dict[str, np.ndarray] = {}
+    fits: dict[str, tuple[float, float]] = {}
+
+    def ratio_of(scale: float, shift: float, disparity: bool) -> np.ndarray:
+        """d̂ / d of an affine fit, clipped as Marigold clips the aligned prediction (in place, one buffer)."""
+        out = np.multiply(x, np.float32(scale))
+        out += np.float32(shift)
+        if disparity:
+            np.clip(out, np.float32(1e-3), None, out=out)
+            np.divide(1, out, out=out)
+        np.clip(out, lo, hi, out=out)
+        out *= inv_g
+        return out
+
+    fits["depth"] = _fit_1d(x, g)
+    ratios["depth"] = ratio_of(*fits["depth"], disparity=False)
+    positive = x > 0
+    both = positive.all()
+    if both or np.count_nonzero(positive) >= 2:
+        fits["disparity"] = _fit_1d(x, inv_g) if both else _fit_1d(x[positive], inv_g[positive])
+        ratios["disparity"] = ratio_of(*fits["disparity"], disparity=True)
+    abs_rel = {space: float(np.abs(r - 1).mean(dtype=np.float64)) if r.size else np.inf for space, r in ratios.items()}
     space = min(abs_rel, key=abs_rel.__getitem__)
-    scale, shift, aligned = fits[space]
+    scale, shift = fits[space]
     return {"alignment": space, "scale": scale, "shift": shift, "abs_rel_depth_fit": abs_rel.get("depth"),
-            "abs_rel_disparity_fit": abs_rel.get("disparity"), **_depth_metrics_1d(aligned, inv_g)}
+            "abs_rel_disparity_fit": abs_rel.get("disparity"), **_metrics_from_ratio(ratios[space])}
 
 
 # -- segmentation -----------------------------------------------------------------------------------------
