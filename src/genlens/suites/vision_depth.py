@@ -23,6 +23,7 @@ from genlens.scorers.base import Scorer
 from genlens.suites._diag import base_row, score_each
 from genlens.suites._vision_data import DEPTH_RANGES, Sample, depth_truth
 from genlens.suites._vision_suite import (
+    DEFAULT_SCENES,
     FRAMING,
     VisionScorer,
     VisionSuite,
@@ -182,7 +183,7 @@ class VisionDepthSuite(VisionSuite):
         categories=("scenes", "nyuv2", "diode"),
         needs=("none",),
         data_source="built in (ray-cast scenes, exact depth); NYUv2 / DIODE via `genlens data fetch vision-depth` or --data-dir",
-        item_count=None,
+        item_count=DEFAULT_SCENES,  # the built-in scenes; real sets: as many as the data dir holds
         description="Register, decode (grey or colormap), Marigold affine alignment in depth or disparity; AbsRel, δ1–δ3 per dataset.",
     )
 

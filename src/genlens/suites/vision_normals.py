@@ -20,6 +20,7 @@ from genlens.scorers.base import Scorer
 from genlens.suites._diag import base_row
 from genlens.suites._vision_data import Sample, normals_truth
 from genlens.suites._vision_suite import (
+    DEFAULT_SCENES,
     FRAMING,
     VisionScorer,
     VisionSuite,
@@ -100,7 +101,7 @@ class VisionNormalsSuite(VisionSuite):
         categories=("scenes", "diode"),
         needs=("none",),
         data_source="built in (ray-cast scenes, exact normals); DIODE validation via `genlens data fetch vision-normals` or --data-dir",
-        item_count=None,
+        item_count=DEFAULT_SCENES,  # the built-in scenes; real sets: as many as the data dir holds
         description="n = 2c − 1 normalised, best of 8 axis conventions (recorded); mean/median angle, % within 11.25°/22.5°/30°.",
     )
 

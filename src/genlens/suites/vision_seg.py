@@ -27,6 +27,7 @@ from genlens.scorers.base import Scorer
 from genlens.suites._diag import base_row
 from genlens.suites._vision_data import Sample, palette_for, seg_truth
 from genlens.suites._vision_suite import (
+    DEFAULT_SCENES,
     FRAMING,
     VisionScorer,
     VisionSuite,
@@ -132,7 +133,7 @@ class VisionSegSuite(VisionSuite):
         categories=("scenes", "ade20k"),
         needs=("none",),
         data_source="built in (ray-cast scenes, exact labels); ADE20K validation via `genlens data fetch vision-seg` or --data-dir",
-        item_count=None,
+        item_count=DEFAULT_SCENES,  # the built-in scenes; real sets: as many as the data dir holds
         description="Nearest palette colour in CIELAB: mIoU, pixel accuracy; open mode: k-means colours Hungarian-matched (upper bound).",
     )
 
