@@ -177,3 +177,29 @@ def test_report_shows_the_gallery_strips(cli, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert page.count('class="card high wide"') + page.count('class="card low wide"') >= 2
     assert "data:image/webp;base64," in page
+
+
+def test_specialist_segmentation_model_scored_on_the_same_inputs(cli, tmp_path):
+    pytest.importorskip("transformers")
+    from genlens.testing.tiny_models import save_tiny_segformer
+
+    model = save_tiny_segformer(tmp_path / "tiny-seg")
+    results = run_suite(cli, "vision-seg", "synthetic:vision-gt", tmp_path / "run", "--scorer-arg", f"specialist={model}")
+    specialist = results["categories"]["scenes (specialist)"]
+    assert specialist["n"] == 3 and 0 <= specialist["miou"] < 1 and 0 < specialist["open_miou_upper_bound"] <= 1
+    assert results["metrics"]["specialist_miou"] == pytest.approx(specialist["miou"])
+    assert results["headline"]["miou"] == 1.0  # the generator's own rows are unchanged
+
+
+def test_specialist_labels_map_to_palette_classes_by_name():
+    """A specialist label named like a palette class counts for that class; others are wrong pixels."""
+    from genlens.suites.vision_seg import _name_key, seg_measures
+
+    assert _name_key("Floor;flooring") == "floor" and _name_key("wall, partition") == "wall"
+    classes = np.array([[1, 1, 2, 2]])
+    pred = np.array([[1, 0, 2, 2]])  # one pixel from an unmatched label (0)
+    m = seg_measures(pred, np.array([[1, 2, 3, 3]]), classes, np.ones_like(classes, bool))
+    # Class 0 is no class: IoU(1) = 1/2, IoU(2) = 1 -> mIoU 3/4; pixel accuracy 3/4.
+    assert m["classes"] == [1, 2] and m["miou"] == pytest.approx(0.75) and m["pixel_accuracy"] == pytest.approx(0.75)
+    # Open mode: 3 segments for 2 classes; the best one-to-one match covers 1 + 2 of 4 pixels.
+    assert m["open_pixel_accuracy"] == pytest.approx(0.75)

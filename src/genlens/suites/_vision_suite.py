@@ -175,3 +175,26 @@ def with_failures(values: Sequence[float], failures: int) -> float | None:
 def specialist_args(ctx: ScoreContext) -> str | None:
     spec = ctx.scorer_args.get("specialist")
     return str(spec) if spec else None
+
+
+def specialist_values(scored: Sequence[ScoredGeneration]) -> dict[str, list[dict[str, Any]]]:
+    """The specialist's measured values per dataset, one per item (samples share one input)."""
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
+    for entry in scored:
+        record = entry.scores.get("vision_specialist")
+        if record is not None and record.status == "ok" and not record.value.get("failure"):
+            seen.setdefault(entry.item.id, (entry.item.category, record.value))
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for dataset, value in seen.values():
+        by_dataset.setdefault(dataset, []).append(value)
+    return by_dataset
+
+
+def load_pipeline(task: str, model: str) -> Any:
+    """A transformers pipeline for ``task`` from resolved weights (hub commit or local safetensors)."""
+    from transformers import pipeline
+
+    from genlens.scorers.clip import pick_device, resolve_pretrained
+
+    path = resolve_pretrained(model, what=f"{task} model").path
+    return pipeline(task, model=str(path), device=pick_device(), model_kwargs={"use_safetensors": True})

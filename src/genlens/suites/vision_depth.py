@@ -28,11 +28,13 @@ from genlens.suites._vision_suite import (
     VisionScorer,
     VisionSuite,
     input_rgb,
+    load_pipeline,
     mean_key,
     panel_path,
     require_scoring,
     sample_of,
     specialist_args,
+    specialist_values,
     split_vision,
     with_failures,
 )
@@ -127,14 +129,8 @@ class SpecialistDepthScorer(Scorer):
         return {**resolve_pretrained(self.model, what="depth model").identity, "task": "depth-estimation"}
 
     def load(self) -> None:
-        from transformers import pipeline
-
-        from genlens.scorers.clip import pick_device, resolve_pretrained
-
         if self.pipe is None:
-            path = resolve_pretrained(self.model, what="depth model").path
-            self.pipe = pipeline("depth-estimation", model=str(path), device=pick_device(),
-                                 model_kwargs={"use_safetensors": True})
+            self.pipe = load_pipeline("depth-estimation", self.model)
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
         return score_each(batch, self.score_one)
@@ -251,17 +247,10 @@ class VisionDepthSuite(VisionSuite):
 
     def _specialist(self, scored: Sequence[ScoredGeneration], categories: dict[str, Any]) -> dict[str, float | None]:
         """Specialist rows per dataset (one per item, not per sample) and its overall numbers."""
-        seen: dict[str, tuple[str, dict[str, Any]]] = {}
-        for entry in scored:
-            record = entry.scores.get("vision_specialist")
-            if record is not None and record.status == "ok" and not record.value.get("failure"):
-                seen.setdefault(entry.item.id, (entry.item.category, record.value))
-        if not seen:
+        by_dataset = specialist_values(scored)
+        if not by_dataset:
             return {}
-        by_dataset: dict[str, list[dict[str, Any]]] = {}
-        for dataset, value in seen.values():
-            by_dataset.setdefault(dataset, []).append(value)
         for dataset, values in by_dataset.items():
             categories[f"{dataset} (specialist)"] = depth_table(values, 0)
-        overall = depth_table([v for _d, v in seen.values()], 0)
+        overall = depth_table([v for values in by_dataset.values() for v in values], 0)
         return {"specialist_abs_rel": overall["abs_rel"], "specialist_delta1": overall["delta1"]}

@@ -142,3 +142,23 @@ def save_tiny_depth_anything(directory: Path | str, *, seed: int = 0) -> Path:
     DPTImageProcessor(size={"height": 56, "width": 56}, keep_aspect_ratio=False, ensure_multiple_of=14,
                       do_pad=False).save_pretrained(directory)
     return directory
+
+
+def save_tiny_segformer(directory: Path | str, labels: tuple[str, ...] = ("wall", "floor", "box", "sphere", "cylinder", "sky"),
+                        *, seed: int = 0) -> Path:
+    """A random-init SegFormer (semantic segmentation) + its image processor, saved as safetensors.
+
+    Loads through ``pipeline("image-segmentation", model=directory)``, the path vision-seg's specialist uses.
+    """
+    import torch
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation, SegformerImageProcessor
+
+    config = SegformerConfig(num_channels=3, num_encoder_blocks=2, depths=[1, 1], sr_ratios=[2, 1], hidden_sizes=[8, 16],
+                             patch_sizes=[7, 3], strides=[4, 2], num_attention_heads=[1, 1], mlp_ratios=[2, 2],
+                             decoder_hidden_size=16, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                             label2id={label: i for i, label in enumerate(labels)})
+    torch.manual_seed(seed)
+    directory = Path(directory)
+    SegformerForSemanticSegmentation(config).eval().save_pretrained(directory, safe_serialization=True)
+    SegformerImageProcessor(size={"height": 64, "width": 64}).save_pretrained(directory)
+    return directory
