@@ -187,7 +187,8 @@ def palette_for(sample: Sample, root: Path | None) -> dict[int, tuple[str, str, 
     """class id -> (class name, colour name, RGB) the instruction asks for.
 
     Built-in scenes use one fixed palette; for ADE20K the classes present in the image are named
-    (largest first; at most ``len(PALETTE_COLOURS)``, the rest scored against their nearest colour).
+    (largest first; at most ``len(PALETTE_COLOURS)``: pixels of smaller classes beyond that cannot be
+    painted right and count as errors, as in any palette-limited protocol).
     """
     if sample.dataset == BUILTIN:
         return {cid: (CLASSES[cid - 1], name, rgb) for cid, (name, rgb) in SCENE_PALETTE.items()}
