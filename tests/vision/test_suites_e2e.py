@@ -203,3 +203,14 @@ def test_specialist_labels_map_to_palette_classes_by_name():
     assert m["classes"] == [1, 2] and m["miou"] == pytest.approx(0.75) and m["pixel_accuracy"] == pytest.approx(0.75)
     # Open mode: 3 segments for 2 classes; the best one-to-one match covers 1 + 2 of 4 pixels.
     assert m["open_pixel_accuracy"] == pytest.approx(0.75)
+
+
+def test_a_run_over_part_of_the_items_has_no_headline(cli, tmp_path):
+    results = run_suite(cli, "vision-depth", "synthetic:vision-gt", tmp_path / "run", "--limit", "2")
+    # 2 of 3 scenes: the same formula over what was scored moves to abs_rel_partial, with the coverage.
+    assert results["headline"]["abs_rel"] is None
+    assert results["metrics"]["abs_rel_partial"] == pytest.approx(0.0, abs=1e-4)
+    assert results["extra"]["coverage"] == {"complete": False, "prompts": [2, 3], "images": [2, 3]}
+    assert "partial run" in results["provenance"]["caveat"]
+    full = run_suite(cli, "vision-depth", "synthetic:vision-gt", tmp_path / "full")
+    assert full["extra"]["coverage"]["complete"] is True and "caveat" not in full["provenance"]

@@ -198,3 +198,27 @@ def load_pipeline(task: str, model: str) -> Any:
 
     path = resolve_pretrained(model, what=f"{task} model").path
     return pipeline(task, model=str(path), device=pick_device(), model_kwargs={"use_safetensors": True})
+
+
+def flag_partial(result: Any, suite: Suite, measured: Sequence[tuple[ScoredGeneration, dict[str, Any]]],
+                 counts: dict[str, int], ctx: ScoreContext) -> Any:
+    """Mark a run that does not cover every item and sample of the suite as partial (no headline).
+
+    Measured images and failures (refused, not registered) count as scored; errored, unscored or
+    scorer-error generations do not (they are retried by the next run), nor do items left out by --limit.
+    """
+    from genlens.suites._coverage import Coverage, mark_partial, run_samples
+
+    done = {entry.item.id for entry, _value in measured} | set(result_failures(result))
+    scored_images = len(measured) + sum(1 for row in result.rows if row.get("failure"))
+    expected = len(suite.items())
+    coverage = Coverage(prompts=(len(done), expected), images=(scored_images, expected * run_samples(ctx.run_dir, 1)))
+    missing = {k: counts.get(k, 0) for k in ("errored", "unscored", "scorer_errors") if counts.get(k)}
+    caveat = mark_partial(result, coverage, what=", ".join(f"{v} {k}" for k, v in missing.items()))
+    if caveat:
+        result.provenance["caveat"] = caveat
+    return result
+
+
+def result_failures(result: Any) -> list[str]:
+    return [str(row["item"]) for row in result.rows if row.get("failure")]

@@ -27,6 +27,7 @@ from genlens.suites._vision_suite import (
     FRAMING,
     VisionScorer,
     VisionSuite,
+    flag_partial,
     input_rgb,
     load_pipeline,
     mean_key,
@@ -222,7 +223,7 @@ class VisionDepthSuite(VisionSuite):
         total_failures = sum(failures.values())
         overall = depth_table(all_values, total_failures)
         mismatched = sum(1 for v in all_values if not v.get("colormap_matches_request", True))
-        return SuiteResult(
+        result = SuiteResult(
             headline={"abs_rel": overall["abs_rel"]},
             metrics={**{k: overall[k] for k in ("delta1", "delta2", "delta3", "pooled_abs_rel", "pooled_delta1",
                                                  "delta1_with_failures", "disparity_fit_share")},
@@ -244,6 +245,7 @@ class VisionDepthSuite(VisionSuite):
                         **({"specialist": specialist_args(ctx)} if specialist_args(ctx) else {})},
             rows=rows,
         )
+        return flag_partial(result, self, measured, counts, ctx)
 
     def _specialist(self, scored: Sequence[ScoredGeneration], categories: dict[str, Any]) -> dict[str, float | None]:
         """Specialist rows per dataset (one per item, not per sample) and its overall numbers."""

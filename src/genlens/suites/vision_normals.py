@@ -24,6 +24,7 @@ from genlens.suites._vision_suite import (
     FRAMING,
     VisionScorer,
     VisionSuite,
+    flag_partial,
     mean_key,
     panel_path,
     require_scoring,
@@ -129,7 +130,7 @@ class VisionNormalsSuite(VisionSuite):
         categories = {ds: normals_table(by_dataset.get(ds, []), failures.get(ds, 0)) for ds in sorted(set(by_dataset) | set(failures))}
         all_values = [v for _e, v in measured]
         overall = normals_table(all_values, sum(failures.values()))
-        return SuiteResult(
+        result = SuiteResult(
             headline={"mean_angle": overall["mean_angle"]},
             metrics={k: overall[k] for k in ("median_angle", "within_11.25", "within_22.5", "within_30", "pooled_mean_angle",
                                              "flipped_share", "within_30_with_failures")},
@@ -142,3 +143,4 @@ class VisionNormalsSuite(VisionSuite):
                                  "refusals and unregistered outputs are failures (0 in within_30_with_failures)")},
             rows=rows,
         )
+        return flag_partial(result, self, measured, counts, ctx)

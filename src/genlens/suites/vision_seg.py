@@ -36,6 +36,7 @@ from genlens.suites._vision_suite import (
     FRAMING,
     VisionScorer,
     VisionSuite,
+    flag_partial,
     input_rgb,
     load_pipeline,
     mean_key,
@@ -244,7 +245,7 @@ class VisionSegSuite(VisionSuite):
         if by_specialist:
             spec_all = seg_table([v for values in by_specialist.values() for v in values], 0)
             specialist = {"specialist_miou": spec_all["miou"], "specialist_open_miou_upper_bound": spec_all["open_miou_upper_bound"]}
-        return SuiteResult(
+        result = SuiteResult(
             headline={"miou": overall["miou"]},
             metrics={**{k: overall[k] for k in ("pixel_accuracy", "mean_image_miou", "open_miou_upper_bound",
                                                 "open_pixel_accuracy_upper_bound", "palette_ignored_rate", "miou_with_failures")},
@@ -260,3 +261,4 @@ class VisionSegSuite(VisionSuite):
                         **({"specialist": specialist_args(ctx)} if specialist_args(ctx) else {})},
             rows=rows,
         )
+        return flag_partial(result, self, measured, counts, ctx)
