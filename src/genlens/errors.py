@@ -40,6 +40,10 @@ class RunDirError(GenlensError):
     """A run directory that belongs to another suite/model or another genlens format."""
 
 
+class Blocked(GenlensError):
+    """A site shows a login wall, a CAPTCHA or a rate-limit banner: the run stops, finished work is kept."""
+
+
 class Refused(Exception):
     """A provider refused a request (content policy). Recorded as ``refused``, never retried."""
 

@@ -12,13 +12,18 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, ClassVar
 
 from genlens._modules import import_submodules
+from genlens.backends.families import check_family, family_record
 from genlens.errors import SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
-SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "authorization", "auth", "credential", "credentials"})
+SECRET_WORDS = frozenset({
+    "key", "apikey", "token", "secret", "password", "passwd", "pass", "pwd", "authorization", "auth", "bearer",
+    "access", "sk", "credential", "credentials",
+})
 
 
 def is_secret_arg(name: str) -> bool:
@@ -53,7 +58,7 @@ def public_params(params: dict[str, Any]) -> dict[str, Any]:
 #: can resume with a longer timeout, another rate limit or another GPU.
 OPERATIONAL_ARGS = frozenset({
     "timeout", "max_retries", "rate", "concurrency", "backoff_base", "backoff_max", "retry_after_max",
-    "batch_size", "device", "delay",
+    "batch_size", "device", "delay", "headed", "chromium", "family",
 })
 
 
@@ -102,6 +107,8 @@ class Backend(ABC):
         self.target = target
         self.params = dict(params or {})
         reject_secret_args(self.params, env=self.secret_env)
+        if self.params.get("family"):
+            check_family(str(self.params["family"]))
 
     @property
     def spec(self) -> str:
@@ -127,9 +134,18 @@ class Backend(ABC):
         call = self.edit if requests and requests[0].kind == "edit" else self.generate
         return list(await asyncio.gather(*(call(r) for r in requests), return_exceptions=True))
 
+    def family_meta(self) -> dict[str, str]:
+        """The architecture family every generation of this backend records (``--model-arg family=`` wins).
+
+        Backends that know the class they run (diffusers, transformers) override this."""
+        return family_record(self.params, scheme=self.info.scheme)
+
     def describe(self) -> dict[str, Any]:
         """Provenance for run.json: no secrets, ever."""
         return {"spec": self.spec, "params": public_params(self.params)}
+
+    def attach_run(self, run_dir: Path) -> None:  # noqa: B027 - optional hook
+        """Told which run directory the engine writes (e.g. for debugging artefacts); default: nothing."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release clients and pools at the end of a run."""
