@@ -162,6 +162,8 @@ def save_tiny_segformer(directory: Path | str, labels: tuple[str, ...] = ("wall"
     SegformerForSemanticSegmentation(config).eval().save_pretrained(directory, safe_serialization=True)
     SegformerImageProcessor(size={"height": 64, "width": 64}).save_pretrained(directory)
     return directory
+
+
 def mmdet_mask2former_state_dict(config: Any, *, seed: int = 0) -> dict[str, Any]:
     """A random state dict with mmdet 2.x Mask2Former's exact key names, for the dimensions of ``config``.
 
