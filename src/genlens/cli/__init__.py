@@ -36,6 +36,16 @@ app = typer.Typer(
 )
 
 
+def _print_error(exc: GenlensError) -> None:
+    from genlens.errors import BackendBug
+
+    if isinstance(exc, BackendBug) and os.environ.get("GENLENS_VERBOSE"):
+        import traceback
+
+        err_console.print("".join(traceback.format_exception(exc.original)), markup=False)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+
+
 def user_errors(func: F) -> F:
     """Turn user mistakes into one line on stderr and exit code 2 (no traceback)."""
 
@@ -44,8 +54,16 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except GenlensError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+            _print_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except ImportError as exc:  # an optional dependency missing anywhere: one line naming the extra
+            from genlens.extras import missing_dependency
+
+            missing = missing_dependency(exc)
+            if missing is None:
+                raise
+            _print_error(missing)
+            raise typer.Exit(missing.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted — finished work is saved; run the same command again to resume")
             raise typer.Exit(130) from None

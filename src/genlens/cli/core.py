@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from genlens.config import load_config, merge_kv, parse_shard, pick, slug
 from genlens.errors import SpecError
 from genlens.runs import engine
 from genlens.runs.engine import GenerateOptions, PhaseSummary
-from genlens.suites.base import ScoreContext, get_suite_class, suite_classes
+from genlens.suites.base import ScoreContext, Suite, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, folder:<dir>, synthetic:<pattern>.")]
@@ -37,6 +38,10 @@ ShardOpt = Annotated[str | None, typer.Option("--shard", help="Only this shard o
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML file holding any of these options (the command line wins).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
+GenerateOnlyOpt = Annotated[bool, typer.Option("--generate-only", help="Phase 1 only: make the images now, score later with `genlens score` (skips the pre-flight check).")]
+RealOpt = Annotated[Path | None, typer.Option("--real", help="Studies: a folder of real photos to test the images' detectability against (`detect`).")]
+ProbeOpt = Annotated[Path | None, typer.Option("--probe", help="Studies: a trained probe directory to classify the images with (`probe classify`).")]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use only what this machine has: no hub downloads; parts needing uncached weights are skipped (studies) or refused.")]
 
 
 def _score_context(run_dir: Path, config: dict[str, Any], *, judge: str | None, judge_prompt: Path | None,
@@ -99,7 +104,8 @@ def _show_results(results: dict[str, Any], as_json: bool, quiet: bool) -> None:
 def _generate_phase(suite_name: str, model: str | None, out: Path | None, config: dict[str, Any], *,
                     samples: int | None, limit: int | None, seed: int | None, concurrency: int | None,
                     model_arg: list[str] | None, suite_arg: list[str] | None, data_dir: Path | None,
-                    shard: str | None, quiet: bool) -> tuple[Path, PhaseSummary]:
+                    shard: str | None, quiet: bool,
+                    check: Callable[[Suite, Path], None] | None = None) -> tuple[Path, PhaseSummary]:
     suite_name = pick(suite_name, config, "suite")
     model = pick(model, config, "model")
     if not model:
@@ -120,6 +126,8 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
         mode=str(suite_args.get("mode", "native")) if suite.meta.task == "multiturn" else "",
         quiet=quiet,
     )
+    if check is not None:  # pre-flight: refuse before phase 1 when scoring cannot happen here
+        check(suite, run_dir)
     summary = engine.generate(run_dir, suite, backend, opts, data_dir=Path(dd) if dd else None)
     return run_dir, summary
 
@@ -195,15 +203,47 @@ def register(app: typer.Typer) -> None:
         suite_arg: SuiteArgOpt = None, scorer_arg: ScorerArgOpt = None, judge: JudgeOpt = None,
         judge_prompt: JudgePromptOpt = None, detector: DetectorOpt = None, clip: ClipOpt = None,
         data_dir: DataDirOpt = None, shard: ShardOpt = None, config: ConfigOpt = None,
-        quiet: QuietOpt = False, as_json: JsonOpt = False,
+        quiet: QuietOpt = False, as_json: JsonOpt = False, generate_only: GenerateOnlyOpt = False,
+        real: RealOpt = None, probe: ProbeOpt = None, offline: OfflineOpt = False,
     ) -> None:
-        """Generate then score into a run directory. Run the same command again to resume."""
+        """Generate then score into a run directory; SUITE may be a study (`genlens studies`) or a,b,c. Resumes."""
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
+        if offline:
+            import os
+
+            os.environ["HF_HUB_OFFLINE"] = "1"
+        from genlens.studies import is_study_request
+
+        if is_study_request(pick(suite, cfg, "suite")):
+            from genlens.cli.commands.studies import run_study_cmd
+
+            run_study_cmd(pick(suite, cfg, "suite"), pick(model, cfg, "model"), pick(out, cfg, "out"), cfg, real=real,
+                          probe=probe, samples=samples, limit=limit, seed=seed, concurrency=concurrency,
+                          model_arg=model_arg, suite_arg=suite_arg, scorer_arg=scorer_arg, judge=judge,
+                          judge_prompt=judge_prompt, detector=detector, clip=clip, data_dir=data_dir, shard=shard,
+                          quiet=quiet, generate_only=generate_only)
+            return
+        if real is not None or probe is not None:
+            raise SpecError("--real and --probe belong to studies", fix="run `genlens detect RUN --real DIR` / `genlens probe classify RUN --probe DIR`")
+
+        def check(suite_obj: Suite, run_dir: Path) -> None:
+            from genlens.runs.preflight import require
+
+            require(suite_obj, _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector,
+                                              clip=clip, data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
+                                              scorer_arg=scorer_arg, quiet=quiet))
+
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                            concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
-                                           data_dir=data_dir, shard=shard, quiet=quiet)
+                                           data_dir=data_dir, shard=shard, quiet=quiet,
+                                           check=None if generate_only else check)
         _print_phase("generate", summary, quiet)
+        if generate_only:
+            if not quiet:
+                err_console.print(f"run directory: {run_dir} (score it with `genlens score {run_dir}`)")
+            _finish(summary)
+            return
         ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
                              data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
                              scorer_arg=scorer_arg, quiet=quiet)

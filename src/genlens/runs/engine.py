@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from genlens.backends.base import Backend, identity_params, public_params
-from genlens.errors import GenlensError, InputError, Refused, RunDirError, SpecError
+from genlens.errors import PROGRAMMING_ERRORS, BackendBug, GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import progress_bar
 from genlens.runs.cost import cost_summary
@@ -348,6 +348,8 @@ class _Generator:
         setup = setup_error(result)
         if setup is not None:
             raise setup
+        if isinstance(result, PROGRAMMING_ERRORS):
+            raise BackendBug(self.backend.spec, result)
         if isinstance(result, Refused):
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [], reason=result.reason)
         elif isinstance(result, BaseException):
