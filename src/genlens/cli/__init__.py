@@ -109,6 +109,8 @@ def main() -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's TF Lite start-up lines
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     app(prog_name="genlens")
 
 

@@ -196,6 +196,9 @@ def run_study(name: str, model: Any, out: Path, opts: Any, *, real: Path | None 
             log(f"skip {part.suite}: {exc}")
             continue
         runs[part.suite] = result
+        if not opts.quiet and result.generated is not None:
+            g = result.generated
+            log(f"{part.suite}: {g.total} images, {g.skipped} already done, {g.done} new")
         if result.failed:
             log(f"{part.suite}: {result.failed} request(s) or scoring(s) failed; run the same command again to retry them")
     forensics = _forensics(study, runs, real, probe, log)
