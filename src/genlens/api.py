@@ -142,7 +142,7 @@ def _as_image(value: Any) -> GeneratedImage:
     if isinstance(value, GeneratedImage):
         return value
     if isinstance(value, (bytes, bytearray)):
-        return GeneratedImage(data=bytes(value))
+        return GeneratedImage(data=bytes(value), format="")  # the engine sniffs the container
     if hasattr(value, "save") and hasattr(value, "size"):
         buffer = io.BytesIO()
         value.save(buffer, format="PNG")
