@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,6 @@ from genlens.backends.base import Backend, BackendInfo, Session, make_backend
 from genlens.config import parse_shard, slug
 from genlens.errors import BackendBug, SpecError
 from genlens.runs.engine import ROWS_JSONL, GenerateOptions, PhaseSummary
-from genlens.runs.rundir import RESULTS_JSON
 from genlens.suites.base import ScoreContext, get_suite_class
 from genlens.types import GeneratedImage, GenerationRequest
 

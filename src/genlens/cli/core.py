@@ -41,6 +41,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 GenerateOnlyOpt = Annotated[bool, typer.Option("--generate-only", help="Phase 1 only: make the images now, score later with `genlens score` (skips the pre-flight check).")]
 RealOpt = Annotated[Path | None, typer.Option("--real", help="Studies: a folder of real photos to test the images' detectability against (`detect`).")]
 ProbeOpt = Annotated[Path | None, typer.Option("--probe", help="Studies: a trained probe directory to classify the images with (`probe classify`).")]
+PromptDataOpt = Annotated[str | None, typer.Option("--data", help="The prompts suite's prompt set: FILE.jsonl, FILE.csv or hf:<dataset>[:split] (same as --suite-arg data=…).")]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use only what this machine has: no hub downloads; parts needing uncached weights are skipped (studies) or refused.")]
 
 
@@ -204,11 +205,12 @@ def register(app: typer.Typer) -> None:
         judge_prompt: JudgePromptOpt = None, detector: DetectorOpt = None, clip: ClipOpt = None,
         data_dir: DataDirOpt = None, shard: ShardOpt = None, config: ConfigOpt = None,
         quiet: QuietOpt = False, as_json: JsonOpt = False, generate_only: GenerateOnlyOpt = False,
-        real: RealOpt = None, probe: ProbeOpt = None, offline: OfflineOpt = False,
+        real: RealOpt = None, probe: ProbeOpt = None, offline: OfflineOpt = False, data: PromptDataOpt = None,
     ) -> None:
         """Generate then score into a run directory; SUITE may be a study (`genlens studies`) or a,b,c. Resumes."""
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
+        suite_arg = [*(suite_arg or []), f"data={data}"] if data else suite_arg
         if offline:
             import os
 
@@ -262,9 +264,10 @@ def register(app: typer.Typer) -> None:
         model: ModelOpt = None, out: OutOpt = None, samples: SamplesOpt = None, limit: LimitOpt = None,
         seed: SeedOpt = None, concurrency: ConcurrencyOpt = None, model_arg: ModelArgOpt = None,
         suite_arg: SuiteArgOpt = None, data_dir: DataDirOpt = None, shard: ShardOpt = None,
-        config: ConfigOpt = None, quiet: QuietOpt = False,
+        config: ConfigOpt = None, quiet: QuietOpt = False, data: PromptDataOpt = None,
     ) -> None:
         """Phase 1 only: generate (or collect) the images into a run directory."""
+        suite_arg = [*(suite_arg or []), f"data={data}"] if data else suite_arg
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,

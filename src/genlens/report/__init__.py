@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 import sys
 import types
-import json
 from pathlib import Path
 from typing import Any
 
