@@ -429,6 +429,8 @@ def generate(
         if hasattr(backend, "suite_candidates"):  # folder: the suite's official layout first
             by_id = {item.id: item for item in items}
             backend.suite_candidates = lambda item_id, sample: suite.folder_candidates(by_id[item_id], sample)
+            if hasattr(backend, "suite_name"):
+                backend.suite_name = suite.meta.name
         runner = _Generator(run_dir, store, suite, backend, opts)
         runner.summary.total = len(units) + skipped
         runner.summary.skipped = skipped
