@@ -25,7 +25,7 @@ from typing import Any
 from genlens.backends.base import Backend, identity_params, public_params
 from genlens.errors import PROGRAMMING_ERRORS, BackendBug, GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
-from genlens.progress import progress_bar
+from genlens.progress import FirstErrors, error_kind, progress_bar
 from genlens.runs.cost import cost_summary
 from genlens.runs.fingerprint import generation_fingerprint, sample_seed, score_fingerprint
 from genlens.runs.rundir import (
@@ -237,6 +237,7 @@ class _Generator:
         self.backend = backend
         self.opts = opts
         self.summary = PhaseSummary()
+        self.first_errors = FirstErrors("generate", quiet=opts.quiet)
 
     def _read_input(self, name: str) -> bytes:
         path = self.suite.input_path(name)
@@ -354,6 +355,7 @@ class _Generator:
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [], reason=result.reason)
         elif isinstance(result, BaseException):
             reason = f"{type(result).__name__}: {result}"[:500]
+            self.first_errors.note(type(result).__name__, f"item {unit.item.id} sample {unit.sample}: {str(result)[:300]}")
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "error", [], reason=reason)
         else:
             try:
@@ -376,7 +378,8 @@ class _Generator:
                 queue.put_nowait(same[start:start + size])
         # A batched (local, GPU-bound) backend gets one worker; API backends get --concurrency.
         workers = 1 if batched else max(1, self.opts.concurrency)
-        with progress_bar("generate", len(units), quiet=self.opts.quiet) as advance:
+        with progress_bar("generate", len(units), quiet=self.opts.quiet,
+                          errors=lambda: self.summary.statuses.get("error", 0)) as advance:
 
             async def worker() -> None:
                 while True:
@@ -621,7 +624,9 @@ async def _score_pending(
     queue: asyncio.Queue[list[tuple[GenerationRecord, str]]] = asyncio.Queue()
     for batch in batches:
         queue.put_nowait(batch)
-    with progress_bar(f"score: {scorer.name}", len(pending), quiet=ctx.quiet) as advance:
+    first_errors = FirstErrors(f"score: {scorer.name}", quiet=ctx.quiet)
+    with progress_bar(f"score: {scorer.name}", len(pending), quiet=ctx.quiet,
+                      errors=lambda: summary.statuses.get("error", 0)) as advance:
 
         async def worker() -> None:
             while True:
@@ -638,8 +643,11 @@ async def _score_pending(
                     for (g, fp), (status, value) in zip(batch, results, strict=True)
                 ]
                 store.put_scores(records)
-                for record in records:
+                for (gen, _fp), record in zip(batch, records, strict=True):
                     summary.count(record.status)
+                    if record.status == "error":
+                        reason = str((record.value or {}).get("reason") or "no reason recorded")
+                        first_errors.note(error_kind(reason), f"item {gen.item_id} sample {gen.sample}: {reason}")
                 summary.done += len(records)
                 advance(len(records))
 
