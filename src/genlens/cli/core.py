@@ -192,7 +192,7 @@ def register(app: typer.Typer) -> None:
         table.add_column("detail", overflow="fold")
         for row in report["checks"]:
             mark = "[green]ok[/]" if row["ok"] else "[yellow]missing[/]"
-            table.add_row(row["name"], mark, row["detail"])
+            table.add_row(escape(row["name"]), mark, escape(row["detail"]))
         out_console.print(table)
 
     @app.command("run")

@@ -133,15 +133,16 @@ def _remembered(ctx: ScoreContext) -> None:
             setattr(ctx, name, str(saved[name]))
 
 
-def check(suite: Suite, ctx: ScoreContext) -> list[Missing]:
-    """Everything ``suite``'s scoring needs that is missing (empty: ready to run)."""
+def check(suite: Suite, ctx: ScoreContext, *, data: bool = True) -> list[Missing]:
+    """Everything ``suite``'s scoring needs that is missing (empty: ready to run); ``data=False`` skips reading items."""
     from genlens.scorers.clip import DEFAULT_CLIP
     from genlens.scorers.detection import DEFAULT_DETECTOR
 
     missing: list[Missing] = []
     _remembered(ctx)
     try:
-        suite.items()
+        if data:
+            suite.items()
     except GenlensError as exc:
         missing.append(Missing(f"{suite.meta.name} data ({exc.message})", exc.fix or f"run `genlens data fetch {suite.meta.name}`"))
     for need in suite.meta.needs:
