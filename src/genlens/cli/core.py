@@ -133,28 +133,90 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
     return run_dir, summary
 
 
+#: Terminal width from which `suites` / `models` draw tables (narrower: one block per entry).
+WIDE = 120
+
+
+def _block(head: str, *details: str) -> None:
+    """A heading line and indented detail lines, word-wrapped by Rich to the terminal (never mid-word)."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    out_console.print(Text(head), soft_wrap=False)
+    for detail in details:
+        out_console.print(Padding(Text(detail), (0, 0, 0, 4)), soft_wrap=False)
+
+
+def suites_table(rows: list[dict[str, Any]]) -> Table:
+    """The suites as a table whose identifier columns never wrap (readable at 80 columns)."""
+    table = Table(title="genlens suites", expand=False)
+    table.add_column("suite", no_wrap=True)
+    table.add_column("task", no_wrap=True)
+    table.add_column("items", justify="right", no_wrap=True)
+    table.add_column("k", justify="right", no_wrap=True)
+    table.add_column("scoring needs", overflow="fold")
+    table.add_column("data", overflow="fold", ratio=1)
+    for r in rows:
+        table.add_row(*(escape(cell) for cell in (
+            r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]), ", ".join(r["needs"]), r["data"])))
+    return table
+
+
+def models_table(rows: list[dict[str, Any]]) -> Table:
+    """The backends as a table; the spec syntax is split only at its | alternatives, never mid-word."""
+    table = Table(title="genlens model backends")
+    table.add_column("spec", no_wrap=True)
+    table.add_column("tasks")
+    table.add_column("needs")
+    table.add_column("what", ratio=1)
+    for r in rows:
+        spec = "\n".join(_split_alternatives(r["syntax"], 24))
+        table.add_row(escape(spec), escape(", ".join(r["tasks"])), escape(r["requires"] or "-"), escape(r["description"]))
+    return table
+
+
+def _split_alternatives(syntax: str, width: int) -> list[str]:
+    """``synthetic:gradient|blank|noise|fixed`` as lines of at most ~width characters, broken after a ``|``."""
+    lines, current = [], ""
+    for part in syntax.split("|"):
+        piece = part if not current else "|" + part
+        if current and len(current) + len(piece) > width:
+            lines.append(current + "|")
+            current = part
+        else:
+            current += piece
+    return [*lines, current]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("suites")
     @user_errors
     def suites_cmd(as_json: JsonOpt = False) -> None:
         """List the suites: name, items, categories, what scoring needs, where the data comes from."""
+        from genlens.suites.base import suite_plugin_errors
+
         rows = []
         for name, cls in suite_classes().items():
             m = cls.meta
             rows.append({"name": name, "version": m.version, "title": m.title, "task": m.task,
                          "items": m.item_count, "default_samples": m.default_samples,
                          "categories": list(m.categories), "needs": list(m.needs), "data": m.data_source})
+        broken = suite_plugin_errors()
         if as_json:
             out_console.print_json(json.dumps(rows))
             return
-        table = Table(title="genlens suites")
-        for col in ("suite", "task", "items", "k", "categories", "scoring needs", "data"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(*(escape(cell) for cell in (
-                r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]),
-                ", ".join(r["categories"]), ", ".join(r["needs"]), r["data"])))
-        out_console.print(table)
+        if out_console.is_terminal and out_console.width >= WIDE:
+            out_console.print(suites_table(rows))
+        elif out_console.is_terminal:  # narrow terminal: a block per suite, nothing split mid-word
+            for r in rows:
+                _block(f"{r['name']}  ({r['task']}, {r['items'] or 'fetched'} items, k={r['default_samples']})",
+                       f"needs: {', '.join(r['needs'])}", f"data:  {r['data']}")
+        else:  # piped: one line per suite, so `genlens suites | grep geneval` shows all of it
+            for r in rows:
+                typer.echo("\t".join((r["name"], r["task"], f"items={r['items'] or 'fetched'}", f"k={r['default_samples']}",
+                                      f"needs={','.join(r['needs'])}", f"data={r['data']}")))
+        for name, why in broken.items():
+            err_console.print(escape(f"plugin suite {name!r} failed to load: {why}"))
 
     @app.command("models")
     @user_errors
@@ -166,15 +228,18 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out_console.print_json(json.dumps({"backends": rows, "plugin_errors": broken}))
             return
-        table = Table(title="genlens model backends")
-        for col in ("spec", "tasks", "needs", "what"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(*(escape(cell) for cell in (r["syntax"], ", ".join(r["tasks"]), r["requires"] or "-", r["description"])))
-        out_console.print(table)
+        if out_console.is_terminal and out_console.width >= WIDE:
+            out_console.print(models_table(rows))
+        elif out_console.is_terminal:
+            for r in rows:
+                _block(f"{r['syntax']}  ({', '.join(r['tasks'])})", f"needs: {r['requires'] or '-'}", r["description"])
+        else:  # piped: one line per backend
+            for r in rows:
+                typer.echo("\t".join((r["syntax"], ",".join(r["tasks"]), f"needs={r['requires'] or '-'}", r["description"])))
         for name, why in broken.items():
             err_console.print(escape(f"plugin backend {name!r} failed to load: {why}"))
-        out_console.print("Plugins register more through the 'genlens.backends' entry-point group.")
+        if out_console.is_terminal:
+            out_console.print("Plugins register more through the 'genlens.backends' entry-point group.")
 
     @app.command("doctor")
     @user_errors
