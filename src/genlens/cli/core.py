@@ -144,7 +144,7 @@ def _block(head: str, *details: str) -> None:
 
     out_console.print(Text(head), soft_wrap=False)
     for detail in details:
-        out_console.print(Padding(Text(detail), (0, 0, 0, 4)), soft_wrap=False)
+        out_console.print(Padding(Text(detail), (0, 0, 0, 4), expand=False), soft_wrap=False)
 
 
 def suites_table(rows: list[dict[str, Any]]) -> Table:
