@@ -22,8 +22,13 @@ def test_studies_lists_the_built_in_study(cli) -> None:
 
 def test_gpt_imgeval_on_the_synthetic_model_runs_what_it_can_and_writes_the_report(cli, tmp_path: Path) -> None:
     """The README's first command (with --limit so the test is short): weight-free parts run, the rest say why not."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    first = next(line for line in readme.splitlines() if line.startswith("./scripts/install && "))
+    args = first.split("#")[0].split("&& .venv/bin/genlens ")[1].split()
+    assert args[:2] == ["run", "gpt-imgeval"] and "synthetic:gradient" in args
     out = tmp_path / "demo"
-    r = cli("run", "gpt-imgeval", "--model", "synthetic:gradient", "--out", out, "--limit", "2", "--offline")
+    args[args.index("--out") + 1] = str(out)
+    r = cli(*args, "--limit", "2")
     assert r.exit_code == 0, r.output
     study = json.loads((out / "study.json").read_text())
     assert {"multiturn-edit", "diag-blur", "diag-size", "diag-tone"} <= set(study["ran"])
