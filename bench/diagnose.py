@@ -6,7 +6,9 @@ cost no more than decoding. Images are photo-like (skimage photos tiled and resi
 so PNG decode is realistic; a third are upscaled and a third carry an 8×8 block pattern so
 every probe does its full work.
 
-    python bench/diagnose.py --images 200
+    python bench/diagnose.py --images 200 [--repeats 5] [--background-load 1]
+
+Each figure is the median of interleaved repeats while a second process keeps one core busy.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 from PIL import Image
+
+from _machine import background_load, describe, median_spread, print_machine
 
 
 def make_images(folder: Path, count: int, side: int) -> list[Path]:
@@ -55,28 +59,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--side", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved decode/diagnose pairs (median reported)")
+    parser.add_argument("--background-load", type=int, default=1, metavar="CORES",
+                        help="keep this many cores busy with a spinning process while measuring (0: none)")
     args = parser.parse_args()
     import cv2
 
     cv2.setNumThreads(1)
     from genlens.diagnose import diagnose_paths
 
+    print_machine("start")
+    decodes: list[float] = []
+    diagnoses: list[float] = []
+    ratios: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths = make_images(folder, args.images, args.side)
         diagnose_paths(paths[:2], folder)  # warm imports (skimage.color, cv2) outside the timing
         decode_all(paths)  # warm the page cache
-        decode_s = min(decode_all(paths) for _ in range(2))
-        started = time.perf_counter()
-        result = diagnose_paths(paths, folder)
-        diagnose_s = time.perf_counter() - started
+        with background_load(args.background_load):
+            for rep in range(args.repeats):
+                # alternate the order so drift in the machine's load hits both equally
+                if rep % 2 == 0:
+                    decode_s = decode_all(paths)
+                    diagnose_s, result = timed_diagnose(diagnose_paths, paths, folder)
+                else:
+                    diagnose_s, result = timed_diagnose(diagnose_paths, paths, folder)
+                    decode_s = decode_all(paths)
+                decodes.append(decode_s)
+                diagnoses.append(diagnose_s)
+                ratios.append((diagnose_s - decode_s) / decode_s)
+                print(f"  repeat {rep + 1}: decode {decode_s:.2f} s, diagnose {diagnose_s:.2f} s, "
+                      f"probe/decode {ratios[-1]:.2f}x", flush=True)
+    print_machine("end")
     summary = result.summary()
     n = len(paths)
+    decode_med = median_spread(decodes)[0]
+    diagnose_med = median_spread(diagnoses)[0]
     print(f"images: {n} PNG {args.side}x{args.side} ({summary['resampling_peaks']} with resampling peaks, "
-          f"{summary['patch_grids']} with patch grids found)")
-    print(f"decode only:      {decode_s:7.2f} s  {n / decode_s:7.1f} images/s  ({1000 * decode_s / n:.1f} ms/image)")
-    print(f"genlens diagnose: {diagnose_s:7.2f} s  {n / diagnose_s:7.1f} images/s per core ({1000 * diagnose_s / n:.1f} ms/image)")
-    print(f"probe cost / decode cost: {(diagnose_s - decode_s) / decode_s:.2f}x (target <= 1)")
+          f"{summary['patch_grids']} with patch grids found); background load {args.background_load} core(s)")
+    print(f"decode only:      {describe(decodes, '{:.2f}')} s  ({n / decode_med:.1f} images/s)")
+    print(f"genlens diagnose: {describe(diagnoses, '{:.2f}')} s  ({n / diagnose_med:.1f} images/s per core)")
+    print(f"probe cost / decode cost: {describe(ratios, '{:.2f}')}x (target <= 1)")
+
+
+def timed_diagnose(diagnose_paths, paths: list[Path], folder: Path):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = diagnose_paths(paths, folder)
+    return time.perf_counter() - started, result
 
 
 if __name__ == "__main__":

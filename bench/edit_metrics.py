@@ -87,4 +87,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from _machine import print_machine
+
+    print_machine("start")
     main()
+    print_machine("end")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +12,17 @@ TaskKind = Literal["generate", "edit", "multiturn"]
 GenerationStatus = Literal["ok", "refused", "error"]
 # A generation in one of these states is final: resume skips it. "error" is retried on the next run.
 FINAL_STATUSES: frozenset[str] = frozenset({"ok", "refused"})
+
+
+def _plain(value: Any) -> Any:
+    """What ``dataclasses.asdict`` makes of a field value: containers copied, dataclasses as dicts."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value) if not hasattr(value, "_fields") else type(value)(*(_plain(v) for v in value))
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
 
 
 @dataclass(frozen=True)
@@ -34,16 +45,25 @@ class Item:
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def content_hash(self) -> str:
-        """A stable hash of everything that defines the item (a changed prompt is a new item)."""
-        payload = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """A stable hash of everything that defines the item (a changed prompt is a new item).
+
+        Computed once per Item (items are frozen; the resume scan asks for it for every unit).
+        """
+        cached = self.__dict__.get("_content_hash")
+        if cached is None:
+            payload = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False, default=str)
+            cached = hashlib.sha256(payload.encode()).hexdigest()[:16]
+            object.__setattr__(self, "_content_hash", cached)
+        return cached
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["input_images"] = list(self.input_images)
-        data["rounds"] = list(self.rounds)
-        data["size"] = list(self.size) if self.size else None
-        return data
+        # Field by field rather than dataclasses.asdict (a deep copy that cost more than the whole
+        # resume scan); the JSON is the same, so item hashes of existing runs are unchanged.
+        return {
+            "id": self.id, "prompt": self.prompt, "category": self.category, "kind": self.kind,
+            "input_images": list(self.input_images), "mask": self.mask, "rounds": list(self.rounds),
+            "size": list(self.size) if self.size else None, "meta": _plain(self.meta),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Item:

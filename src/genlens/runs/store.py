@@ -61,6 +61,11 @@ class RunStore:
 
     # -- items --------------------------------------------------------------------------------
     def put_items(self, items: Iterable[Item]) -> None:
+        """Store the suite's items in order; a resume whose items are all unchanged writes nothing."""
+        items = list(items)
+        known = dict(self.conn.execute("SELECT id, hash FROM items"))
+        if len(known) >= len(items) and all(known.get(i.id) == i.content_hash() for i in items):
+            return
         rows = [(i.id, i.category, i.content_hash(), json.dumps(i.to_json(), ensure_ascii=False)) for i in items]
         with self.conn:
             self.conn.execute("BEGIN")
