@@ -63,7 +63,7 @@ def test_geneval_without_torch_is_refused_before_generation_and_score_is_one_lin
             "--detector", tmp_path / "det", "--clip", tmp_path / "clip")
     assert r.exit_code == 2
     line = one_error_line(r.output)
-    assert "needs the Python package torch" in line and "genlens[local]" in line
+    assert "scoring needs torch (Python package)" in line and "genlens[local]" in line
     assert not (run / "images").exists()
     assert cli("run", "geneval", "-m", "synthetic:gradient", "-o", run, "--limit", "1", "--generate-only").exit_code == 0
     r = cli("score", run, "--detector", tmp_path / "det", "--clip", tmp_path / "clip")

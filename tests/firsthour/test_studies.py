@@ -90,7 +90,7 @@ def test_preflight_refuses_before_generation_unless_generate_only(cli, tmp_path:
     run = tmp_path / "g"
     r = cli("run", "geneval", "-m", "synthetic:gradient", "-o", run, "--limit", "2", "--offline")
     assert r.exit_code == 2, r.output
-    assert "geneval cannot be scored here: it needs detector weights" in r.output and "--generate-only" in r.output
+    assert "geneval scoring needs detector weights" in r.output and "--generate-only" in r.output
     assert not (run / "images").exists()  # nothing was generated (no money spent)
     r = cli("run", "geneval", "-m", "synthetic:gradient", "-o", run, "--limit", "2", "--generate-only", "--offline")
     assert r.exit_code == 0, r.output

@@ -45,7 +45,7 @@ def _module_missing(module: str) -> Missing | None:
         return None
     entry = extra_for(module)
     extra = f"pip install 'genlens[{entry.extra}]'" if entry and entry.extra != "people" else "see README 'mediapipe'"
-    return Missing(f"the Python package {entry.package if entry else module}", extra)
+    return Missing(f"{entry.package if entry else module} (Python package)", extra)
 
 
 def weights_cached(repo_id: str) -> bool:
@@ -97,10 +97,11 @@ def judge_spec(suite: Suite, ctx: ScoreContext) -> str | None:
     return stored or getattr(suite, "default_judge", None)
 
 
-def _judge(suite: Suite, ctx: ScoreContext) -> list[Missing]:
+def _judge(suite: Suite, ctx: ScoreContext, *, required: bool = False) -> list[Missing]:
+    """The judge's package and key. Without any judge configured only a suite that cannot score without one misses it."""
     spec = judge_spec(suite, ctx)
     if not spec:
-        return [Missing("a judge", "add --judge openai:<model>, gemini:<model> or local:<id or dir>")]
+        return [Missing("a judge", "add --judge openai:<model>, gemini:<model> or local:<id or dir>")] if required else []
     scheme, _, target = spec.partition(":")
     base_url = ctx.scorer_args.get("base_url")
     if scheme == "openai":
@@ -151,7 +152,7 @@ def check(suite: Suite, ctx: ScoreContext, *, data: bool = True) -> list[Missing
         elif need == "clip":
             missing += _weights("CLIP", ctx.clip or DEFAULT_CLIP, "--clip")
         elif need == "judge":
-            missing += _judge(suite, ctx)
+            missing += _judge(suite, ctx)  # suites without a default judge (reason-edit, gedit) score metrics without one
         elif need == "ocr":
             missing += [m for m in (_module_missing("rapidocr"), _module_missing("onnxruntime")) if m]
         elif need == "mediapipe":
@@ -170,6 +171,6 @@ def require(suite: Suite, ctx: ScoreContext) -> None:
         first = missing[0]
         more = f" (and {len(missing) - 1} more: {'; '.join(m.what for m in missing[1:])})" if len(missing) > 1 else ""
         raise SpecError(
-            f"{suite.meta.name} cannot be scored here: it needs {first.what}{more}",
+            f"{suite.meta.name} scoring needs {first.what}{more}",
             fix=f"{first.fix}; or pass --generate-only to make the images now and score later",
         )

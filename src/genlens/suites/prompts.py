@@ -365,7 +365,7 @@ class PromptsSuite(Suite):
         if "clip" in picked:
             missing += _weights("CLIP", ctx.clip or DEFAULT_CLIP, "--clip")
         if "judge" in picked or "vqa" in picked:
-            missing += _judge(self, ctx)
+            missing += _judge(self, ctx, required=True)
         if "judge" in picked and ctx.judge_prompt is None:
             missing.append(Missing("a rubric for the judge scorer", "add --judge-prompt rubric.txt ({prompt} placeholder; answers hold 'Score: N')"))
         if "vqa" in picked and self._items and not any(i.meta.get("questions") for i in self._items):
