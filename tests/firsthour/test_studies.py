@@ -111,3 +111,15 @@ def test_preflight_names_a_missing_judge_key(monkeypatch, tmp_path: Path) -> Non
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     whats = [m.what for m in check(wise, ScoreContext(run_dir=tmp_path, judge="openai:gpt-4o-2024-05-13"))]
     assert not any("OPENAI_API_KEY" in w for w in whats)
+
+
+def test_study_options_reach_only_the_parts_that_use_them() -> None:
+    from genlens.api import RunOptions
+    from genlens.studies import _options_for
+
+    opts = RunOptions(judge="openai:gpt-4o", judge_prompt="r.txt", detector="/d", clip="/c")
+    assert _options_for(("none",), opts) == RunOptions()
+    geneval = _options_for(("detector", "clip"), opts)
+    assert (geneval.judge, geneval.detector, geneval.clip) == (None, "/d", "/c")
+    multiturn = _options_for(("none", "judge (optional, for success)"), opts)
+    assert (multiturn.judge, multiturn.judge_prompt, multiturn.clip) == ("openai:gpt-4o", "r.txt", None)

@@ -177,6 +177,7 @@ def run_study(name: str, model: Any, out: Path, opts: Any, *, real: Path | None 
         part_opts = replace(opts, samples=opts.samples or part.samples, limit=opts.limit or part.limit,
                             suite_args={**part.suite_args, **opts.suite_args},
                             data_dir=_part_data_dir(opts.data_dir, part))
+        part_opts = _options_for(get_suite_class(part.suite).meta.needs, part_opts)
         run_dir = out / part.suite
         suite_obj = get_suite_class(part.suite)(
             data_dir=Path(part_opts.data_dir) if part_opts.data_dir else None, suite_args=part_opts.suite_args)
@@ -210,6 +211,18 @@ def run_study(name: str, model: Any, out: Path, opts: Any, *, real: Path | None 
         render([r.dir for r in runs.values()], "html", report_path)
     _write_study_json(out, study, runs, skipped, forensics, report_path)
     return StudyRun(dir=out, runs=runs, skipped=skipped, report=report_path, forensics=forensics)
+
+
+def _options_for(needs: tuple[str, ...], opts: Any) -> Any:
+    """A study's --judge / --detector / --clip reach only the parts whose scoring uses them."""
+    uses = " ".join(needs)
+    return replace(
+        opts,
+        judge=opts.judge if "judge" in uses else None,
+        judge_prompt=opts.judge_prompt if "judge" in uses else None,
+        detector=opts.detector if "detector" in uses else None,
+        clip=opts.clip if "clip" in uses else None,
+    )
 
 
 def _part_data_dir(value: Any, part: Part) -> str | None:
