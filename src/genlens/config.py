@@ -13,9 +13,11 @@ from genlens.errors import SpecError
 CONFIG_KEYS = {
     "suite", "model", "out", "samples", "limit", "seed", "concurrency", "model_args", "suite_args",
     "scorer_args", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard", "quiet",
+    "executor", "ray_address", "workers", "gpus_per_worker",
 }
-_POSITIVE_INTS = ("samples", "limit", "concurrency")
-_STRINGS = ("suite", "model", "out", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard")
+_POSITIVE_INTS = ("samples", "limit", "concurrency", "workers")
+_STRINGS = ("suite", "model", "out", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard", "executor",
+            "ray_address")
 _MAPPINGS = ("model_args", "suite_args", "scorer_args")
 
 
@@ -30,6 +32,8 @@ def _check_types(data: dict[str, Any], path: Path) -> None:
             raise SpecError(f"config {key}: {value!r} is not a single value", path=path, fix=f"e.g. {key}: <text>")
         if key in _MAPPINGS and not isinstance(value, dict):
             raise SpecError(f"config {key} must be a mapping of name: value", path=path, fix=f"e.g. {key}: {{size: 1024x1024}}")
+        if key == "gpus_per_worker" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise SpecError(f"config gpus_per_worker: {value!r} is not a number >= 0", path=path, fix="e.g. gpus_per_worker: 1")
         if key == "quiet" and not isinstance(value, bool):
             raise SpecError(f"config quiet: {value!r} is not true/false", path=path, fix="e.g. quiet: true")
 

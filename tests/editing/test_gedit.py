@@ -61,8 +61,10 @@ def test_viescore_aggregation_by_hand(tmp_path: Path):
         _entry("text_change", "en", None, (9, 9), key="d"),                        # SC unparsed: no O; PQ 9 counts
         _entry("text_change", "cn", (2, 2), (8, 8), key="c"),                      # SC 2, PQ 8, O = 4
     ]
+    bare = _bare_suite()
+    bare._items = [e.item for e in scored]
     result = GEditSuite(data_dir=None, suite_args={}).aggregate.__func__(  # aggregation needs no data
-        _bare_suite(), scored, ScoreContext(run_dir=tmp_path, judge="openai:x"))
+        bare, scored, ScoreContext(run_dir=tmp_path, judge="openai:x"))
     cats = result.categories
     assert cats["en/color_alter"]["sc"] == pytest.approx(8.5) and cats["en/color_alter"]["overall"] == pytest.approx(7.0)
     assert cats["en/text_change"]["sc"] == pytest.approx(4.0)          # the unparsed SC is left out, not guessed
@@ -70,13 +72,17 @@ def test_viescore_aggregation_by_hand(tmp_path: Path):
     assert cats["en/text_change"]["overall"] == pytest.approx(4.0)
     # mean over the task types with scores: (7 + 4)/2 = 5.5 (sample-weighted would be 6.0); only 2 of the
     # 11 types are scored, so it is reported beside the headline, not as GEdit's model score
-    assert result.metrics["overall_en"] == pytest.approx(5.5) and result.metrics["task_types_en"] == 2
-    assert result.headline["overall_en"] is None
-    assert any("2 of 11 task types" in note for note in result.provenance["notes"])
+    assert result.metrics["overall_en_partial"] == pytest.approx(5.5) and result.metrics["task_types_en"] == 2
+    assert result.headline["overall_en"] is None and "overall_en" not in result.metrics
+    # en: a, b, c scored, d's SC unparsed -> 3 of 4 prompts; 2 of 11 task types
+    assert any("en: 3/4 prompts, 3/4 images, 2/11 tags" in note for note in result.provenance["notes"])
+    assert result.extra["coverage"]["by_language"]["en"] == {"complete": False, "prompts": [3, 4], "images": [3, 4],
+                                                            "tags": [2, 11]}
+    assert result.extra["coverage"]["prompts"] == [4, 5] and result.extra["coverage"]["tags"] == [3, 22]
     assert result.metrics["sc_en"] == pytest.approx((8.5 + 4.0) / 2)
     # intersection subset (en): a (O 6) in color_alter, c (O 4) in text_change -> (6 + 4)/2 = 5
     assert result.metrics["overall_en_intersection"] == pytest.approx(5.0)
-    assert result.metrics["overall_cn"] == pytest.approx(math.sqrt(2 * 8)) and result.headline["overall_cn"] is None
+    assert result.metrics["overall_cn_partial"] == pytest.approx(math.sqrt(2 * 8)) and result.headline["overall_cn"] is None
     assert result.counts["unparsed_sc"] == 1 and result.counts["unparsed_pq"] == 0
 
 

@@ -63,7 +63,9 @@ def test_reason_edit_judged_end_to_end(reason_edit_dir: Path, tmp_path: Path, ch
     res = json.loads((run / "results.json").read_text())
     # 12 images: 9 understanding with SC min(9,7) = 7, one unparsed (left out), 2 reasoning with min(4,8) = 4.
     # gpt_score = (9·7 + 2·4) / 11 / 10 = 71/110
-    assert res["headline"]["gpt_score"] == pytest.approx(71 / 110)
+    # one SC answer unparsed: 11 of the 12 prompts scored, so no headline; the same mean is gpt_score_partial
+    assert res["headline"] == {"gpt_score": None} and res["metrics"]["gpt_score_partial"] == pytest.approx(71 / 110)
+    assert res["extra"]["coverage"]["prompts"] == [11, 12] and not res["extra"]["coverage"]["complete"]
     assert res["categories"]["understanding"]["gpt_score"] == pytest.approx(0.7)
     assert res["categories"]["reasoning"]["gpt_score"] == pytest.approx(0.4)
     # PQ = min(8, 6) = 6 for all 12; overall = sqrt(SC·PQ): (9·sqrt(42) + 2·sqrt(24)) / 11 / 10
@@ -130,3 +132,46 @@ def test_multiturn_judged_success_per_round(tmp_path: Path, chat_server, cli):
     assert res["extra"]["curves"]["sc"]["values"] == pytest.approx([0.7, 0.7, 0.7, 0.3])
     assert res["categories"]["op:remove"]["success"] == pytest.approx(0.3)
     assert len(chat.requests) == 8 and all(count_images(r["messages"]) == 2 for r in chat.requests)
+
+
+def _image_urls(request: dict) -> list[str]:
+    return [part["image_url"]["url"] for m in request["messages"] if isinstance(m.get("content"), list)
+            for part in m["content"] if part.get("type") == "image_url"]
+
+
+def test_gedit_official_protocol_sends_jpeg_75_and_reads_as_upstream(gedit_dir: Path, tmp_path: Path, chat_server, cli):
+    server, chat = chat_server
+    suite = GEditSuite(data_dir=gedit_dir)
+    model = tmp_path / "model"
+    for item in suite.items():
+        target = model / "fullset" / item.category / item.meta["language"] / f"{item.meta['key']}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(suite.input_path(item.input_images[0]).read_bytes())
+    run = tmp_path / "run"
+    result = cli("run", "gedit", "--model", f"folder:{model}", "--data-dir", gedit_dir, "--out", run, "--judge", JUDGE,
+                 "--scorer-arg", f"base_url={server.url}/v1", "--scorer-arg", "parse=official", "--quiet")
+    assert result.exit_code == 0, result.output
+    urls = [u for r in chat.requests for u in _image_urls(r)]
+    assert urls and all(u.startswith("data:image/jpeg;base64,") for u in urls)  # VIEScore's client re-encodes as JPEG
+    res = json.loads((run / "results.json").read_text())
+    assert res["provenance"]["judge_image_format"] == "JPEG q75"
+    assert res["provenance"]["parser"].startswith("parse=official: VIEScore's mllm_output_to_dict")
+    # every answer here is a {"score": [a, b]} JSON object: both readers agree, the numbers are the strict run's
+    assert res["headline"]["overall_en"] == pytest.approx(math.sqrt(42)) and res["counts"]["parse_disagreements"] == 0
+
+
+def test_gedit_default_records_png(gedit_dir: Path, tmp_path: Path, chat_server, cli):
+    server, chat = chat_server
+    suite = GEditSuite(data_dir=gedit_dir, suite_args={"language": "en"})
+    model = tmp_path / "model"
+    for item in suite.items():
+        target = model / "fullset" / item.category / item.meta["language"] / f"{item.meta['key']}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(suite.input_path(item.input_images[0]).read_bytes())
+    run = tmp_path / "run"
+    assert cli("run", "gedit", "--model", f"folder:{model}", "--data-dir", gedit_dir, "--out", run, "--judge", JUDGE,
+               "--suite-arg", "language=en", "--scorer-arg", f"base_url={server.url}/v1", "--quiet").exit_code == 0
+    assert all(u.startswith("data:image/png;base64,") for r in chat.requests for u in _image_urls(r))
+    res = json.loads((run / "results.json").read_text())
+    assert res["provenance"]["judge_image_format"] == "PNG"
+    assert any("JPEG quality 75" in n for n in res["provenance"]["notes"])

@@ -90,9 +90,17 @@ def test_judge_score_rules_by_hand(tmp_path: Path):
         _judged(item("6-Reasoning", 0), (3, 7), (4, 10)),              # SC = 3, PQ = 4, O = sqrt(12)
         _judged(item("6-Reasoning", 1), None, None, status="refused"),  # refused: SC = PQ = 0
     ]
-    result = ReasonEditSuite().aggregate(scored, ScoreContext(run_dir=tmp_path, judge="openai:x"))
-    # gpt_score = mean(5, 9, 3, 0)/10 = 17/40 = 0.425
-    assert result.headline["gpt_score"] == pytest.approx(0.425)
+    suite = ReasonEditSuite()
+    suite._items = [e.item for e in scored]
+    result = suite.aggregate(scored, ScoreContext(run_dir=tmp_path, judge="openai:x"))
+    # gpt_score = mean(5, 9, 3, 0)/10 = 17/40 = 0.425, but one SC is unparsed (4 of 5 prompts scored) and
+    # only folders 1 and 6 of the six have a score: no headline, the number is gpt_score_partial
+    assert result.headline == {"gpt_score": None}
+    assert result.metrics["gpt_score_partial"] == pytest.approx(0.425)
+    assert result.extra["coverage"] == {"complete": False, "prompts": [4, 5], "images": [4, 5], "tags": [2, 6]}
+    assert result.intervals == {}  # 4 judged images: fewer than 10, no bootstrap interval, and the notes say so
+    assert "no interval: 4 images (a bootstrap needs at least 10 to say anything)" in result.provenance["notes"]
+    assert any(n.startswith("partial run (4/5 prompts, 4/5 images, 2/6 tags)") for n in result.provenance["notes"])
     # PQ over images with a PQ: (7 + 6 + 5 + 4 + 0)/5/10 = 0.44
     assert result.metrics["pq"] == pytest.approx(0.44)
     # overall = mean(sqrt(35), sqrt(54), sqrt(12), 0)/10 (the unparsed-SC image has no overall)
@@ -106,6 +114,22 @@ def test_judge_score_rules_by_hand(tmp_path: Path):
     assert result.categories["1-Left-Right"]["psnr"] == pytest.approx(25.0)
     assert result.categories["4-Color"]["gpt_score"] is None
     assert any("LPIPS" in note for note in result.provenance["notes"])
+
+
+def test_the_headline_needs_every_prompt_of_folders_1_to_6(tmp_path: Path):
+    folders = ("1-Left-Right", "2-Relative-Size", "3-Mirror", "4-Color", "5-Multiple-Objects", "6-Reasoning", "7-Add-supp")
+    items = [Item(id=f"{f}/0", prompt="p", category=f, kind="edit",
+                  meta={"group": "addition" if f.startswith("7") else "reasoning" if f.startswith("6") else "understanding"})
+             for f in folders]
+    scored = [_judged(i, (k + 1, 10), (5, 5)) for k, i in enumerate(items)]  # SC = 1 … 7
+    suite = ReasonEditSuite()
+    suite._items = items
+    result = suite.aggregate(scored, ScoreContext(run_dir=tmp_path, judge="openai:x"))
+    # headline over folders 1-6: (1+2+3+4+5+6)/6/10 = 0.35; with folder 7: (1+…+7)/7/10 = 0.4, beside it
+    assert result.headline == {"gpt_score": pytest.approx(0.35)}
+    assert result.metrics["gpt_score_with_add_supp"] == pytest.approx(0.4)
+    assert result.extra["coverage"] == {"complete": True, "prompts": [6, 6], "images": [6, 6], "tags": [6, 6]}
+    assert result.extra["headline_folders"] == list(folders[:6])
 
 
 def test_end_to_end_with_a_folder_model_of_known_edits(reason_edit_dir: Path, tmp_path: Path, cli):

@@ -76,8 +76,14 @@ def test_detect_json_has_the_report_contract(tmp_path, real_dir):
     (det,) = data["detectors"]
     assert det["name"] == "builtin"
     assert set(det["metrics"]) == {"accuracy", "balanced_accuracy", "auc", "ap", "tpr_at_1pct_fpr"}
-    assert set(det["intervals"]) == set(det["metrics"])
-    assert all(lo <= hi for lo, hi in det["intervals"].values())
+    # the 24 generated tiles come from fewer than 10 prompts: too few groups for a bootstrap, said instead of printed
+    prompts = len({r["item"] for r in map(json.loads, (run_dir / "rows.jsonl").read_text().splitlines())}) \
+        if (run_dir / "rows.jsonl").exists() else None
+    assert det["intervals"] == {}
+    (note,) = det["notes"]
+    assert note.startswith("no intervals: ") and note.endswith(" generated groups (a bootstrap needs at least 10 per class "
+                                                                "to say anything)")
+    assert prompts is None or f": {prompts} generated" in note
     assert det["roc"]["fpr"][0] == 0.0 and det["roc"]["tpr"][-1] == 1.0
     assert set(det["robustness"]) == {"jpeg95", "jpeg75", "jpeg50", "resize0.5", "resize2", "blur", "crop"}
     for values in det["robustness"].values():
@@ -127,3 +133,36 @@ def test_features_of_a_one_pixel_image_are_finite():
 
     vector = forensic_features(Image.new("RGB", (1, 1), (9, 9, 9)))
     assert vector.shape == (len(FEATURE_NAMES),) and np.all(np.isfinite(vector))
+
+
+def test_gradient_boosting_leaves_follow_the_training_size():
+    from genlens.forensics.detectors import BuiltinDetector, gb_min_samples_leaf
+
+    # 20 from 200 training images up, n // 10 below, at least 1
+    assert [gb_min_samples_leaf(n) for n in (None, 1000, 200, 199, 36, 5)] == [20, 20, 20, 19, 3, 1]
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(18), np.ones(18)].astype(int)
+    features = rng.normal(size=(36, 4)) + labels[:, None] * 3.0  # easily separable, 36 training images
+    fixed = BuiltinDetector("gb").make_classifier().fit(features, labels)  # scikit-learn's 20: no split possible
+    assert np.ptp(fixed.predict_proba(features)[:, 1]) == 0.0
+    adapted = BuiltinDetector("gb").make_classifier(36).fit(features, labels)
+    assert np.ptp(adapted.predict_proba(features)[:, 1]) > 0.5
+
+
+def test_constant_scores_and_few_groups_are_said_not_dressed_as_intervals():
+    from genlens.forensics.detectors import _report
+
+    labels = np.r_[np.zeros(12), np.ones(12)].astype(int)
+    groups = [f"real:{i}" for i in range(12)] + [f"p{i % 4}" for i in range(12)]  # 4 prompts on the generated side
+    report = _report("x", labels, np.full(24, 0.5), {}, protocol="", identity={}, resamples=50, groups=groups)
+    assert report.intervals == {} and report.metrics["auc"] == 0.5
+    assert report.notes[0].startswith("degenerate: every image scored 0.5")
+    assert report.notes[1] == "no intervals: 4 generated groups (a bootstrap needs at least 10 per class to say anything)"
+    assert report.to_json()["notes"] == report.notes
+
+
+def test_reduced_folds_are_reported(tmp_path, real_dir):
+    run_dir = make_run(tmp_path / "nearest", "nearest", PER_PHOTO, offset=PER_PHOTO)
+    result = run_detect(run_dir, real_dir, DetectOptions(folds=1000, resamples=20))
+    notes = result["detectors"][0]["notes"]
+    assert any(n.startswith("folds reduced: ") and "instead of the 1000 asked" in n for n in notes)

@@ -88,17 +88,38 @@ def test_undefined_metrics_become_null_in_json():
 
 
 def test_bootstrap_resamples_whole_groups_within_each_class():
-    # 10 real images, all scored 0 (always correct). 20 fakes from 2 prompts: prompt A's 10 all 0.9
-    # (correct), prompt B's 10 all 0.1 (wrong). Point accuracy = (10 + 10) / 30 = 2/3.
-    # By prompt, a replicate draws 2 prompts with replacement: AA (p=1/4) -> 30/30 = 1, AB/BA (1/2)
-    # -> 20/30, BB (1/4) -> 10/30, so the 2.5% and 97.5% quantiles are exactly 1/3 and 1.
-    # By image, the correct fakes are ~Binomial(20, 1/2): 95% within 6..14 -> accuracy 16/30..24/30,
-    # far narrower than the prompt-level spread and never reaching 1/3 or 1.
+    # 10 real images, all scored 0 (always correct). 20 fakes from 10 prompts of 2 images: prompts 0-4 score
+    # 0.9 (correct), prompts 5-9 score 0.1 (wrong). Point accuracy = (10 + 10) / 30 = 2/3.
+    # By prompt, a replicate draws K correct prompts, K ~ Binomial(10, 1/2): accuracy (10 + 2K)/30.
+    # P(K <= 1) = 11/1024 ~ 1.1% and P(K <= 2) = 56/1024 ~ 5.5%, so the 2.5% quantile is K = 2 -> 14/30,
+    # and by symmetry the 97.5% quantile is K = 8 -> 26/30.
+    # By image, the correct fakes are ~Binomial(20, 1/2): 95% within 6..14 -> accuracy 16/30..24/30, narrower.
+    labels = np.r_[np.zeros(10), np.ones(20)].astype(int)
+    scores = np.r_[np.zeros(10), np.full(10, 0.9), np.full(10, 0.1)]
+    groups = [f"real:{i}" for i in range(10)] + [f"prompt:{i // 2}" for i in range(20)]
+    by_group = metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=1000, seed=0)
+    by_image = metrics.bootstrap_intervals(labels, scores, resamples=1000, seed=0)
+    assert by_group["accuracy"] == pytest.approx([14 / 30, 26 / 30])
+    low, high = by_image["accuracy"]
+    assert 14 / 30 < low < 2 / 3 < high < 26 / 30
+
+
+def test_fewer_than_ten_groups_in_a_class_get_no_interval():
+    # the same images but the fakes from 2 prompts: a replicate can only draw AA, AB or BB -> no interval, said so
     labels = np.r_[np.zeros(10), np.ones(20)].astype(int)
     scores = np.r_[np.zeros(10), np.full(10, 0.9), np.full(10, 0.1)]
     groups = [f"real:{i}" for i in range(10)] + ["prompt:A"] * 10 + ["prompt:B"] * 10
-    by_group = metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=1000, seed=0)
-    by_image = metrics.bootstrap_intervals(labels, scores, resamples=1000, seed=0)
-    assert by_group["accuracy"] == pytest.approx([1 / 3, 1.0])
-    low, high = by_image["accuracy"]
-    assert 0.5 <= low < 2 / 3 < high <= 0.85
+    assert metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=100) == {}
+    assert metrics.interval_note(labels, groups) == (
+        "no intervals: 2 generated groups (a bootstrap needs at least 10 per class to say anything)")
+    assert metrics.interval_note(labels) is None  # by image: 10 real and 20 generated images
+
+
+def test_bootstrap_loop_metrics_equal_scikit_learn():
+    # the bootstrap's numpy metrics (kept for speed) must compute exactly what the public, scikit-learn-backed ones do
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        labels = np.r_[0, 1, rng.integers(0, 2, 60)]
+        scores = np.round(rng.random(62), 1)  # heavy ties
+        fast = metrics._np_metrics(labels, scores)
+        assert fast == pytest.approx(metrics.all_metrics(labels, scores), abs=1e-12)

@@ -52,9 +52,20 @@ def test_probe_separates_families_on_held_out_prompts(trained):
     heldout = meta["heldout"]
     assert heldout["accuracy"] >= 0.9 and heldout["chance"] == pytest.approx(1 / 3)
     assert all(auc >= 0.95 for auc in heldout["auc_one_vs_rest"].values())
-    low, high = heldout["interval"]
-    assert low <= heldout["accuracy"] <= high
+    # the families share a handful of photo prompts: too few for a bootstrap over prompts, said instead
+    assert heldout["n_prompts"] < 10 and heldout["interval"] is None
+    assert heldout["interval_note"] == f"no interval: {heldout['n_prompts']} prompts (a bootstrap needs at least 10 to say anything)"
     assert sum(map(sum, heldout["confusion"]["counts"])) == heldout["n_images"] == 3 * 48
+
+
+def test_group_bootstrap_needs_ten_prompts():
+    from genlens.forensics.probe import group_bootstrap_accuracy
+
+    correct = np.array([1.0, 1.0, 0.0, 1.0] * 5)
+    assert group_bootstrap_accuracy(correct, np.array([f"p{i % 9}" for i in range(20)])) is None
+    # 10 prompts of 2 images, every prompt 1 correct of 2: every resample has accuracy 1/2
+    pairs = np.array([1.0, 0.0] * 10)
+    assert group_bootstrap_accuracy(pairs, np.array([f"p{i // 2}" for i in range(20)])) == [0.5, 0.5]
 
 
 def test_probe_cannot_separate_one_process(tmp_path):

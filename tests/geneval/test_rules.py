@@ -13,6 +13,7 @@ from genlens.suites._geneval_rules import (
     evaluate_image,
     failure_histogram,
     filter_detections,
+    interval_note,
     overall_score,
     prompt_scores,
     relative_position,
@@ -209,3 +210,12 @@ def test_bootstrap_intervals_bracket_the_scores():
     lo, hi = intervals["overall"]
     assert lo <= (1.0 + 0.625) / 2 <= hi
     assert intervals == stratified_prompt_bootstrap(groups, resamples=500)  # seeded: reproducible
+    assert interval_note(groups) is None
+
+
+def test_tags_with_fewer_than_ten_prompts_get_no_interval():
+    groups = {"single_object": [[True] * 4] * 10, "counting": [[True, False]] * 9}
+    intervals = stratified_prompt_bootstrap(groups, resamples=200)
+    assert set(intervals) == {"single_object"}  # counting (9 prompts) has none, so the overall has none
+    assert interval_note(groups) == ("no interval for tags with fewer than 10 prompts: counting (9); "
+                                     "so none for the overall either")

@@ -77,8 +77,11 @@ def test_run_with_folder_model_end_to_end(cli, tmp_path, models):
     result = cli(*args)
     assert result.exit_code == 0, result.output
     results = json.loads((run / "results.json").read_text())
-    # neither prompt is about a car, so all four images miss their object
-    assert results["headline"] == {"overall": 0.0}
+    # neither prompt is about a car, so all four images miss their object; 2 of 553 prompts (--limit 2),
+    # 4 of 553 × 2 images and 1 of 6 tags: a partial run shows no headline, only overall_partial
+    assert results["headline"] == {"overall": None} and results["metrics"]["overall_partial"] == 0.0
+    assert results["extra"]["coverage"] == {"complete": False, "prompts": [2, 553], "images": [4, 1106], "tags": [1, 6]}
+    assert results["provenance"]["caveat"].startswith("partial run (2/553 prompts, 4/1106 images, 1/6 tags): no headline overall")
     assert results["categories"]["single_object"]["n"] == 4
     assert results["provenance"]["detector"]["weights_sha256"] and results["provenance"]["clip"]["weights_sha256"]
     assert "instead of GenEval's mmdet 2.x checkpoint" in results["provenance"]["caveat"]
@@ -93,7 +96,7 @@ def test_run_with_folder_model_end_to_end(cli, tmp_path, models):
     assert len(json.loads(official[0]["details"])[ALWAYS]) == 8  # NMS off: 8 identical boxes kept
     assert (run / "geneval_summary.txt").read_text().startswith("Summary\n=======\nTotal images: 4\n")
     again = cli(*args)  # resume: nothing to generate or score again
-    assert again.exit_code == 0 and json.loads((run / "results.json").read_text())["headline"] == {"overall": 0.0}
+    assert again.exit_code == 0 and json.loads((run / "results.json").read_text())["metrics"]["overall_partial"] == 0.0
 
 
 def test_import_official_layout_scores_every_tag(cli, tmp_path, models):
@@ -114,9 +117,13 @@ def test_import_official_layout_scores_every_tag(cli, tmp_path, models):
     assert len([b for b in colored["boxes"] if b["color"]]) == 1  # only the top-1 car is colour-classified
     assert colored["passed"] == (colored["colors"][ALWAYS] == [load_metadata()[indices[3]]["include"][0]["color"]])
     scores = [results["categories"][t]["score"] for t in results["categories"]]
-    assert results["headline"]["overall"] == pytest.approx(sum(scores) / 6)
-    lo, hi = results["intervals"]["overall"]
-    assert lo <= results["headline"]["overall"] <= hi
+    # every tag, but 6 of 553 prompts: overall_partial, never the headline
+    assert results["headline"] == {"overall": None}
+    assert results["metrics"]["overall_partial"] == pytest.approx(sum(scores) / 6)
+    assert results["extra"]["coverage"] == {"complete": False, "prompts": [6, 553], "images": [6, 553], "tags": [6, 6]}
+    # one prompt per tag: too few for a bootstrap interval, and the provenance says so
+    assert results["intervals"] == {}
+    assert "no interval for tags with fewer than 10 prompts" in results["provenance"]["intervals"]
     assert results["extra"]["official_summary"]["total_images"] == 6
 
 

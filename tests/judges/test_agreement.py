@@ -70,6 +70,49 @@ def test_agree_command_on_a_wise_run(cli, tmp_path):
     assert json.loads((tmp_path / "run" / "judge.json").read_text())["judge"] == "openai:gpt-4o-2024-05-13"
 
 
+def test_quadratic_kappa_by_hand():
+    # a = 0 1 2 2 1 0, b = 0 1 2 1 1 2; weights (i−j)²: observed Σw·O = 1 (2 vs 1) + 4 (0 vs 2) = 5 counts;
+    # marginals a (2, 2, 2), b (1, 3, 2): expected Σw·a_i·b_j/n = (2·3·1 + 2·2·4 + 2·1·1 + 2·2·1 + 2·1·4 + 2·3·1)/6 = 7
+    # κ_w = 1 − 5/7 = 2/7 (unweighted κ on the same pairs: 0.5)
+    assert cohen_kappa([0, 1, 2, 2, 1, 0], [0, 1, 2, 1, 1, 2], weights="quadratic") == pytest.approx(2 / 7)
+    stats = compare([0, 1, 2, 2, 1, 0], [0, 1, 2, 1, 1, 2])
+    assert stats["kappa_quadratic"] == pytest.approx(2 / 7)
+    # six pairs: no interval (fewer than 10 units), said so
+    assert stats["intervals"] == {} and stats["intervals_note"].startswith("no interval: 6 image pairs")
+
+
+def test_bootstrap_intervals_of_perfect_agreement_are_points():
+    scores = [0, 1, 2] * 7  # 21 pairs, the judges always agree: every resample has ρ = κ = κ_w = 1
+    stats = compare(scores, scores)
+    assert {k: pytest.approx(v) for k, v in stats["intervals"].items()} == \
+        {"spearman": [1.0, 1.0], "kappa": [1.0, 1.0], "kappa_quadratic": [1.0, 1.0]}
+    # one judge constant: ρ undefined in every resample -> no interval rather than a made-up one
+    assert compare(scores, [2] * 21)["intervals"]["spearman"] is None
+
+
+def test_judge_arg_sends_each_judge_to_its_own_server(cli, tmp_path):
+    data = write_wise_data(tmp_path / "data")
+    images = write_images(tmp_path / "images")
+    with FakeServer() as first, FakeServer() as second:
+        FakeChat(first, answer=scripted_answer)
+        FakeChat(second, answer=lambda _text: "Consistency: 2\nRealism: 2\nAesthetic Quality: 1")
+        assert cli("run", "wise", "--model", f"folder:{images}", "--judge", "openai:gpt-4o-2024-05-13", "--data-dir", data,
+                   "--out", tmp_path / "run", "--scorer-arg", f"base_url={first.url}/v1", "--quiet").exit_code == 0
+        first.log.clear()
+        result = cli("judges", "agree", tmp_path / "run", "--judges", "openai:gpt-4o-2024-05-13,openai:judge-b",
+                     "--sample", "9", "--scorer-arg", f"base_url={first.url}/v1",
+                     "--judge-arg", f"B:base_url={second.url}/v1", "--json")
+        assert result.exit_code == 0, result.output
+        assert first.log == [] and len(second.log) == 9  # A from the cache, B only on its own server
+        bad = cli("judges", "agree", tmp_path / "run", "--judges", "openai:a,openai:b", "--judge-arg", "C:x=1")
+    assert bad.exit_code == 2 and "A:key=value or B:key=value" in bad.stderr
+    report = json.loads(result.stdout)
+    # judge B constant (2) on consistency: κ_w = 0 (observed = expected), no interval from 7 pairs
+    consistency = report["criteria"]["Consistency"]
+    assert consistency["kappa_quadratic"] == pytest.approx(0.0)
+    assert consistency["intervals_note"] == "no interval: 7 image pairs (a bootstrap needs at least 10 to say anything)"
+
+
 def test_agree_needs_two_judges(cli, tmp_path):
     result = cli("judges", "agree", tmp_path, "--judges", "openai:a")
     assert result.exit_code == 2 and "two judge specs" in result.stderr

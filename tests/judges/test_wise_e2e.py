@@ -153,3 +153,27 @@ def test_import_the_official_layout_then_score(cli, setup):
     results = json.loads((tmp / "run" / "results.json").read_text())
     assert results["headline"]["overall"] is None  # 2 of 9 answers unread: no official overall
     assert results["metrics"]["overall_partial"] == pytest.approx(EXPECTED_OVERALL)
+
+
+def test_official_parser_rereads_the_stored_answers_and_disagreements_are_counted(cli, setup):
+    tmp, data, images, server, _chat = setup
+    assert run_wise(cli, tmp / "run", data, images, server).exit_code == 0
+    strict = json.loads((tmp / "run" / "results.json").read_text())
+    # upstream's pattern reads neither 401's JSON answer (a quote after the label) nor 801's full-width colons;
+    # genlens reads both: 2 answers on which the parsers disagree (902 neither reads: agreement; 903 was refused)
+    assert strict["counts"]["parse_disagreements"] == 2
+    assert strict["provenance"]["parser"].startswith("parse=genlens (strict)")
+    server.log.clear()
+    result = cli("score", tmp / "run", "--rejudge", "--scorer-arg", "parse=official", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert server.log == []  # stored answers re-read: no judge calls
+    res = json.loads((tmp / "run" / "results.json").read_text())
+    assert res["provenance"]["parser"].startswith("parse=official")
+    assert res["provenance"]["scorers"]["wise_judge"]["parser"].startswith("wise_judge-official/")
+    # now 401, 801 and 902 are unread: 5 of 9 scored; time (401) and physics (801) lose their only image
+    assert (res["counts"]["images_scored"], res["counts"]["unparsed"], res["counts"]["parse_disagreements"]) == (5, 3, 2)
+    assert res["categories"]["cultural"]["score"] == pytest.approx(0.70)
+    assert res["categories"]["time"]["score"] is None and res["categories"]["physics"]["score"] is None
+    assert json.loads((tmp / "run" / "judge.json").read_text())["judge_args"]["parse"] == "official"
+    bad = cli("score", tmp / "run", "--rejudge", "--scorer-arg", "parse=loose")
+    assert bad.exit_code == 2 and "parse=genlens (strict, default) or parse=official" in bad.stderr

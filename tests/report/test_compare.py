@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -83,12 +85,12 @@ def test_compare_rows_binary_aligns_and_counts() -> None:
 
 
 def test_compare_rows_continuous_uses_bootstrap() -> None:
-    rows_a = [{"item": f"i{k}", "sample": 0, "category": "c", "score": 0.2} for k in range(8)]
-    rows_b = [{"item": f"i{k}", "sample": 0, "category": "c", "score": 0.2 + (0.1 if k < 6 else 0.0)} for k in range(8)]
+    rows_a = [{"item": f"i{k}", "sample": 0, "category": "c", "score": 0.2} for k in range(12)]
+    rows_b = [{"item": f"i{k}", "sample": 0, "category": "c", "score": 0.2 + (0.1 if k < 9 else 0.0)} for k in range(12)]
     c = compare_rows(rows_a, rows_b, resamples=300)
     assert c.kind == "continuous"
-    assert (c.wins_a, c.wins_b, c.ties) == (0, 6, 2)
-    assert c.diff == pytest.approx(0.075)  # 6·0.1 / 8
+    assert (c.wins_a, c.wins_b, c.ties) == (0, 9, 3)
+    assert c.diff == pytest.approx(0.075)  # 9·0.1 / 12
     assert c.test.startswith("paired bootstrap")
     assert c.diff_interval[0] > 0
     assert c.p_value < 0.05
@@ -123,11 +125,13 @@ def test_several_samples_per_item_use_a_cluster_bootstrap_over_items() -> None:
     # samples averaged: mean A = (1/2 + 1/2 + 0)/3 = 1/3, mean B = (1 + 1 + 1/2)/3 = 5/6, Δ = 1/2
     # (pooled images would give A 2/8 = 0.25). Every item diff is 1/2, so every resampled mean is 1/2:
     # interval [0.5, 0.5], #{mean* <= 0} = 0 -> p = 2·(0 + 1)/(99 + 1) = 0.02
-    pairs = [("i0", 0, False, True), ("i0", 1, True, True), ("i1", 0, True, True), ("i1", 1, False, True),
-             ("i2", 0, False, True), ("i2", 1, False, True), ("i2", 2, False, False), ("i2", 3, False, False)]
+    # The three items repeated 4 times (12 items: a bootstrap needs at least 10 clusters) keep every number.
+    pattern = [("0", 0, False, True), ("0", 1, True, True), ("1", 0, True, True), ("1", 1, False, True),
+               ("2", 0, False, True), ("2", 1, False, True), ("2", 2, False, False), ("2", 3, False, False)]
+    pairs = [(f"r{r}i{i}", s, a, b) for r in range(4) for i, s, a, b in pattern]
     c = compare_rows(*_runs(pairs), resamples=99)
-    assert c.test.startswith("cluster bootstrap over 3 items, samples averaged")
-    assert c.n_pairs == 8 and (c.wins_a, c.wins_b, c.ties) == (0, 4, 4)  # per image, as before
+    assert c.test.startswith("cluster bootstrap over 12 items, samples averaged")
+    assert c.n_pairs == 32 and (c.wins_a, c.wins_b, c.ties) == (0, 16, 16)  # per image, as before
     assert c.mean_a == pytest.approx(1 / 3) and c.mean_b == pytest.approx(5 / 6)
     assert c.diff == pytest.approx(0.5)
     assert c.diff_interval == [0.5, 0.5]
@@ -135,18 +139,31 @@ def test_several_samples_per_item_use_a_cluster_bootstrap_over_items() -> None:
 
 
 def test_correlated_samples_are_not_counted_as_independent_pairs() -> None:
-    # 8 items × 4 samples: B wins all 4 samples of i0..i3, A wins all 4 of i4, i5..i7 tie.
-    # Per image this would be McNemar b=4, c=16 -> p = 2·(1+20+190+1140+4845)/2^20 = 0.0118 (a false alarm
-    # when the 4 samples share one prompt). Per item the diffs are [1,1,1,1,-1,0,0,0]; a resample of 8 items
-    # has mean <= 0 when #(+1) <= #(-1): sum over x <= y of 8!/(x! y! z!)·0.5^x·0.125^y·0.375^z = 0.10567,
-    # so the cluster bootstrap p ~ 2·0.10567 = 0.211 (Monte Carlo error ~0.01 at 4000 resamples).
-    pairs = [(f"i{i}", s, i == 4 or i >= 6, i < 4 or i >= 6) for i in range(8) for s in range(4)]
+    # 16 items × 4 samples: B wins all 4 samples of i0..i3 and i8..i11, A wins all 4 of i4 and i12, the rest tie.
+    # Per image this would be McNemar b=8, c=32 -> p = binomial tail 2·P(X <= 8 | 40, 1/2) = 0.000182 (a false
+    # alarm when the 4 samples share one prompt). Per item the diffs are [1,1,1,1,-1,0,0,0] twice; a resample of
+    # 16 items has mean <= 0 when #(+1) <= #(-1): sum over x <= y of 16!/(x! y! z!)·0.5^x·0.125^y·0.375^z
+    # = 0.02765, so the cluster bootstrap p ~ 2·0.02765 = 0.0553 (Monte Carlo error ~0.007 at 4000 resamples).
+    pairs = [(f"i{i}", s, i % 8 == 4 or i % 8 >= 6, i % 8 < 4 or i % 8 >= 6) for i in range(16) for s in range(4)]
     c = compare_rows(*_runs(pairs), resamples=4000)
-    assert (c.wins_a, c.wins_b) == (4, 16)
-    assert mcnemar_exact(4, 16) == pytest.approx(0.01181793212890625)
-    assert c.test.startswith("cluster bootstrap over 8 items")
+    assert (c.wins_a, c.wins_b) == (8, 32)
+    assert mcnemar_exact(8, 32) == pytest.approx(2 * sum(math.comb(40, i) for i in range(9)) / 2**40)
+    assert c.test.startswith("cluster bootstrap over 16 items")
     assert c.diff == pytest.approx(3 / 8)
-    assert c.p_value == pytest.approx(0.2113, abs=0.04)
+    assert c.p_value == pytest.approx(0.0553, abs=0.025)
+
+
+def test_fewer_than_ten_items_get_no_bootstrap() -> None:
+    # 3 items × 2 samples, 8 aligned images without clusters: no interval, said so; McNemar stays (exact at any n)
+    clustered = compare_rows(*_runs([(f"i{i}", s, False, True) for i in range(3) for s in range(2)]), resamples=99)
+    assert clustered.test == "none: no interval: 3 items (a bootstrap needs at least 10 to say anything)"
+    assert clustered.p_value is None and clustered.diff_interval is None and clustered.diff == pytest.approx(1.0)
+    rows_a = [{"item": f"i{k}", "sample": 0, "score": 0.2} for k in range(8)]
+    rows_b = [{"item": f"i{k}", "sample": 0, "score": 0.3} for k in range(8)]
+    scored = compare_rows(rows_a, rows_b, resamples=99)
+    assert scored.test.startswith("none: no interval: 8 aligned images") and scored.diff_interval is None
+    binary = compare_rows(*_runs([(f"i{k}", 0, k == 0, k > 0) for k in range(7)]), resamples=99)
+    assert binary.p_value == pytest.approx(0.125) and binary.diff_interval is None
 
 
 def test_one_sample_per_item_keeps_mcnemar() -> None:

@@ -45,6 +45,8 @@ TRANSIENT_NAMES = frozenset({
     "ProtocolError", "APIConnectionError", "APITimeoutError", "IncompleteRead", "ConnectionError",
     "JSONDecodeError", "DecodingError", "StreamError", "TransientError", "ServerError",
     "InternalServerError",
+    # aiohttp, which google-genai uses for async calls when it is installed
+    "ClientPayloadError", "ClientConnectionError", "ServerDisconnectedError", "ClientOSError",
 })
 
 

@@ -94,6 +94,9 @@ class Backend(ABC):
     replays_sessions: ClassVar[bool] = False
     #: The environment variable a credential must come from (named in the refusal message).
     secret_env: ClassVar[str] = "the provider's API-key variable"
+    #: Stays in the driver process under ``--executor ray`` (API clients with their own call layer,
+    #: files only this machine sees); other backends are built once per Ray actor from their spec.
+    runs_in_driver: ClassVar[bool] = False
 
     def __init__(self, target: str, params: dict[str, Any] | None = None):
         self.target = target

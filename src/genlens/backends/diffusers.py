@@ -33,6 +33,10 @@ from genlens.types import GeneratedImage, GenerationRequest
 
 #: Sizes are rounded down to a multiple of this (VAE factor 8 x patch 2 covers SD, SDXL, FLUX, SD3).
 SIZE_MULTIPLE = 16
+#: What batching guarantees: each image's starting latents are bit-identical to a batch-of-one run
+#: (one generator per request), and its pixels agree within this many 8-bit levels. Batched matrix
+#: kernels add in another order, so exact bytes are not promised (measured on CPU: 1 level, 1 pixel).
+BATCH_PIXEL_TOLERANCE = 2
 
 
 def pick_device(requested: str | None = None) -> str:

@@ -38,6 +38,7 @@ class FolderBackend(Backend):
     """
 
     replays_sessions: ClassVar[bool] = True
+    runs_in_driver: ClassVar[bool] = True
 
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="folder",

@@ -49,6 +49,7 @@ def _name(value: Any) -> str:
 @register_backend
 class GeminiBackend(Backend):
     secret_env: ClassVar[str] = "GEMINI_API_KEY"
+    runs_in_driver: ClassVar[bool] = True
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="gemini",
         syntax="gemini:<model>",

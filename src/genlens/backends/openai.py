@@ -80,6 +80,7 @@ def _dump(value: Any) -> dict[str, Any] | None:
 @register_backend
 class OpenAIBackend(Backend):
     secret_env: ClassVar[str] = "OPENAI_API_KEY"
+    runs_in_driver: ClassVar[bool] = True
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="openai",
         syntax="openai:<model>",

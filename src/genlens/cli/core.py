@@ -17,6 +17,7 @@ from genlens.config import load_config, merge_kv, parse_shard, pick, slug
 from genlens.errors import SpecError
 from genlens.runs import engine
 from genlens.runs.engine import GenerateOptions, PhaseSummary
+from genlens.runs.executors import ExecutorOptions
 from genlens.suites.base import ScoreContext, Suite, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
@@ -36,6 +37,10 @@ ClipOpt = Annotated[str | None, typer.Option("--clip", help="CLIP weights (hub i
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the suite's data lives (see `genlens data fetch`).")]
 ShardOpt = Annotated[str | None, typer.Option("--shard", help="Only this shard of the items, i/n (for Slurm arrays).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML file holding any of these options (the command line wins).")]
+ExecutorOpt = Annotated[str | None, typer.Option("--executor", help="Where units run: local (default) or ray (Ray actors; the driver stays the only writer).")]
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join: auto (after `ray start`) or ray://host:port. Default: a cluster of this machine.")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, help="Ray actors (default: one per GPU with --gpus-per-worker, else one per CPU).")]
+GpusPerWorkerOpt = Annotated[float | None, typer.Option("--gpus-per-worker", min=0, help="GPUs each Ray actor holds (1 for a local model per GPU).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
 GenerateOnlyOpt = Annotated[bool, typer.Option("--generate-only", help="Phase 1 only: make the images now, score later with `genlens score` (skips the pre-flight check).")]
@@ -63,6 +68,21 @@ def _score_context(run_dir: Path, config: dict[str, Any], *, judge: str | None, 
         scorer_args=merge_kv(config.get("scorer_args"), scorer_arg, "--scorer-arg"),
         quiet=quiet,
     )
+
+
+def _executor(config: dict[str, Any], executor: str | None, address: str | None, workers: int | None,
+              gpus: float | None) -> ExecutorOptions | None:
+    """--executor and its options (from the command line or the config file)."""
+    kind = pick(executor, config, "executor")
+    address = pick(address, config, "ray_address")
+    workers = pick(workers, config, "workers")
+    gpus = pick(gpus, config, "gpus_per_worker")
+    if kind is None and address is None and workers is None and gpus is None:
+        return None
+    options = ExecutorOptions(kind=str(kind or "local"), address=address, workers=int(workers) if workers else None,
+                              gpus_per_worker=float(gpus or 0))
+    options.check()
+    return options
 
 
 def _print_phase(name: str, summary: PhaseSummary, quiet: bool) -> None:
@@ -105,7 +125,7 @@ def _show_results(results: dict[str, Any], as_json: bool, quiet: bool) -> None:
 def _generate_phase(suite_name: str, model: str | None, out: Path | None, config: dict[str, Any], *,
                     samples: int | None, limit: int | None, seed: int | None, concurrency: int | None,
                     model_arg: list[str] | None, suite_arg: list[str] | None, data_dir: Path | None,
-                    shard: str | None, quiet: bool,
+                    shard: str | None, quiet: bool, executor: ExecutorOptions | None = None,
                     check: Callable[[Suite, Path], None] | None = None) -> tuple[Path, PhaseSummary]:
     suite_name = pick(suite_name, config, "suite")
     model = pick(model, config, "model")
@@ -129,7 +149,7 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
     )
     if check is not None:  # pre-flight: refuse before phase 1 when scoring cannot happen here
         check(suite, run_dir)
-    summary = engine.generate(run_dir, suite, backend, opts, data_dir=Path(dd) if dd else None)
+    summary = engine.generate(run_dir, suite, backend, opts, data_dir=Path(dd) if dd else None, executor=executor)
     return run_dir, summary
 
 
@@ -269,8 +289,10 @@ def register(app: typer.Typer) -> None:
         suite_arg: SuiteArgOpt = None, scorer_arg: ScorerArgOpt = None, judge: JudgeOpt = None,
         judge_prompt: JudgePromptOpt = None, detector: DetectorOpt = None, clip: ClipOpt = None,
         data_dir: DataDirOpt = None, shard: ShardOpt = None, config: ConfigOpt = None,
-        quiet: QuietOpt = False, as_json: JsonOpt = False, generate_only: GenerateOnlyOpt = False,
-        real: RealOpt = None, probe: ProbeOpt = None, offline: OfflineOpt = False, data: PromptDataOpt = None,
+        quiet: QuietOpt = False, as_json: JsonOpt = False, executor: ExecutorOpt = None,
+        ray_address: RayAddressOpt = None, workers: WorkersOpt = None, gpus_per_worker: GpusPerWorkerOpt = None,
+        generate_only: GenerateOnlyOpt = False, real: RealOpt = None, probe: ProbeOpt = None,
+        offline: OfflineOpt = False, data: PromptDataOpt = None,
     ) -> None:
         """Generate then score into a run directory; SUITE may be a study (`genlens studies`) or a,b,c. Resumes."""
         cfg = load_config(config)
@@ -301,9 +323,10 @@ def register(app: typer.Typer) -> None:
                                               clip=clip, data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
                                               scorer_arg=scorer_arg, quiet=quiet))
 
+        ex = _executor(cfg, executor, ray_address, workers, gpus_per_worker)
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                            concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
-                                           data_dir=data_dir, shard=shard, quiet=quiet,
+                                           data_dir=data_dir, shard=shard, quiet=quiet, executor=ex,
                                            check=None if generate_only else check)
         _print_phase("generate", summary, quiet)
         if generate_only:
@@ -314,7 +337,7 @@ def register(app: typer.Typer) -> None:
         ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
                              data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
                              scorer_arg=scorer_arg, quiet=quiet)
-        scored = engine.score(run_dir, ctx)
+        scored = engine.score(run_dir, ctx, executor=ex)
         _print_phase("score", scored, quiet)
         results = engine.aggregate(run_dir, ctx)
         _show_results(results, as_json, quiet)
@@ -329,15 +352,18 @@ def register(app: typer.Typer) -> None:
         model: ModelOpt = None, out: OutOpt = None, samples: SamplesOpt = None, limit: LimitOpt = None,
         seed: SeedOpt = None, concurrency: ConcurrencyOpt = None, model_arg: ModelArgOpt = None,
         suite_arg: SuiteArgOpt = None, data_dir: DataDirOpt = None, shard: ShardOpt = None,
-        config: ConfigOpt = None, quiet: QuietOpt = False, data: PromptDataOpt = None,
+        config: ConfigOpt = None, quiet: QuietOpt = False, executor: ExecutorOpt = None,
+        ray_address: RayAddressOpt = None, workers: WorkersOpt = None, gpus_per_worker: GpusPerWorkerOpt = None,
+        data: PromptDataOpt = None,
     ) -> None:
         """Phase 1 only: generate (or collect) the images into a run directory."""
         suite_arg = [*(suite_arg or []), f"data={data}"] if data else suite_arg
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
+        ex = _executor(cfg, executor, ray_address, workers, gpus_per_worker)
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                            concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
-                                           data_dir=data_dir, shard=shard, quiet=quiet)
+                                           data_dir=data_dir, shard=shard, quiet=quiet, executor=ex)
         _print_phase("generate", summary, quiet)
         if not quiet:
             err_console.print(f"run directory: {run_dir} (score it with `genlens score {run_dir}`)")
@@ -351,15 +377,17 @@ def register(app: typer.Typer) -> None:
         clip: ClipOpt = None, data_dir: DataDirOpt = None, concurrency: ConcurrencyOpt = None,
         suite_arg: SuiteArgOpt = None, scorer_arg: ScorerArgOpt = None,
         rejudge: Annotated[bool, typer.Option("--rejudge", help="Re-parse stored judge responses without calling any judge.")] = False,
-        config: ConfigOpt = None, quiet: QuietOpt = False, as_json: JsonOpt = False,
+        config: ConfigOpt = None, quiet: QuietOpt = False, as_json: JsonOpt = False, executor: ExecutorOpt = None,
+        ray_address: RayAddressOpt = None, workers: WorkersOpt = None, gpus_per_worker: GpusPerWorkerOpt = None,
     ) -> None:
         """Phase 2 only: score a run's images and write results.json (resumable)."""
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
+        ex = _executor(cfg, executor, ray_address, workers, gpus_per_worker)
         ctx = _score_context(run, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
                              data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
                              scorer_arg=scorer_arg, quiet=quiet, rejudge=rejudge)
-        summary = engine.score(run, ctx)
+        summary = engine.score(run, ctx, executor=ex)
         _print_phase("score", summary, quiet)
         results = engine.aggregate(run, ctx)
         _show_results(results, as_json, quiet)

@@ -120,19 +120,31 @@ class BuiltinDetector:
             raise SpecError(f"unknown built-in detector kind {self.kind!r}", fix="use builtin or builtin:gb")
         self.name = "builtin" if self.kind == "logistic" else "builtin:gb"
 
-    def make_classifier(self) -> Any:
-        """A fresh, deterministic scikit-learn classifier (scaled features; balanced class weights)."""
+    def make_classifier(self, n_train: int | None = None) -> Any:
+        """A fresh, deterministic scikit-learn classifier (scaled features; balanced class weights).
+
+        ``gb`` leaves hold at least ``min(20, n_train // 10)`` images (scikit-learn's fixed 20 would
+        allow no split below 40 training images and score every image the same)."""
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         if self.kind == "gb":
-            return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced", random_state=0)
+            return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced", random_state=0,
+                                                  min_samples_leaf=gb_min_samples_leaf(n_train))
         return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=5000, class_weight="balanced"))
 
     def identity(self) -> dict[str, Any]:
-        return {"model": f"genlens forensic features ({len(FEATURE_NAMES)}) + {self.kind}", "weights": "trained on the spot"}
+        out = {"model": f"genlens forensic features ({len(FEATURE_NAMES)}) + {self.kind}", "weights": "trained on the spot"}
+        if self.kind == "gb":
+            out["min_samples_leaf"] = "min(20, max(1, training images // 10))"
+        return out
+
+
+def gb_min_samples_leaf(n_train: int | None) -> int:
+    """Smallest leaf of ``builtin:gb``: 20 (scikit-learn's default) from 200 training images, n/10 below, at least 1."""
+    return 20 if n_train is None else min(20, max(1, n_train // 10))
 
 
 def cv_folds(labels: np.ndarray, groups: Sequence[str], folds: int = DEFAULT_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -157,7 +169,7 @@ def out_of_fold_scores(detector: BuiltinDetector, clean: np.ndarray, labels: np.
     scores = np.zeros(len(labels))
     perturbed_scores = {name: np.zeros(len(labels)) for name in perturbed}
     for train, test in folds:
-        classifier = detector.make_classifier().fit(clean[train], labels[train])
+        classifier = detector.make_classifier(len(train)).fit(clean[train], labels[train])
         scores[test] = classifier.predict_proba(clean[test])[:, 1]
         for name, rows in perturbed.items():
             perturbed_scores[name][test] = classifier.predict_proba(rows[test])[:, 1]
@@ -308,21 +320,37 @@ class DetectorReport:
     protocol: str = ""
     identity: dict[str, Any] = field(default_factory=dict)
     scores: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why numbers carry less than they seem (constant scores, few groups …)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "metrics": self.metrics, "intervals": self.intervals,
                 "interval_method": INTERVAL_METHOD, "roc": self.roc,
-                "robustness": self.robustness, "protocol": self.protocol, "identity": self.identity}
+                "robustness": self.robustness, "protocol": self.protocol, "identity": self.identity, "notes": self.notes}
+
+
+def degenerate_notes(scores: np.ndarray, labels: np.ndarray, groups: Sequence[str]) -> list[str]:
+    """What the scores cannot say: all equal (nothing learned or detected), too few groups for intervals."""
+    notes = []
+    if scores.size and float(np.ptp(scores)) == 0.0:
+        notes.append(f"degenerate: every image scored {float(scores[0]):.6g}, so the detector separates nothing "
+                     "(AUC 0.5, AP = the share of generated images by construction); no intervals")
+    few = metrics.interval_note(labels, groups)
+    if few:
+        notes.append(few)
+    return notes
 
 
 def _report(name: str, labels: np.ndarray, scores: np.ndarray, perturbed: dict[str, np.ndarray], *,
-            protocol: str, identity: dict[str, Any], resamples: int, groups: Sequence[str]) -> DetectorReport:
+            protocol: str, identity: dict[str, Any], resamples: int, groups: Sequence[str],
+            extra_notes: list[str] | None = None) -> DetectorReport:
     robustness = {p: {"auc": metrics.auc(labels, s), "accuracy": metrics.accuracy(labels, s)} for p, s in perturbed.items()}
+    notes = [*(extra_notes or []), *degenerate_notes(scores, labels, groups)]
+    constant = scores.size > 0 and float(np.ptp(scores)) == 0.0
     return DetectorReport(
         name=name, metrics=metrics.all_metrics(labels, scores),
-        intervals=metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=resamples),
+        intervals={} if constant else metrics.bootstrap_intervals(labels, scores, groups=groups, resamples=resamples),
         roc=metrics.roc_points(labels, scores), robustness=robustness, protocol=protocol, identity=identity,
-        scores=[float(s) for s in scores],
+        scores=[float(s) for s in scores], notes=notes,
     )
 
 
@@ -338,8 +366,10 @@ def evaluate(detector: BuiltinDetector | Detector, data: LabelledImages, *, pert
         protocol = (f"{len(splits)}-fold cross-validation grouped by prompt (each prompt's images in one fold), "
                     "trained on clean images, every score out-of-fold; robustness: each fold's classifier scores "
                     "its held-out images after the perturbation")
+        reduced = ([f"folds reduced: {len(splits)} instead of the {folds} asked (the smaller class has only "
+                    f"{len(splits)} prompts); each fold trains on fewer images"] if len(splits) < folds else [])
         return _report(detector.name, labels, scores, perturbed, protocol=protocol, identity=detector.identity(),
-                       resamples=resamples, groups=data.groups)
+                       resamples=resamples, groups=data.groups, extra_notes=reduced)
 
     variants: list[str | None] = [None, *perturbations]
     collected: dict[str | None, list[float]] = {v: [] for v in variants}

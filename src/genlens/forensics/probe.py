@@ -33,6 +33,7 @@ from genlens.forensics.features import FEATURE_NAMES, forensic_features
 from genlens.forensics.normalise import LOSSY, FormatRule, ImageInfo, NormalisationRule, choose_rule
 from genlens.forensics.sources import MIN_SIDE, RunImage, image_info, run_images, too_small
 from genlens.imageio import atomic_write, atomic_write_text, load_image
+from genlens.stats import too_few_units
 
 PROBE_FORMAT = "genlens-probe"
 PROBE_VERSION = 1
@@ -178,9 +179,18 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = CALIB
             "nll": negative_log_likelihood(probabilities, labels)}
 
 
-def group_bootstrap_accuracy(correct: np.ndarray, groups: np.ndarray, *, resamples: int = 1000, seed: int = 0) -> list[float]:
-    """95% percentile interval of accuracy, resampling whole prompt groups (images of a prompt correlate)."""
+def group_bootstrap_accuracy(correct: np.ndarray, groups: np.ndarray, *, resamples: int = 1000,
+                             seed: int = 0) -> list[float] | None:
+    """95% percentile interval of accuracy, resampling whole prompt groups (images of a prompt correlate).
+
+    None below :data:`genlens.stats.MIN_BOOTSTRAP_UNITS` prompts. Own loop: scipy's bootstrap resamples
+    observations, and the statistic here is a ratio of per-group sums over resampled groups.
+    """
+    from genlens.stats import MIN_BOOTSTRAP_UNITS
+
     unique, inverse = np.unique(groups, return_inverse=True)
+    if unique.size < MIN_BOOTSTRAP_UNITS:
+        return None
     sums = np.bincount(inverse, weights=correct)
     counts = np.bincount(inverse)
     rng = np.random.default_rng(seed)
@@ -285,6 +295,7 @@ def heldout_summary(logits: np.ndarray, labels: np.ndarray, groups: np.ndarray, 
         "accuracy": float(correct.mean()),
         "interval": group_bootstrap_accuracy(correct, groups, resamples=resamples),
         "interval_method": "95% percentile bootstrap over prompts",
+        "interval_note": too_few_units(int(np.unique(groups).size), "prompts"),
         "chance": float(np.bincount(labels).max() / labels.size),
         "per_class_recall": {c: float(correct[labels == i].mean()) for i, c in enumerate(classes)},
         "auc_one_vs_rest": {c: metrics.auc((labels == i).astype(int), raw[:, i]) for i, c in enumerate(classes)},
@@ -475,7 +486,8 @@ def probe_result(probe_path: Path, classes: list[str], probabilities: np.ndarray
             "bins": [round(float(e), 4) for e in edges],
             "counts": {c: np.histogram(probabilities[:, i], bins=edges)[0].astype(int).tolist() for i, c in enumerate(classes)},
         },
-        "heldout": {"accuracy": heldout["accuracy"], "interval": heldout["interval"], "calibration": heldout["calibration"],
+        "heldout": {"accuracy": heldout["accuracy"], "interval": heldout["interval"], "interval_note": heldout["interval_note"],
+                    "calibration": heldout["calibration"],
                     "protocol": heldout["protocol"], "n_images": heldout["n_images"]},
         "images": [{"image": image, "probabilities": {c: round(float(p), 6) for c, p in zip(classes, row, strict=True)}}
                    for image, row in zip(images, probabilities, strict=True)],

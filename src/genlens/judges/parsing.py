@@ -9,8 +9,12 @@ Shapes accepted, tried in this order (the first that yields every label wins):
    range note, an ASCII or full-width colon (``：``) or ``=``, and ``n`` or ``n/max``; when a
    label occurs more than once the last occurrence wins (the judge's final answer, as the
    official WISE parser does);
-3. fallback when no label is found at all: lines holding nothing but a number, taken in
-   label order — only when there are exactly as many such lines as labels.
+3. fallback when no label is found at all: the first lines holding nothing but a number, as
+   many as there are labels, taken in label order (further such lines are ignored; fewer than
+   the labels leaves the answer unparsed).
+
+The upstream scripts' own readers, which differ in places, are in :mod:`genlens.judges.official`
+(``--scorer-arg parse=official``).
 
 Every value must be in ``allowed``; a value outside it, a decimal such as ``1.5``, or a missing
 label makes the whole answer unparsed. ``<think>…</think>`` blocks are removed first.

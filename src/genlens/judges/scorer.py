@@ -43,7 +43,7 @@ class JudgeScorer(Scorer):
     def __init__(
         self, *, name: str, version: str, judge: Judge, template: Template, build: BuildRequest,
         parse: ParseReply, parser_id: str = "", cache: JudgeCache | None = None, use_cache: bool = True,
-        batch_size: int | None = None,
+        batch_size: int | None = None, check_parse: ParseReply | None = None, check_parser_id: str = "",
     ):
         self.name = name
         self.version = version
@@ -52,6 +52,10 @@ class JudgeScorer(Scorer):
         self.build = build
         self.parse = parse
         self.parser_id = f"{parser_id or name}/{PARSER_VERSION}"
+        # The other parser (official beside genlens's, or the reverse): every answer is read by both and
+        # the verdict says whether they agree, so results can count how much the choice of reader moves.
+        self.check_parse = check_parse
+        self.check_parser_id = check_parser_id
         self.use_cache = use_cache
         self._cache = cache
         local = judge.scheme == "local"
@@ -149,6 +153,10 @@ class JudgeScorer(Scorer):
         if status == "refused":
             return "unparsed", {**value, "scores": None, "reason": f"judge refused: {value.get('error') or value['raw']}"[:500]}
         scores = self.parse(value["raw"])
+        if self.check_parse is not None:
+            other = self.check_parse(value["raw"])
+            value = {**value, "parse_check": {"parser": self.check_parser_id, "scores": other,
+                                              "agree": same_scores(scores, other)}}
         if scores is None:
             return "unparsed", {**value, "scores": None, "reason": "judge answer could not be parsed"}
         return "ok", {**value, "scores": scores, "reason": ""}
@@ -161,6 +169,26 @@ class JudgeScorer(Scorer):
         if value.get("reply_status") not in ("ok", "refused"):
             return None
         return self._parsed({**value, "parser": self.parser_id})
+
+
+def same_scores(first: dict[str, Any] | None, second: dict[str, Any] | None) -> bool:
+    """Whether two parsers read the same scores (both unread counts as agreeing; 2 and 2.0 are the same)."""
+    if first is None or second is None:
+        return first is None and second is None
+    if set(first) != set(second):
+        return False
+    return all(_as_floats(first[k]) == _as_floats(second[k]) for k in first)
+
+
+def _as_floats(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_as_floats(v) for v in value]
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def parse_disagreements(records: Any) -> int:
+    """How many stored verdicts carry a ``parse_check`` whose two parsers read the answer differently."""
+    return sum(1 for r in records if r is not None and not ((r.value.get("parse_check") or {}).get("agree", True)))
 
 
 # -- which judge scores a run -------------------------------------------------------------------

@@ -39,6 +39,11 @@ def load_results(run_dir: Path) -> dict[str, Any]:
         raise RunDirError(f"results.json is not valid JSON ({exc})", path=path, fix=f"re-create it: genlens score {run_dir}") from None
     data.setdefault("run", run_dir.name)
     data["run_dir"] = str(run_dir)
+    if data.get("shard"):
+        raise RunDirError(
+            f"is shard {data['shard']} of a sharded run: its headline covers only that shard's items",
+            path=run_dir, fix="merge the shards first (genlens merge SHARD... --out RUN) and report the merged run",
+        )
     return data
 
 

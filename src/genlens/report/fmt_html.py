@@ -199,7 +199,9 @@ def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
 
 
 def _summary_plots(summary: SuiteSummary) -> list[Any]:
-    series = [plots.Series(r.label, [r.values.get(c) for c in summary.columns]) for r in summary.run_rows]
+    # a partial run's headline is not drawn beside the published bars (its categories are, unlabelled as overall)
+    series = [plots.Series(r.label, [None if r.partial and i == 0 else r.values.get(c) for i, c in enumerate(summary.columns)])
+              for r in summary.run_rows]
     ref = summary.reference
     if ref is not None:
         series.append(plots.Series(f"{ref.label} (published)", [ref.values.get(c) for c in summary.columns], reference=True))
@@ -272,6 +274,7 @@ class Finding:
     weakest_value: float | None
     weakest_reference: float | None
     top_reason: tuple[str, int] | None
+    partial: str | None = None  # coverage of a partial run (its value is <headline>_partial, never compared)
 
     @property
     def delta(self) -> float | None:
@@ -299,9 +302,10 @@ def findings(summaries_: list[SuiteSummary], views: list[RunView]) -> list[Findi
             top = max(reasons.items(), key=lambda kv: kv[1]) if reasons else None
             out.append(Finding(
                 run=row.label, suite=summary.suite, headline=summary.headline, value=row.values.get(head_col),
-                reference=ref.values.get(head_col) if ref else None, weakest=weakest,
+                reference=ref.values.get(head_col) if ref and not row.partial else None, weakest=weakest,
                 weakest_value=row.values.get(weakest) if weakest else None,
-                weakest_reference=ref.values.get(weakest) if ref and weakest else None, top_reason=top,
+                weakest_reference=ref.values.get(weakest) if ref and weakest and not row.partial else None, top_reason=top,
+                partial=row.partial,
             ))
     return out
 

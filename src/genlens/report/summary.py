@@ -37,6 +37,24 @@ def headline_value(result: dict[str, Any]) -> float | None:
     return finite(value)
 
 
+def partial_coverage(result: dict[str, Any]) -> str | None:
+    """'12/553 prompts, …' when the run's results say it covers part of its benchmark, else None."""
+    from genlens.suites._coverage import coverage_text
+
+    coverage = (result.get("extra") or {}).get("coverage") if isinstance(result.get("extra"), dict) else None
+    if isinstance(coverage, dict) and coverage.get("complete") is False:
+        return coverage_text(coverage) or "incomplete"
+    return None
+
+
+def partial_headline_value(result: dict[str, Any]) -> float | None:
+    """A partial run's ``<headline>_partial`` number (None for complete runs): shown with its coverage, never compared."""
+    name = headline_name(result)
+    if not name or partial_coverage(result) is None or headline_value(result) is not None:
+        return None
+    return finite((result.get("metrics") or {}).get(f"{name}_partial"))
+
+
 def category_value(metrics: dict[str, Any], preferred: str | None) -> float | None:
     """A category's main number: the headline metric when the category has it, else its first numeric metric.
 
@@ -68,6 +86,7 @@ class SummaryRow:
     run: str | None = None
     model: str | None = None
     reference: bool = False  # GPT-4o's published row
+    partial: str | None = None  # a partial run's coverage ('12/553 prompts, …'): its numbers are never compared
     deltas: dict[str, float | None] = field(default_factory=dict)  # run minus GPT-4o
 
 
@@ -98,7 +117,9 @@ class SuiteSummary:
 def run_values(result: dict[str, Any], anchor: AnchorTable | None) -> dict[str, float | None]:
     """A run's values keyed by summary column: 'overall' (or the headline name) and category keys."""
     name = headline_name(result)
-    values: dict[str, float | None] = {("overall" if anchor else (name or "overall")): headline_value(result)}
+    head = headline_value(result)
+    values: dict[str, float | None] = {("overall" if anchor else (name or "overall")):
+                                       head if head is not None else partial_headline_value(result)}
     for category, metrics in (result.get("categories") or {}).items():
         column = anchor_column(anchor, category) if anchor else None
         if isinstance(metrics, dict):
@@ -121,7 +142,7 @@ def suite_summary(suite: str, results: list[dict[str, Any]]) -> SuiteSummary:
     """The summary table of one suite's runs, with the published rows when the suite has an anchor."""
     anchor = anchor_for(results[0])
     rows = [SummaryRow(label=f"{res.get('model')} ({res.get('run')})", kind="run", values=run_values(res, anchor),
-                       run=str(res.get("run")), model=str(res.get("model"))) for res in results]
+                       run=str(res.get("run")), model=str(res.get("model")), partial=partial_coverage(res)) for res in results]
     if anchor:
         ordered = sorted(anchor.rows, key=lambda a: a is not anchor.reference)  # GPT-4o first, then the paper's order
         for arow in ordered:
@@ -129,7 +150,7 @@ def suite_summary(suite: str, results: list[dict[str, Any]]) -> SuiteSummary:
                                    reference=arow is anchor.reference))
         ref = anchor.reference
         for row in rows:
-            if row.kind == "run" and ref is not None:
+            if row.kind == "run" and ref is not None and row.partial is None:  # a partial run is never set against it
                 row.deltas = {col: (v - ref.values[col]) if v is not None and ref.values.get(col) is not None else None
                               for col, v in row.values.items()}
     title = str(results[0].get("title") or suite)

@@ -57,12 +57,20 @@ def _wide(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Suite/scope/metric rows × one column per run (same items side by side)."""
     header = ["suite", "scope", "metric"] + [f"{r.get('run')} ({r.get('model')})" for r in results]
     keyed: dict[tuple[str, str, str], list[Any]] = {}
+    from genlens.report.summary import partial_coverage
+
     for index, res in enumerate(results):
+        partial = partial_coverage(res)
         for row in long_rows([res]):
             if row["metric"] == "n" and row["scope"] == "headline":
                 continue
             key = (row["suite"], row["scope"], row["metric"])
-            keyed.setdefault(key, [None] * len(results))[index] = row["value"]
+            value = row["value"]
+            if partial and row["scope"] == "run" and row["metric"].endswith("_partial") and value is not None:
+                value = f"{fmt_value(value)} (partial: {partial})"  # the coverage stands beside the number
+            keyed.setdefault(key, [None] * len(results))[index] = value
+        if partial:
+            keyed.setdefault((str(res.get("suite")), "run", "coverage"), [None] * len(results))[index] = f"partial: {partial}"
     body = [[*key, *(fmt_value(v) for v in values)] for key, values in keyed.items()]
     return header, body
 
@@ -98,8 +106,12 @@ def _md_summary(summary: Any) -> list[str]:
         for col in summary.columns:
             text = fmt_value(row.values.get(col))
             delta = row.deltas.get(col)
+            if row.partial and col == summary.columns[0] and row.values.get(col) is not None:
+                text += " (partial)"
             cells.append(f"{text} ({delta:+.3f})" if delta is not None else text)
         label = f"**{row.label}**" if row.kind == "run" else (f"{row.label} (published)" if row.reference else row.label)
+        if row.partial:
+            label += f" — partial: {row.partial}; not compared with published numbers"
         body.append([label, *cells])
     lines = [f"### {summary.suite}", ""]
     if summary.anchor:

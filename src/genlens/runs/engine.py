@@ -27,6 +27,7 @@ from genlens.errors import PROGRAMMING_ERRORS, BackendBug, GenlensError, InputEr
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import FirstErrors, error_kind, progress_bar
 from genlens.runs.cost import cost_summary
+from genlens.runs.executors import ExecutorOptions
 from genlens.runs.fingerprint import generation_fingerprint, sample_seed, score_fingerprint
 from genlens.runs.rundir import (
     DB_NAME,
@@ -52,6 +53,9 @@ from genlens.types import (
 
 IMAGES_DIR = "images"
 ROWS_JSONL = "rows.jsonl"
+#: Generation rows are committed in groups: at most this many, at most this many seconds apart.
+COMMIT_ROWS = 64
+COMMIT_SECONDS = 0.25
 
 
 # ----------------------------------------------------------------------------------------------
@@ -227,17 +231,74 @@ def setup_error(result: object) -> SpecError | None:
     return None
 
 
+async def _multiturn(backend: Backend, request: GenerationRequest, item: Item, mode: str) -> list[GeneratedImage]:
+    """Each round edits the previous result: in one session (native) or by re-uploading it."""
+    results: list[GeneratedImage] = []
+    if mode == "reupload" and not backend.replays_sessions:
+        current = request.images[0]
+        for instruction in item.rounds:
+            step = GenerationRequest(
+                item_id=item.id, prompt=instruction, sample=request.sample, seed=request.seed, kind="edit",
+                size=request.size, images=[current], params=request.params,
+            )
+            image = await backend.edit(step)
+            results.append(image)
+            current = image.data
+        return results
+    session = backend.session(request)
+    try:
+        for index, instruction in enumerate(item.rounds):
+            results.append(await session.send(instruction, request.images[0] if index == 0 else None))
+    finally:
+        await session.close()
+    return results
+
+
+async def call_backend(
+    backend: Backend, requests: Sequence[GenerationRequest | None], item: Item, mode: str,
+) -> list[list[GeneratedImage] | BaseException | None]:
+    """One unit of phase 1: the backend calls for a chunk of requests of one kind (None: skipped).
+
+    The same function runs in the driver (local executor) and inside a Ray actor, so both make
+    exactly the same calls in the same batches.
+    """
+    out: list[list[GeneratedImage] | BaseException | None] = [None] * len(requests)
+    live = [(pos, req) for pos, req in enumerate(requests) if req is not None]
+    if item.kind == "multiturn":
+        for pos, req in live:
+            try:
+                out[pos] = await _multiturn(backend, req, item, mode)
+            except Exception as exc:  # recorded per unit by the engine
+                out[pos] = exc
+    elif len(live) == 1:
+        pos, req = live[0]
+        call = backend.edit if req.kind == "edit" else backend.generate
+        try:
+            out[pos] = [await call(req)]
+        except Exception as exc:
+            out[pos] = exc
+    elif live:
+        results = await backend.generate_batch([req for _pos, req in live])
+        for (pos, _req), result in zip(live, results, strict=True):
+            out[pos] = result if isinstance(result, BaseException) else [result]
+    return out
+
+
 class _Generator:
     """Runs the units of phase 1 with ``concurrency`` workers and records each as it finishes."""
 
-    def __init__(self, run_dir: Path, store: RunStore, suite: Suite, backend: Backend, opts: GenerateOptions):
+    def __init__(self, run_dir: Path, store: RunStore, suite: Suite, backend: Backend, opts: GenerateOptions,
+                 executor: Any = None):
         self.run_dir = run_dir
         self.store = store
         self.suite = suite
         self.backend = backend
         self.opts = opts
+        self.executor = executor
         self.summary = PhaseSummary()
         self.first_errors = FirstErrors("generate", quiet=opts.quiet)
+        self._pending: list[GenerationRecord] = []
+        self._last_commit = time.monotonic()
 
     def _read_input(self, name: str) -> bytes:
         path = self.suite.input_path(name)
@@ -258,55 +319,23 @@ class _Generator:
             params=dict(self.backend.params),
         )
 
-    async def _multiturn(self, request: GenerationRequest, item: Item) -> list[GeneratedImage]:
-        """Each round edits the previous result: in one session (native) or by re-uploading it."""
-        results: list[GeneratedImage] = []
-        if self.opts.mode == "reupload" and not self.backend.replays_sessions:
-            current = request.images[0]
-            for instruction in item.rounds:
-                step = GenerationRequest(
-                    item_id=item.id, prompt=instruction, sample=request.sample, seed=request.seed, kind="edit",
-                    size=request.size, images=[current], params=request.params,
-                )
-                image = await self.backend.edit(step)
-                results.append(image)
-                current = image.data
-            return results
-        session = self.backend.session(request)
-        try:
-            for index, instruction in enumerate(item.rounds):
-                results.append(await session.send(instruction, request.images[0] if index == 0 else None))
-        finally:
-            await session.close()
-        return results
-
     async def _produce(self, units: list[_Unit]) -> list[list[GeneratedImage] | BaseException]:
-        requests: list[GenerationRequest] = []
+        requests: list[GenerationRequest | None] = []
         out: list[list[GeneratedImage] | BaseException | None] = [None] * len(units)
         for pos, unit in enumerate(units):
             try:
                 requests.append(self._request(unit))
             except InputError as exc:
                 out[pos] = exc
-                requests.append(None)  # type: ignore[arg-type]
-        live = [(pos, req) for pos, req in enumerate(requests) if req is not None]
-        if units[0].item.kind == "multiturn":
-            for pos, req in live:
-                try:
-                    out[pos] = await self._multiturn(req, units[pos].item)
-                except Exception as exc:  # recorded per unit below
-                    out[pos] = exc
-        elif len(live) == 1:
-            pos, req = live[0]
-            call = self.backend.edit if req.kind == "edit" else self.backend.generate
-            try:
-                out[pos] = [await call(req)]
-            except Exception as exc:
-                out[pos] = exc
-        elif live:
-            results = await self.backend.generate_batch([req for _pos, req in live])
-            for (pos, _req), result in zip(live, results, strict=True):
-                out[pos] = result if isinstance(result, BaseException) else [result]
+                requests.append(None)
+        if any(req is not None for req in requests):
+            if self.executor is not None:
+                produced = await self.executor.produce(requests, units[0].item, self.opts.mode)
+            else:
+                produced = await call_backend(self.backend, requests, units[0].item, self.opts.mode)
+            for pos, result in enumerate(produced):
+                if requests[pos] is not None:
+                    out[pos] = result
         return [r if r is not None else RuntimeError("no result") for r in out]
 
     def _save(self, unit: _Unit, images: list[GeneratedImage]) -> GenerationRecord:
@@ -362,9 +391,28 @@ class _Generator:
                 record = self._save(unit, result)
             except OSError as exc:
                 raise disk_error(exc, self.run_dir) from None
-        self.store.put_generation(record)
+        self._commit(record)
         self.summary.count(record.status)
         self.summary.done += 1
+
+    def _commit(self, record: GenerationRecord) -> None:
+        """Queue a record whose files are on disk; commit the queue every COMMIT_ROWS rows or COMMIT_SECONDS.
+
+        One transaction per group instead of per row (the resume guarantee is unchanged: a committed
+        row's images are complete; a killed run redoes at most the last COMMIT_SECONDS of units).
+        """
+        self._pending.append(record)
+        if len(self._pending) >= COMMIT_ROWS or time.monotonic() - self._last_commit >= COMMIT_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            try:
+                self.store.put_generations(self._pending)
+            except OSError as exc:
+                raise disk_error(exc, self.run_dir) from None
+            self._pending = []
+        self._last_commit = time.monotonic()
 
     async def run(self, units: list[_Unit]) -> PhaseSummary:
         batched = self.backend.batch_size > 1
@@ -377,7 +425,11 @@ class _Generator:
             for start in range(0, len(same), size):
                 queue.put_nowait(same[start:start + size])
         # A batched (local, GPU-bound) backend gets one worker; API backends get --concurrency.
+        # On Ray, two units per actor are in flight (one running, one queued): the bound on the
+        # images the driver holds undelivered.
         workers = 1 if batched else max(1, self.opts.concurrency)
+        if self.executor is not None:
+            workers = self.executor.in_flight(workers)
         with progress_bar("generate", len(units), quiet=self.opts.quiet,
                           errors=lambda: self.summary.statuses.get("error", 0)) as advance:
 
@@ -398,6 +450,7 @@ class _Generator:
             finally:
                 for task in tasks:
                     task.cancel()
+                self.flush()  # every finished unit is committed, also on an error or Ctrl-C
         return self.summary
 
 
@@ -414,10 +467,31 @@ def prepare_run(
     store.put_items(suite.items())
 
 
+def _generation_pool(executor: ExecutorOptions | None, backend: Backend) -> Any:
+    """A started Ray pool for this backend, or None to run here (local executor, or a backend bound to this process)."""
+    if executor is None or executor.kind == "local":
+        if executor is not None:
+            executor.check()
+        return None
+    if getattr(backend, "runs_in_driver", False):
+        executor.check()
+        return None
+    from genlens.runs.executors import make_executor
+
+    pool = make_executor(executor)
+    pool.start_generation(backend)
+    return pool
+
+
 def generate(
     run_dir: Path, suite: Suite, backend: Backend, opts: GenerateOptions, *, data_dir: Path | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> PhaseSummary:
-    """Phase 1. Safe to call again on the same directory: it resumes."""
+    """Phase 1. Safe to call again on the same directory: it resumes.
+
+    ``executor`` (``--executor ray``) sends the units to Ray actors that each build the backend from
+    its spec once; backends that must run in this process (API clients, folder:) stay here.
+    """
     started = time.perf_counter()
     spec = RunSpec(
         suite=suite.meta.name, suite_version=suite.meta.version, model=backend.spec,
@@ -425,7 +499,10 @@ def generate(
         mode=opts.mode, suite_args=public_params(suite.suite_args),
     )
     with locked_run(run_dir) as store:
-        prepare_run(run_dir, store, suite, spec, {"backend": backend.describe(), "data_dir": str(data_dir) if data_dir else None})
+        prepare_run(run_dir, store, suite, spec, {
+            "backend": backend.describe(), "data_dir": str(data_dir) if data_dir else None,
+            "shard": list(opts.shard) if opts.shard else None,  # `genlens merge` and reports read it
+        })
         _clean_temp_files(run_dir / IMAGES_DIR)
         items = select_items(suite.items(), opts.limit, opts.shard)
         units, skipped = _plan_units(store, suite, items, spec, opts, run_dir)
@@ -434,7 +511,8 @@ def generate(
             backend.suite_candidates = lambda item_id, sample: suite.folder_candidates(by_id[item_id], sample)
             if hasattr(backend, "suite_name"):
                 backend.suite_name = suite.meta.name
-        runner = _Generator(run_dir, store, suite, backend, opts)
+        pool = _generation_pool(executor, backend) if units else None
+        runner = _Generator(run_dir, store, suite, backend, opts, pool)
         runner.summary.total = len(units) + skipped
         runner.summary.skipped = skipped
 
@@ -444,7 +522,13 @@ def generate(
             finally:
                 await backend.aclose()
 
-        summary = asyncio.run(main())
+        try:
+            summary = asyncio.run(main())
+        finally:
+            if pool is not None:
+                if pool.retries:  # units re-sent after their worker died (shown in the phase summary)
+                    runner.summary.statuses["worker_retries"] = pool.retries
+                pool.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -562,8 +646,12 @@ def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any]
     return data, suite
 
 
-def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
-    """Phase 2: run every scorer of the suite over every finished generation not yet scored."""
+def score(run_dir: Path, ctx: ScoreContext, *, executor: ExecutorOptions | None = None) -> PhaseSummary:
+    """Phase 2: run every scorer of the suite over every finished generation not yet scored.
+
+    ``executor`` (``--executor ray``) scores batches on Ray actors that load the scorer once; API
+    judges (scorers with their own request concurrency) keep their call layer in this process.
+    """
     started = time.perf_counter()
     summary = PhaseSummary()
     _data, suite = open_suite_for_run(run_dir, ctx)
@@ -584,8 +672,14 @@ def score(run_dir: Path, ctx: ScoreContext) -> PhaseSummary:
             summary.skipped += len(generations) - len(pending)
             if not pending:
                 continue
-            scorer.load()
-            asyncio.run(_score_pending(store, scorer, pending, items, run_dir, ctx, summary))
+            pool = _scoring_pool(executor, scorer, suite, ctx)
+            if pool is None:
+                scorer.load()
+            try:
+                asyncio.run(_score_pending(store, scorer, pending, items, run_dir, ctx, summary, pool))
+            finally:
+                if pool is not None:
+                    pool.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -615,9 +709,21 @@ def _rescore_stored(
     summary.done += len(records)
 
 
+def _scoring_pool(executor: ExecutorOptions | None, scorer: Scorer, suite: Suite, ctx: ScoreContext) -> Any:
+    if executor is None or executor.kind == "local" or scorer.concurrency > 1:
+        if executor is not None:
+            executor.check()
+        return None
+    from genlens.runs.executors import make_executor
+
+    pool = make_executor(executor)
+    pool.start_scoring(suite.meta.name, ctx.data_dir, dict(suite.suite_args), ctx, scorer.name)
+    return pool
+
+
 async def _score_pending(
     store: RunStore, scorer: Scorer, pending: list[tuple[GenerationRecord, str]], items: dict[str, Item],
-    run_dir: Path, ctx: ScoreContext, summary: PhaseSummary,
+    run_dir: Path, ctx: ScoreContext, summary: PhaseSummary, pool: Any = None,
 ) -> None:
     size = max(1, scorer.batch_size)
     batches = [pending[i:i + size] for i in range(0, len(pending), size)]
@@ -635,7 +741,12 @@ async def _score_pending(
                 except asyncio.QueueEmpty:
                     return
                 inputs = [ScoreInput(items[g.item_id], g, run_dir, ctx.data_dir) for g, _fp in batch]
-                results = await scorer.score_batch(inputs)
+                if pool is not None:
+                    results = await pool.score(inputs)
+                    if isinstance(results, BaseException):  # the batch kept killing its worker: errors, retried next run
+                        results = [("error", {"reason": str(results)}) for _ in batch]
+                else:
+                    results = await scorer.score_batch(inputs)
                 if len(results) != len(batch):
                     raise RuntimeError(f"scorer {scorer.name} returned {len(results)} results for {len(batch)} inputs")
                 records = [
@@ -651,7 +762,8 @@ async def _score_pending(
                 summary.done += len(records)
                 advance(len(records))
 
-        tasks = [asyncio.create_task(worker()) for _ in range(max(1, scorer.concurrency))]
+        workers = pool.in_flight(1) if pool is not None else max(1, scorer.concurrency)
+        tasks = [asyncio.create_task(worker()) for _ in range(workers)]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -706,6 +818,10 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         "samples": spec.get("samples"),
         "seed": spec.get("seed"),
     }
+    if data.get("shard"):  # one shard's headline is not the run's: reports refuse it and point to `genlens merge`
+        results["shard"] = "{}/{}".format(*data["shard"])
+    if data.get("merge"):
+        results["merged"] = data["merge"]
     try:
         atomic_write_text(run_dir / RESULTS_JSON, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
         rows = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in result.rows)

@@ -1,11 +1,11 @@
-"""The run's SQLite store (WAL): items, generations, scores. One transaction per record."""
+"""The run's SQLite store (WAL): items, generations, scores. Rows are committed only after their files are on disk."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +78,35 @@ class RunStore:
         }
 
     # -- generations --------------------------------------------------------------------------
-    def put_generation(self, record: GenerationRecord) -> None:
+    @staticmethod
+    def _generation_row(record: GenerationRecord, now: float) -> tuple[Any, ...]:
         payload = {
             "images": record.images, "image_sizes": record.image_sizes, "formats": record.formats,
             "trace": record.trace, "reason": record.reason, "meta": record.meta,
         }
-        # One statement, one implicit transaction. A generation is only ever replaced after the
-        # resume scan found it stale and removed it with its scores (delete_generations).
-        self.conn.execute(
-            "INSERT OR REPLACE INTO generations(fingerprint, item_id, sample, seed, status, payload, created)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
-             json.dumps(payload, ensure_ascii=False, default=str), time.time()),
-        )
+        return (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
+                json.dumps(payload, ensure_ascii=False, default=str), now)
+
+    def put_generation(self, record: GenerationRecord) -> None:
+        self.put_generations([record])
+
+    def put_generations(self, records: Sequence[GenerationRecord]) -> None:
+        """Commit records in one transaction (their images are already on disk).
+
+        A generation is only ever replaced after the resume scan found it stale and removed it
+        with its scores (delete_generations).
+        """
+        if not records:
+            return
+        now = time.time()
+        rows = [self._generation_row(r, now) for r in records]
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO generations(fingerprint, item_id, sample, seed, status, payload, created)"
+                " VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
 
     def generations(self, status: str | None = None) -> Iterator[GenerationRecord]:
         query = "SELECT fingerprint, item_id, sample, seed, status, payload FROM generations"

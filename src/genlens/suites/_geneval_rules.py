@@ -279,20 +279,39 @@ def stratified_prompt_bootstrap(groups: Mapping[str, Sequence[Sequence[bool]]], 
     """95% intervals for each tag score and the overall score, resampling prompts within each tag.
 
     ``groups`` maps tag -> one list of image verdicts per prompt. Images of one prompt move together
-    (they share the prompt, so they are not independent draws).
+    (they share the prompt, so they are not independent draws). A tag with fewer than
+    :data:`genlens.stats.MIN_BOOTSTRAP_UNITS` prompts gets no interval, and then neither does the
+    overall (see :func:`interval_note`). Own loop: scipy's bootstrap cannot resample clusters within strata.
     """
+    from genlens.stats import MIN_BOOTSTRAP_UNITS
+
     rng = np.random.default_rng(seed)
     alpha = (1 - confidence) / 2
     per_tag: dict[str, np.ndarray] = {}
+    short = False
     for tag, prompts in groups.items():
         hits = np.array([sum(map(bool, p)) for p in prompts], dtype=float)
         sizes = np.array([len(p) for p in prompts], dtype=float)
         if sizes.sum() == 0:
             continue
+        if len(prompts) < MIN_BOOTSTRAP_UNITS:
+            short = True
+            continue
         idx = rng.integers(0, len(prompts), size=(resamples, len(prompts)))
         per_tag[tag] = hits[idx].sum(axis=1) / np.maximum(sizes[idx].sum(axis=1), 1)
     out = {tag: [float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha))] for tag, v in per_tag.items()}
-    if per_tag:
+    if per_tag and not short:
         overall = np.mean(np.stack(list(per_tag.values())), axis=0)
         out["overall"] = [float(np.quantile(overall, alpha)), float(np.quantile(overall, 1 - alpha))]
     return out
+
+
+def interval_note(groups: Mapping[str, Sequence[Sequence[bool]]]) -> str | None:
+    """Which tags have too few prompts for a bootstrap interval (so the overall has none), or None."""
+    from genlens.stats import MIN_BOOTSTRAP_UNITS
+
+    short = sorted(f"{tag} ({len(prompts)})" for tag, prompts in groups.items() if len(prompts) < MIN_BOOTSTRAP_UNITS)
+    if not short:
+        return None
+    return (f"no interval for tags with fewer than {MIN_BOOTSTRAP_UNITS} prompts: {', '.join(short)}; "
+            "so none for the overall either")

@@ -24,9 +24,21 @@ from typing import Any
 
 from genlens.errors import InputError, SpecError
 from genlens.imageio import atomic_write, atomic_write_text, decode
+from genlens.judges.scorer import parse_disagreements
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
-from genlens.suites._edit_judge import configured_judge, edit_pair_images, make_edit_judge_scorers, overall_of, pq_of, sc_of
+from genlens.suites._coverage import Coverage
+from genlens.suites._edit_judge import (
+    UPSTREAM_JPEG_QUALITY,
+    configured_judge,
+    edit_pair_images,
+    make_edit_judge_scorers,
+    official_protocol,
+    overall_of,
+    parser_note,
+    pq_of,
+    sc_of,
+)
 from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -224,12 +236,14 @@ class GEditSuite(Suite):
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
         max_side = int(ctx.suite_args.get("judge_max_side", 0))
+        quality = UPSTREAM_JPEG_QUALITY if configured_judge(ctx) and official_protocol(ctx) else None
 
         def sc_inputs(inp: ScoreInput) -> tuple[str, list[bytes]]:
-            return inp.item.prompt, edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side)
+            return inp.item.prompt, edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side,
+                                                     quality)
 
         def pq_input(inp: ScoreInput) -> list[bytes]:
-            return edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side)[1:]
+            return edit_pair_images(self.input_path(inp.item.input_images[0]), inp.image_paths[0], max_side, quality)[1:]
 
         return make_edit_judge_scorers(ctx, name_prefix="viescore", version="1", sc_inputs=sc_inputs, pq_input=pq_input)
 
@@ -252,6 +266,7 @@ class GEditSuite(Suite):
         metrics: dict[str, float | None] = {}
         headline: dict[str, float | None] = {}
         partial: list[str] = []
+        coverages: dict[str, Coverage] = {}
         for language in self.languages:
             for subset in ("fullset", "intersection"):
                 chosen = [r for r in rows if r["language"] == language and (subset == "fullset" or r["intersection"])]
@@ -262,28 +277,42 @@ class GEditSuite(Suite):
                     metrics[f"{name}_{suffix}"] = summary[name]  # type: ignore[assignment]
                 metrics[f"task_types_{suffix}"] = summary["n_types"]  # type: ignore[assignment]
                 if subset == "fullset":
-                    # The model score is the mean over all 11 task types; over fewer it is not that number.
-                    complete = summary["n_types"] == len(TASK_TYPES)
+                    # The model score is the mean over all 11 task types and every prompt of the language;
+                    # over fewer it is not that number: it moves to overall_<lang>_partial.
+                    cover = language_coverage(self.items(), chosen, language)
+                    coverages[language] = cover
+                    complete = cover.complete and summary["n_types"] == len(TASK_TYPES)
                     headline[f"overall_{language}"] = summary["overall"] if complete else None  # type: ignore[assignment]
-                    if not complete and summary["overall"] is not None:
-                        partial.append(f"{language}: {summary['n_types']} of {len(TASK_TYPES)} task types")
+                    if not complete:
+                        metrics[f"overall_{language}_partial"] = metrics.pop(f"overall_{language}")
+                        if summary["overall"] is not None:
+                            partial.append(f"{language}: {cover.text()}")
                     for task, means in per_task.items():
                         categories[f"{language}/{task}"] = means
         provenance = gedit_provenance(ctx, self.source_info())
         if partial:
             provenance["notes"].append(
-                "no headline overall where task types have no score (" + "; ".join(partial) + "): overall_<lang> in "
-                "metrics is the mean over the scored types only")
-        return SuiteResult(headline=headline, metrics=metrics, categories=categories, counts=counts,
+                "partial run (" + "; ".join(partial) + "): no headline overall_<lang> where a prompt or task type has no "
+                "score; overall_<lang>_partial is the same mean over what was scored, not comparable with published numbers")
+        def added(pairs: list[tuple[int, int]]) -> tuple[int, int]:
+            return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+
+        total = Coverage(prompts=added([c.prompts for c in coverages.values()]),
+                         images=added([c.images for c in coverages.values()]),
+                         tags=added([c.tags for c in coverages.values() if c.tags]))
+        extra = {"coverage": {**total.as_dict(), "by_language": {k: c.as_dict() for k, c in coverages.items()}}}
+        return SuiteResult(headline=headline, metrics=metrics, categories=categories, counts=counts, extra=extra,
                            provenance=provenance, rows=rows)
 
 
 def gedit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per edited image: SC, PQ, O on the 0–10 scale (None when unparsed), and counts."""
     rows: list[dict[str, Any]] = []
-    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0}
+    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0,
+              "parse_disagreements": 0}
     for entry in scored:
         gen, item = entry.generation, entry.item
+        counts["parse_disagreements"] += parse_disagreements([entry.scores.get("viescore_sc"), entry.scores.get("viescore_pq")])
         row: dict[str, Any] = {
             "item": item.id, "sample": gen.sample, "category": item.category, "language": item.meta.get("language"),
             "intersection": bool(item.meta.get("intersection")), "prompt": item.prompt, "status": gen.status,
@@ -317,6 +346,16 @@ def gedit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]]
     return rows, counts
 
 
+def language_coverage(items: Sequence[Item], rows: list[dict[str, Any]], language: str) -> Coverage:
+    """One language's prompts with a score (SC and PQ read, or a refused edit scored 0) against all of
+    its prompts, and its task types with a score against the 11."""
+    expected = [i for i in items if i.meta.get("language") == language]
+    done = {r["item"] for r in rows if r["overall"] is not None}
+    types = {r["category"] for r in rows if r["overall"] is not None}
+    return Coverage(prompts=(len(done), len(expected)), images=(len(done), len(expected)),
+                    tags=(len(types), len(TASK_TYPES)))
+
+
 def task_means(rows: list[dict[str, Any]]) -> dict[str, float | int | None]:
     """Per task type: mean SC, PQ and O (O computed per image first), each over the images that have it."""
     return {
@@ -347,9 +386,19 @@ def gedit_provenance(ctx: ScoreContext, source: dict[str, Any]) -> dict[str, Any
         "0-10 scale; per task-type means; model score = unweighted mean over the 11 task types",
         "unparsed judge answers (and judge refusals) are left out and counted; upstream fills them with a random score",
         "refused edits score SC = PQ = O = 0",
-        "the edited image is resized to the source size before judging (upstream rule); images are sent as PNG",
+        "the edited image is resized to the source size before judging (upstream rule)",
         "upstream judges: 'gpt4o' backbone = gpt-4.1 (API default temperature), or Qwen2.5-VL-72B-Instruct-AWQ",
     ]
     if not configured_judge(ctx):
         notes.append("no --judge given: no scores")
-    return {"notes": notes, "dataset": source, "judge": configured_judge(ctx)}
+        return {"notes": notes, "dataset": source, "judge": None}
+    from genlens.judges.official import parse_mode
+    from genlens.judges.scorer import judge_choice
+
+    official = official_protocol(ctx)
+    notes.append(f"images sent to the judge as JPEG quality {UPSTREAM_JPEG_QUALITY}, as VIEScore's client re-encodes them"
+                 if official else "images sent to the judge as PNG (upstream re-encodes them as JPEG quality 75: "
+                 "use --scorer-arg parse=official or --suite-arg protocol=official for that)")
+    mode = parse_mode(judge_choice(ctx, "").params)
+    return {"notes": notes, "dataset": source, "judge": configured_judge(ctx), "parser": parser_note(mode, "viescore"),
+            "judge_image_format": f"JPEG q{UPSTREAM_JPEG_QUALITY}" if official else "PNG"}

@@ -23,6 +23,7 @@ from genlens.errors import GenlensError, InputError
 from genlens.imageio import atomic_write_text, load_image
 from genlens.scorers.base import Scorer
 from genlens.suites import _geneval_rules as rules
+from genlens.suites._coverage import Coverage, mark_partial, run_samples
 from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -309,6 +310,20 @@ def collect_rows(scored: Sequence[ScoredGeneration], run_dir: Path) -> tuple[lis
     return rows, errored, unscored
 
 
+def geneval_coverage(rows: Sequence[dict[str, Any]], run_dir: Path | None) -> Coverage:
+    """Prompts, images and tags scored against all 553 prompts × the run's samples and GenEval's 6 tags.
+
+    Samples come from run.json; without a run, the most images any prompt has (at least 1).
+    """
+    per_prompt: dict[str, int] = {}
+    for r in rows:
+        per_prompt[r["item"]] = per_prompt.get(r["item"], 0) + 1
+    total = len(load_metadata())
+    samples = run_samples(run_dir, max(per_prompt.values(), default=1))
+    return Coverage(prompts=(len(per_prompt), total), images=(len(rows), total * samples),
+                    tags=(len({r["tag"] for r in rows}), len(rules.TAGS)))
+
+
 def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer: GenEvalScorer,
               run_dir: Path | None) -> SuiteResult:
     """Per-tag scores, overall, prompt-level any/all-of-k, intervals, failure histogram; writes the official export."""
@@ -332,21 +347,28 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
         atomic_write_text(run_dir / SUMMARY_TXT, text)
         extra["official_files"] = [RESULTS_JSONL, SUMMARY_TXT]
     identity = scorer.identity()
-    return SuiteResult(
+    by_tag = {t: list(g.values()) for t, g in groups.items()}
+    result = SuiteResult(
         headline={"overall": summary["overall"]},
         metrics={"correct_images": summary["correct_images"], "prompt_any_of_k": prompt_level["any_of_k"],
                  "prompt_all_of_k": prompt_level["all_of_k"]},
         categories=categories,
         counts={"images_scored": len(rows), "refused": sum(1 for r in rows if r["status"] == "refused"),
                 "errored": errored, "unscored": unscored},
-        intervals=rules.stratified_prompt_bootstrap({t: list(g.values()) for t, g in groups.items()}),
+        intervals=rules.stratified_prompt_bootstrap(by_tag),
         extra=extra,
         provenance={
             "protocol": f"GenEval official rules ({UPSTREAM}); overall = unweighted mean of the 6 per-tag image-level scores",
             "detector": identity["detector"], "clip": identity["clip"], "rules": identity["rules"],
             "caveat": CAVEAT,
-            "intervals": "95% percentile bootstrap (2000 resamples), prompts resampled within each tag",
+            "intervals": "95% percentile bootstrap (2000 resamples), prompts resampled within each tag"
+                         + (f"; {note}" if (note := rules.interval_note(by_tag)) else ""),
             "refusals": "a refused generation counts as an incorrect image; generations that errored are left out",
         },
         rows=rows,
     )
+    partial = mark_partial(result, geneval_coverage(rows, run_dir),
+                           what=f"{errored} errored, {unscored} unscored" if errored or unscored else "")
+    if partial:
+        result.provenance["caveat"] = f"{partial}. {CAVEAT}"
+    return result

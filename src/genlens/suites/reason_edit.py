@@ -31,15 +31,18 @@ from PIL import Image
 
 from genlens.errors import InputError
 from genlens.imageio import load_image, load_rgb
+from genlens.judges.scorer import parse_disagreements
 from genlens.metrics.fidelity import SMARTEDIT_SIZE, mask_bbox, smartedit_background
 from genlens.scorers.base import Scorer
-from genlens.stats import bootstrap_ci, mean_or_none
+from genlens.stats import bootstrap_ci, mean_or_none, too_few_units
+from genlens.suites._coverage import Coverage, mark_partial
 from genlens.suites._edit_judge import (
     configured_judge,
     edit_pair_images,
     image_bytes,
     make_edit_judge_scorers,
     overall_of,
+    parser_note,
     pq_of,
     sc_of,
 )
@@ -244,7 +247,8 @@ class ReasonEditSuite(Suite):
         def pq_input(inp: ScoreInput) -> list[bytes]:
             return [image_bytes(load_rgb(inp.image_paths[0]), max_side)]
 
-        out += make_edit_judge_scorers(ctx, name_prefix="judge", version="1", sc_inputs=sc_inputs, pq_input=pq_input)
+        out += make_edit_judge_scorers(ctx, name_prefix="judge", version="1", sc_inputs=sc_inputs, pq_input=pq_input,
+                                       official_sc="comfymind")
         return out
 
     def folder_candidates(self, item: Item, sample: int) -> list[str]:
@@ -280,19 +284,30 @@ class ReasonEditSuite(Suite):
         overall = summarise(main)
         judged = [r["sc"] / 10 for r in main if r["sc"] is not None]
         metrics = {k: v for k, v in overall.items() if k not in ("n", "gpt_score")}
-        if any(r["group"] == "addition" for r in rows):
-            metrics["gpt_score_with_add_supp"] = summarise(rows)["gpt_score"]
+        # Folders 1-7 (what public ports average) beside the 1-6 headline; None when folder 7 is not loaded.
+        metrics["gpt_score_with_add_supp"] = summarise(rows)["gpt_score"] if any(r["group"] == "addition" for r in rows) else None
         interval = bootstrap_ci(judged)
-        return SuiteResult(
+        result = SuiteResult(
             headline={"gpt_score": overall["gpt_score"]},
             metrics=metrics,
             categories=categories,
             counts=counts,
             intervals={"gpt_score": interval} if interval else {},
-            extra={"anchor": {"source": "gpt-imgeval", "table": "reason_edit_fig4", "metric": "gpt_score"}},
+            extra={"anchor": {"source": "gpt-imgeval", "table": "reason_edit_fig4", "metric": "gpt_score"},
+                   "headline_folders": list(FOLDERS)},
             provenance=reason_edit_provenance(ctx),
             rows=rows,
         )
+        expected = [i for i in self.items() if i.category in FOLDERS]
+        done = {r["item"] for r in main if r["sc"] is not None}
+        partial = mark_partial(result, Coverage(
+            prompts=(len(done), len(expected)), images=(len(done), len(expected)),
+            tags=(len({r["category"] for r in main if r["sc"] is not None}), len(FOLDERS))))
+        if partial:
+            result.provenance["notes"].append(partial)
+        if judged and interval is None:
+            result.provenance["notes"].append(too_few_units(len(judged)))
+        return result
 
 
 def _judge(entry: ScoredGeneration, name: str) -> tuple[dict[str, Any] | None, str | None, str | None]:
@@ -306,9 +321,11 @@ def _judge(entry: ScoredGeneration, name: str) -> tuple[dict[str, Any] | None, s
 def reason_edit_rows(scored: Sequence[ScoredGeneration]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per edited image with judge scores (0–10), SmartEdit metrics and CLIP; plus counts."""
     rows: list[dict[str, Any]] = []
-    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0}
+    counts = {"refused": 0, "errored": 0, "unparsed_sc": 0, "unparsed_pq": 0, "judge_refused": 0, "judge_errors": 0,
+              "parse_disagreements": 0}
     for entry in scored:
         gen, item = entry.generation, entry.item
+        counts["parse_disagreements"] += parse_disagreements([entry.scores.get("judge_sc"), entry.scores.get("judge_pq")])
         row: dict[str, Any] = {
             "item": item.id, "sample": gen.sample, "category": item.category, "group": item.meta.get("group"),
             "prompt": item.prompt, "status": gen.status, "image": gen.images[0] if gen.images else None,
@@ -361,8 +378,12 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, float | int | None]:
 
 def reason_edit_provenance(ctx: ScoreContext) -> dict[str, Any]:
     notes = [
-        "gpt_score = mean of min(edit success, over-editing)/10 over folders 1-6 pooled (VIEScore-TIE SC, "
-        "as in ComfyMind's public port of the GoT/GPT-ImgEval protocol); pq, overall = sqrt(SC*PQ) kept beside it",
+        "GPT-ImgEval published no judge prompt and no answer parser for this score: genlens's template is its own "
+        "VIEScore-TIE SC wording (as GoT describes the protocol); the nearest public text is ComfyMind's port "
+        "(pass it with --judge-prompt; --scorer-arg parse=official reads answers as that port does)",
+        "gpt_score = mean of min(edit success, over-editing)/10 over folders 1-6 pooled (GPT-ImgEval Fig. 4 / GoT "
+        "Table 2); public ports (ComfyMind) average folders 1-7: that figure is gpt_score_with_add_supp "
+        "(needs --suite-arg add_supp=true); pq, overall = sqrt(SC*PQ) kept beside it",
         "refused edits score SC = PQ = 0; unparsed judge answers are left out of the means and counted",
         "PSNR/SSIM/MSE: SmartEdit weighting (1 - mask/255 on both images, 256x256 bicubic, mask nearest), "
         "per-image then averaged; identical images give PSNR capped at 100 dB (upstream: inf)",
@@ -379,4 +400,11 @@ def reason_edit_provenance(ctx: ScoreContext) -> dict[str, Any]:
     elif "gpt-4o" not in judge:
         notes.append(f"judge {judge}: GPT-ImgEval's 0.929 (and GoT's baselines) were judged by GPT-4o "
                      "(snapshot not published), so the comparison is across judges")
-    return {"notes": notes, "judge": configured_judge(ctx), "judge_max_side": int(ctx.suite_args.get("judge_max_side", JUDGE_MAX_SIDE))}
+    out = {"notes": notes, "judge": configured_judge(ctx), "judge_max_side": int(ctx.suite_args.get("judge_max_side", JUDGE_MAX_SIDE)),
+           "headline_folders": "1-6"}
+    if judge:
+        from genlens.judges.official import parse_mode
+        from genlens.judges.scorer import judge_choice
+
+        out["parser"] = parser_note(parse_mode(judge_choice(ctx, "").params), "comfymind")
+    return out

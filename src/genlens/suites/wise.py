@@ -19,13 +19,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from genlens.errors import InputError
+from genlens.judges import official
 from genlens.judges.base import JudgeRequest, make_judge
+from genlens.judges.official import parse_mode
 from genlens.judges.parsing import parse_scores
 from genlens.judges.scorer import JudgeScorer, judge_choice
 from genlens.judges.templates import Template, load_template_file
 from genlens.scorers.base import Scorer
-from genlens.stats import bootstrap_ci, mean_or_none
+from genlens.stats import bootstrap_ci, mean_or_none, too_few_units
 from genlens.suites import _wise_prompts as own
+from genlens.suites._coverage import Coverage
 from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
@@ -97,6 +100,7 @@ class _WiseBase(Suite):
     default_judge: ClassVar[str]
     default_judge_args: ClassVar[dict[str, Any]] = {}
     own_template: ClassVar[Template]
+    official_reader: ClassVar[Any]  # the upstream script's answer reader (genlens.judges.official)
     official_files: ClassVar[tuple[str, str]]
     scorer_name: ClassVar[str]
 
@@ -166,16 +170,30 @@ class _WiseBase(Suite):
         choice = judge_choice(ctx, self.default_judge)
         params = dict(choice.params)
         use_cache = str(params.pop("cache", "true")).lower() not in ("false", "0", "no", "off")
+        mode = parse_mode(params)
+        params.pop("parse", None)
         defaults = self.default_judge_args if choice.spec == self.default_judge else {
             k: v for k, v in self.default_judge_args.items() if k == "max_tokens"}
         judge = make_judge(choice.spec, concurrency=ctx.concurrency, params={**defaults, **params})
         labels, allowed = self.labels, self.allowed
 
-        def parse(raw: str) -> dict[str, int] | None:
+        def strict(raw: str) -> dict[str, int] | None:
             return parse_scores(raw, labels, allowed)
 
+        upstream = type(self).official_reader
+        readers = {"genlens": (strict, self.scorer_name), "official": (upstream, f"{self.scorer_name}-official")}
+        (parse, parser_id), (check, check_id) = readers[mode], readers["official" if mode == "genlens" else "genlens"]
         return [JudgeScorer(name=self.scorer_name, version="1", judge=judge, template=self.template(ctx, choice.prompt_file),
-                            build=build_request, parse=parse, parser_id=self.scorer_name, use_cache=use_cache)]
+                            build=build_request, parse=parse, parser_id=parser_id, use_cache=use_cache,
+                            check_parse=check, check_parser_id=check_id)]
+
+    def parser_note(self, ctx: ScoreContext) -> str:
+        """Which reader turned answers into scores (recorded in provenance)."""
+        if parse_mode(judge_choice(ctx, self.default_judge).params) == "official":
+            return ("parse=official: answers read as the upstream script reads them (first digit after each label, "
+                    "last occurrence wins, no range check; bare-number lines only when no label is present)")
+        return ("parse=genlens (strict): every label needed, values only on the scale; "
+                "--scorer-arg parse=official reads answers as the upstream script does")
 
     # -- aggregation ---------------------------------------------------------------------------
     def image_score(self, scores: dict[str, int]) -> float:
@@ -195,6 +213,8 @@ class _WiseBase(Suite):
         caveats = self.caveats(tally, overall, counted, n_items)
         all_scores = [s["score"] for rows in tally.scored.values() for s in rows]
         ci = bootstrap_ci(all_scores) if all_scores else None
+        if all_scores and ci is None:
+            caveats.append(str(too_few_units(len(all_scores))))
         # As the official script: the overall is the headline only when every prompt has a score;
         # otherwise it is reported beside it as overall_partial (with a caveat), never as the score.
         complete = counted == n_items
@@ -206,8 +226,11 @@ class _WiseBase(Suite):
             counts={"images_scored": counted, **tally.counts, "items_in_suite": n_items},
             intervals={"mean_image_score": ci} if ci else {},
             extra={"judge_usage": tally.usage(), "weights": self.weights,
+                   "coverage": Coverage(
+                       prompts=(len({r["item"] for r in tally.rows if r["score"] is not None}), n_items),
+                       images=(counted, n_items), tags=(sum(1 for v in tally.scored.values() if v), len(self.ranges))).as_dict(),
                    "unparsed_by_category": {name: tally.unparsed.get(name, 0) for name in self.ranges}},
-            provenance={"protocol": self.protocol_text(), "judge_models": sorted(tally.models),
+            provenance={"protocol": self.protocol_text(), "parser": self.parser_note(ctx), "judge_models": sorted(tally.models),
                         "judge_templates": sorted(tally.templates), "caveats": caveats},
             rows=tally.rows,
         )
@@ -241,6 +264,9 @@ class _WiseBase(Suite):
         if tally.models and tally.models != {wanted}:
             notes.append(f"judge model(s) {', '.join(sorted(tally.models))} differ from the official {wanted}: "
                          "scores are not directly comparable with published ones")
+        if tally.counts["parse_disagreements"]:
+            notes.append(f"{tally.counts['parse_disagreements']} answer(s) read differently by genlens's strict parser and "
+                         "the official one (counts.parse_disagreements; see parser)")
         notes.append("images are sent with their real MIME type (the official script labels every image image/png)")
         return notes
 
@@ -259,7 +285,7 @@ class _Tally:
         self.scored: dict[str, list[dict[str, Any]]] = {}
         self.unparsed: dict[str, int] = {}
         self.counts = {"unparsed": 0, "judge_refused": 0, "judge_errors": 0, "not_judged": 0,
-                       "generation_refused": 0, "generation_errors": 0}
+                       "generation_refused": 0, "generation_errors": 0, "parse_disagreements": 0}
         self.rows: list[dict[str, Any]] = []
         self.models: set[str] = set()
         self.templates: set[str] = set()
@@ -283,6 +309,7 @@ class _Tally:
             return
         value = record.value
         self._account(value)
+        self.counts["parse_disagreements"] += int(not (value.get("parse_check") or {}).get("agree", True))
         row["judge"] = {"raw": value.get("raw"), "scores": value.get("scores"), "template": value.get("template"),
                         "model": value.get("model")}
         row["status"], row["reason"] = record.status, value.get("reason", "")
@@ -346,6 +373,8 @@ class WiseSuite(_WiseBase):
     official_files = ("wise_legacy_system.txt", "wise_legacy_user_template.txt")
     scorer_name = "wise_judge"
 
+    official_reader = staticmethod(official.wise_legacy)
+
     def image_score(self, scores: dict[str, int]) -> float:
         return wiscore(scores["Consistency"], scores["Realism"], scores["Aesthetic Quality"])
 
@@ -395,6 +424,7 @@ class WiseVerifiedSuite(_WiseBase):
     own_template = Template("genlens-wise-verified-v1", own.VERIFIED_SYSTEM, own.VERIFIED_USER)
     official_files = ("wise_verified_system.txt", "wise_verified_user_template.txt")
     scorer_name = "wise_verified_judge"
+    official_reader = staticmethod(official.wise_verified)
 
     def image_score(self, scores: dict[str, int]) -> float:
         return float(scores["Score"])

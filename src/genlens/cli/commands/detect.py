@@ -83,6 +83,9 @@ def register(app: typer.Typer) -> None:
             out_console.print(_robustness_table(result))
         if not quiet:
             err_console.print(f"normalisation: {result['normalisation']}")
+            for det in result["detectors"]:
+                for note in det.get("notes") or []:
+                    err_console.print(f"{det['name']}: {note}", markup=False)
             skipped = result["skipped_small"]
             if skipped.get("real") or skipped.get("generated"):
                 err_console.print(f"note: skipped {skipped['real']} real and {skipped['generated']} generated image(s) "

@@ -41,9 +41,10 @@ def _pct(value: float) -> str:
 
 
 def _heldout_line(heldout: dict[str, Any]) -> str:
-    low, high = heldout["interval"]
+    interval = heldout.get("interval")
+    span = f"[{_pct(interval[0])}, {_pct(interval[1])}]" if interval else f"({heldout.get('interval_note') or 'no interval'})"
     calibration = heldout["calibration"]
-    return (f"held-out accuracy {_pct(heldout['accuracy'])} [{_pct(low)}, {_pct(high)}] over {heldout['n_images']} images "
+    return (f"held-out accuracy {_pct(heldout['accuracy'])} {span} over {heldout['n_images']} images "
             f"({heldout['protocol']}); temperature {calibration['temperature']:.2f}, "
             f"ECE {calibration['uncalibrated']['ece']:.3f} -> {calibration['calibrated']['ece']:.3f} (cross-fitted)")
 

@@ -50,3 +50,31 @@ def test_put_items_skips_unchanged_items_and_rewrites_changed_ones(tmp_path):
     assert store.items()["1"].prompt == "changed"
     assert list(store.items()) == ["0", "1", "2"]  # official order kept
     store.close()
+
+
+def test_rows_committed_in_groups_are_all_committed_when_the_run_stops_early(tmp_path):
+    """Generation rows are committed in groups; a run stopped by an error still commits every finished unit."""
+    import pytest
+
+    from genlens.backends.synthetic import SyntheticBackend
+    from genlens.errors import SpecError
+    from genlens.runs import engine
+    from genlens.runs.store import RunStore
+
+    class StopsAtFifth(SyntheticBackend):
+        async def generate(self, request):
+            self.seen = getattr(self, "seen", 0) + 1
+            if self.seen == 5:
+                raise SpecError("configuration broke mid-run")
+            return await super().generate(request)
+
+    suite = engine.make_suite("image-props")
+    opts = engine.GenerateOptions(samples=1, limit=10, concurrency=1, quiet=True)
+    with pytest.raises(SpecError):
+        engine.generate(tmp_path / "run", suite, StopsAtFifth("gradient"), opts)
+    store = RunStore(tmp_path / "run" / "genlens.sqlite")
+    rows = list(store.generations())
+    store.close()
+    assert len(rows) == 4 and all(r.status == "ok" for r in rows)
+    for row in rows:  # each committed row's image is complete on disk
+        assert (tmp_path / "run" / row.images[0]).stat().st_size == row.image_sizes[0]
