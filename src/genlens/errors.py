@@ -70,6 +70,10 @@ class BackendBug(GenlensError):
         )
 
 
+class Blocked(GenlensError):
+    """A site shows a login wall, a CAPTCHA or a rate-limit banner: the run stops, finished work is kept."""
+
+
 class Refused(Exception):
     """A provider refused a request (content policy). Recorded as ``refused``, never retried."""
 

@@ -59,3 +59,63 @@ def test_loading_errors_are_one_line_input_errors(tmp_path):
         ClipModel.load(str(tmp_path / "empty"))
     with pytest.raises(InputError, match="cannot get CLIP model weights 'genlens-test/not-a-model'"):
         ClipModel.load("genlens-test/not-a-model")  # offline (HF_HUB_OFFLINE=1) and not cached
+
+
+# ---- open_clip's eval transform (what GenEval feeds its CLIP) ---------------------------------
+def test_open_clip_resize_keeps_the_shortest_side_and_truncates_the_other():
+    from genlens.scorers.clip import open_clip_resize_size
+
+    assert open_clip_resize_size(300, 227, 224) == (296, 224)  # 224 * 300 / 227 = 296.03 -> 296
+    assert open_clip_resize_size(100, 150, 224) == (224, 336)  # 224 * 150 / 100 = 336
+    assert open_clip_resize_size(224, 224, 224) == (224, 224)
+
+
+def test_open_clip_centre_crop_rounds_half_to_even_not_down():
+    from genlens.scorers.clip import open_clip_crop_origin
+
+    # excess 3 -> round(1.5) = 2 (a floor gives 1); excess 1 -> round(0.5) = 0; excess 5 -> round(2.5) = 2;
+    # excess 72 -> 36
+    assert open_clip_crop_origin(227, 224, 224) == (2, 0)
+    assert open_clip_crop_origin(225, 224, 224) == (0, 0)
+    assert open_clip_crop_origin(224, 229, 224) == (0, 2)
+    assert open_clip_crop_origin(296, 224, 224) == (36, 0)
+
+
+def test_open_clip_pixels_crop_and_normalise_by_hand():
+    from genlens.scorers.clip import OPENAI_MEAN, OPENAI_STD, open_clip_pixels
+
+    # 11 x 8 image whose red value is the column index: shortest side 8 already, so no resize; excess 3 -> left 2
+    arr = np.zeros((8, 11, 3), dtype=np.uint8)
+    arr[..., 0] = np.arange(11, dtype=np.uint8)[None, :]
+    pixels = open_clip_pixels([Image.fromarray(arr)], 8)
+    assert tuple(pixels.shape) == (1, 3, 8, 8)
+    first_column = (np.float32(2) / np.float32(255) - np.float32(OPENAI_MEAN[0])) / np.float32(OPENAI_STD[0])
+    assert float(pixels[0, 0, 0, 0]) == pytest.approx(float(first_column), abs=1e-6)
+    last_column = (np.float32(9) / np.float32(255) - np.float32(OPENAI_MEAN[0])) / np.float32(OPENAI_STD[0])
+    assert float(pixels[0, 0, 0, 7]) == pytest.approx(float(last_column), abs=1e-6)
+    green = -OPENAI_MEAN[1] / OPENAI_STD[1]  # value 0
+    assert float(pixels[0, 1].min()) == float(pixels[0, 1].max()) == pytest.approx(green, abs=1e-6)
+
+
+def test_open_clip_mode_feeds_the_model_open_clip_pixels(tmp_path):
+    from genlens.scorers.clip import open_clip_pixels
+
+    model = ClipModel.load(str(save_tiny_clip(tmp_path / "m")), device="cpu", preprocess="open_clip")
+    images = _images(2)
+    assert np.array_equal(model.pixel_values(images).numpy(), open_clip_pixels(images, 32).numpy())
+    assert model.preprocessing_identity()["mode"] == "open_clip"
+    assert model.preprocessing_identity()["backend"].startswith("Pillow ")
+    assert model.half_logits is False  # CPU: float32 logits
+
+
+def test_zero_shot_logits_in_float16_can_tie_where_float32_does_not():
+    from genlens.scorers.clip import zero_shot_logits
+
+    features = np.array([[1.0, 0.0]], dtype=np.float32)
+    classifier = np.array([[0.50001, 0.0], [0.50002, 0.0]], dtype=np.float32)
+    full = zero_shot_logits(features, classifier, half=False)
+    assert full[0] == pytest.approx([50.001, 50.002], abs=1e-4) and int(np.argmax(full[0])) == 1
+    # float16 spacing near 0.5 is 2^-11 = 0.000488: both weights round to 0.5, both logits to 50.0 -> the
+    # first maximum (colour 0) wins, as upstream's argmax over CUDA autocast logits
+    half = zero_shot_logits(features, classifier, half=True)
+    assert half[0].tolist() == [50.0, 50.0] and int(np.argmax(half[0])) == 0

@@ -102,9 +102,50 @@ def test_detector_preprocessing_and_mixed_sizes(tmp_path):
     assert resized == (800, 1067) and padded == (800, 1088) and tuple(pixels.shape) == (1, 3, 800, 1088)
     expected = (124 - 123.675) / 58.395  # red channel: (value - ImageNet mean * 255) / (std * 255)
     assert float(pixels[0, 0, 10, 10]) == pytest.approx(expected, rel=1e-4)
-    assert float(pixels[0, :, :, 1067:].abs().max()) == 0.0  # zero padding after normalisation
+    # mmdet pads the uint8 image with 128 *before* Normalize: (128 - mean) / std per channel
+    pad = pixels[0, :, :, 1067:]
+    for channel, value in enumerate(((128 - 123.675) / 58.395, (128 - 116.28) / 57.12, (128 - 103.53) / 57.375)):
+        assert float(pad[channel].min()) == float(pad[channel].max()) == pytest.approx(value, rel=1e-6)
     results = detector.detect([flat, Image.new("RGB", (40, 40)), flat.copy()], min_class_prob=0.3)
     assert [len(r) for r in results] == [8, 8, 8]  # 8 queries, all "mouse" (-> GenEval's "computer mouse")
     assert results[0][0].label == "computer mouse"
     assert results[0][0].box == (0.0, 0.0, 64.0, 48.0) and results[1][0].box == (0.0, 0.0, 40.0, 40.0)
     assert results[0][0].mask.shape == (48, 64)
+
+
+def test_mmdet_resize_is_opencv_fixed_point_bilinear_on_uint8():
+    import numpy as np
+
+    from genlens.scorers.detection import mmdet_pixels
+
+    # 2 x 2 image, columns 0 and 255, scale (5, 5): keep-ratio factor 2.5 -> 5 x 5, no padding (divisor 5).
+    # Exact bilinear puts 25.5, 127.5, 229.5 between the columns and rounding would give 26, 128, 230;
+    # OpenCV's INTER_LINEAR on uint8 (what mmcv's imresize calls) works in fixed point: 25, 127, 229 on the
+    # outer rows and 26, 128, 229 on the middle one, although every row of the input is the same.
+    img = np.zeros((2, 2, 3), dtype=np.uint8)
+    img[:, 1] = 255
+    out, padded, resized = mmdet_pixels(img, scale=(5, 5), size_divisor=5)
+    assert resized == padded == (5, 5)
+    raw = out[..., 0] * np.float32(58.395) + np.float32(123.675)  # undo Normalize (red channel)
+    assert np.round(raw[0]).tolist() == np.round(raw[4]).tolist() == [0, 25, 127, 229, 255]
+    assert np.round(raw[2]).tolist() == [0, 26, 128, 229, 255]
+
+
+def test_mmdet_pad_comes_before_normalize_with_value_128():
+    import numpy as np
+
+    from genlens.scorers.detection import mmdet_pixels
+
+    # 3 x 2 image of value 128, scale (3, 2) keeps the size; divisor 4 pads to 4 x 4 with 128 -> the whole
+    # tensor is one normalised value per channel: (128 - mean) * (1 / std) in float32.
+    img = np.full((2, 3, 3), 128, dtype=np.uint8)
+    out, padded, resized = mmdet_pixels(img, scale=(3, 2), size_divisor=4)
+    assert resized == (2, 3) and padded == (4, 4) and out.shape == (4, 4, 3) and out.dtype == np.float32
+    expected = [0.0740645, 0.2051821, 0.4264924]  # 4.325 / 58.395, 11.72 / 57.12, 24.47 / 57.375
+    for channel in range(3):
+        assert np.unique(out[..., channel]).size == 1
+        assert float(out[0, 0, channel]) == pytest.approx(expected[channel], abs=1e-7)
+    # a pixel of 0 inside the image: -mean / std (R: -123.675 / 58.395 = -2.117904)
+    img[0, 0] = 0
+    out, _, _ = mmdet_pixels(img, scale=(3, 2), size_divisor=4)
+    assert float(out[0, 0, 0]) == pytest.approx(-2.1179039, abs=1e-6)

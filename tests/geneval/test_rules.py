@@ -33,6 +33,32 @@ def test_threshold_is_strictly_greater_than_0_3():
     assert filter_detections({"bench": [det(0, 0, 5, 5, 0.3)]}, "single_object") == {}  # empty class dropped
 
 
+def test_threshold_compares_in_float32_like_upstream():
+    import numpy as np
+
+    f32_03 = float(np.float32(0.3))  # 0.30000001192092896: above 0.3 in float64, equal to the threshold in float32
+    assert f32_03 > 0.3
+    next_up = float(np.nextafter(np.float32(0.3), np.float32(1)))  # 0.30000004172325134, the next float32
+    kept = filter_detections({"bench": [det(0, 0, 5, 5, f32_03), det(0, 0, 5, 5, next_up)]}, "single_object")
+    assert [d.score for d in kept["bench"]] == [next_up]  # float32(0.3) > float32(0.3) is false
+    # 0.9 rounds down in float32 (0.89999997615814209): that value is not > it, the next float32 is
+    f32_09 = float(np.float32(0.9))
+    above = float(np.nextafter(np.float32(0.9), np.float32(1)))
+    kept = filter_detections({"clock": [det(0, 0, 5, 5, f32_09), det(0, 0, 5, 5, above)]}, "counting")
+    assert [d.score for d in kept["clock"]] == [above]
+
+
+def test_equal_scores_keep_upstream_reversed_stable_order():
+    # upstream: np.argsort(scores)[::-1] -> ascending stable [a, b, c] for equal scores, reversed: c, b, a
+    a, b, c, d = det(0, 0, 1, 1, 0.5), det(0, 0, 2, 2, 0.5), det(0, 0, 3, 3, 0.5), det(0, 0, 4, 4, 0.7)
+    kept = filter_detections({"cup": [a, b, d, c]}, "single_object")["cup"]
+    assert kept == [d, c, b, a]
+    # and the 16 cap cuts that order: 17 equal scores keep the last 16 listed, last first
+    same = [det(0, 0, i + 1, 1, 0.5) for i in range(17)]
+    kept = filter_detections({"cup": same}, "single_object")["cup"]
+    assert kept == same[::-1][:16] and same[0] not in kept
+
+
 def test_counting_images_use_0_9_for_every_class():
     dets = {"clock": [det(0, 0, 5, 5, 0.9), det(0, 0, 5, 5, 0.9000001)], "cat": [det(0, 0, 5, 5, 0.85)]}
     kept = filter_detections(dets, "counting")

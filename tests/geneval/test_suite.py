@@ -85,6 +85,12 @@ def test_run_with_folder_model_end_to_end(cli, tmp_path, models):
     assert results["categories"]["single_object"]["n"] == 4
     assert results["provenance"]["detector"]["weights_sha256"] and results["provenance"]["clip"]["weights_sha256"]
     assert "instead of GenEval's mmdet 2.x checkpoint" in results["provenance"]["caveat"]
+    # which weights scored, and how the models' inputs were made
+    assert results["provenance"]["detector"]["weights"]["kind"] == "transformers"
+    assert results["provenance"]["detector_weights"] == "transformers Mask2Former (not GenEval's mmdet checkpoint)"
+    assert results["provenance"]["detector_preprocessing"]["pad_value"] == 128
+    assert results["provenance"]["detector_preprocessing"]["backend"].startswith("opencv ")
+    assert results["provenance"]["clip_preprocessing"]["mode"] == "open_clip"
     assert results["extra"]["failure_reasons"]["missing_object"] == {"bench": 2, load_metadata()[1]["include"][0]["class"]: 2}
     rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
     assert {(r["item"], r["sample"]) for r in rows} == {("00000", 0), ("00000", 1), ("00001", 0), ("00001", 1)}
@@ -116,6 +122,9 @@ def test_import_official_layout_scores_every_tag(cli, tmp_path, models):
     colored = rows["colors"]
     assert len([b for b in colored["boxes"] if b["color"]]) == 1  # only the top-1 car is colour-classified
     assert colored["passed"] == (colored["colors"][ALWAYS] == [load_metadata()[indices[3]]["include"][0]["color"]])
+    # colour logits ran in float32 on CPU and say so; rows without a colour question carry no dtype
+    assert colored["colour_logits_dtype"] == "float32" and "colour_logits_dtype" not in rows["single_object"]
+    assert results["provenance"]["colour_logits_dtype"] == ["float32"]
     scores = [results["categories"][t]["score"] for t in results["categories"]]
     # every tag, but 6 of 553 prompts: overall_partial, never the headline
     assert results["headline"] == {"overall": None}

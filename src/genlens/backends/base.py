@@ -12,13 +12,17 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, ClassVar
 
 from genlens._modules import import_submodules
 from genlens.errors import SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
-SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "authorization", "auth", "credential", "credentials"})
+SECRET_WORDS = frozenset({
+    "key", "apikey", "token", "secret", "password", "passwd", "pass", "pwd", "authorization", "auth", "bearer",
+    "access", "sk", "credential", "credentials",
+})
 
 
 def is_secret_arg(name: str) -> bool:
@@ -53,7 +57,7 @@ def public_params(params: dict[str, Any]) -> dict[str, Any]:
 #: can resume with a longer timeout, another rate limit or another GPU.
 OPERATIONAL_ARGS = frozenset({
     "timeout", "max_retries", "rate", "concurrency", "backoff_base", "backoff_max", "retry_after_max",
-    "batch_size", "device", "delay",
+    "batch_size", "device", "delay", "headed", "chromium",
 })
 
 
@@ -130,6 +134,9 @@ class Backend(ABC):
     def describe(self) -> dict[str, Any]:
         """Provenance for run.json: no secrets, ever."""
         return {"spec": self.spec, "params": public_params(self.params)}
+
+    def attach_run(self, run_dir: Path) -> None:  # noqa: B027 - optional hook
+        """Told which run directory the engine writes (e.g. for debugging artefacts); default: nothing."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release clients and pools at the end of a run."""

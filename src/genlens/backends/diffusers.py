@@ -22,6 +22,7 @@ import io
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from PIL import Image
@@ -30,6 +31,7 @@ from genlens.backends._media import parse_size_arg
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend
 from genlens.errors import Refused, SpecError
 from genlens.types import GeneratedImage, GenerationRequest
+from genlens.weights import CONVERT, is_missing_safetensors, refuse_pickle_only
 
 #: Sizes are rounded down to a multiple of this (VAE factor 8 x patch 2 covers SD, SDXL, FLUX, SD3).
 SIZE_MULTIPLE = 16
@@ -116,9 +118,15 @@ class DiffusersBackend(Backend):
         for name in ("revision", "variant"):
             if name in self.params:
                 kwargs[name] = str(self.params[name])
+        local = Path(self.target).expanduser()
+        if local.is_dir():
+            refuse_pickle_only(local, what=f"diffusers pipeline {self.target!r}", library="diffusers", components=True)
         try:
-            pipe = DiffusionPipeline.from_pretrained(self.target, **kwargs)
+            pipe = DiffusionPipeline.from_pretrained(self.target, use_safetensors=True, **kwargs)
         except (OSError, ValueError) as exc:
+            if is_missing_safetensors(exc):
+                raise SpecError(f"diffusers pipeline {self.target!r} has no safetensors weights; genlens never loads pickles",
+                                fix=CONVERT["diffusers"]) from None
             raise SpecError(f"cannot load diffusers pipeline {self.target!r} ({str(exc).splitlines()[0][:200]})",
                             fix="give a local pipeline folder (with model_index.json) or a hub id in your cache "
                                 "(`genlens doctor` lists the cache; downloads need network access)") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -64,12 +65,15 @@ class FolderBackend(Backend):
         stems += generic_candidates(item_id, sample)
         if round_index is not None:
             stems = [f"{stem}_r{round_index}" for stem in stems]
+        root = os.path.normpath(self.root)
         for stem in stems:
             for ext in ("", *IMAGE_EXTENSIONS):
                 path = self.root / f"{stem}{ext}"
                 if ext == "" and not Path(stem).suffix:
                     continue
-                if path.is_file():
+                # Item ids come from data files: an id with ``..`` or an absolute path never reads elsewhere
+                # (checked on the name; the user's own symlinks inside the folder are followed).
+                if os.path.commonpath([root, os.path.normpath(path)]) == root and path.is_file():
                     return path
         first = self.root / f"{stems[0]}.png"
         listing = f"`genlens items {self.suite_name}` lists every expected name" if self.suite_name else "`genlens items SUITE` lists every expected name"

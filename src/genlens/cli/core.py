@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from genlens.runs.executors import ExecutorOptions
 from genlens.suites.base import ScoreContext, Suite, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, folder:<dir>, synthetic:<pattern>.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, browser:<recipe.yaml>, folder:<dir>, synthetic:<pattern>.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default: runs/<suite>__<model>). The same command again resumes it.")]
 SamplesOpt = Annotated[int | None, typer.Option("--samples", "-k", min=1, help="Images per prompt (default: the suite's official number).")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N items (official order).")]
@@ -122,11 +123,20 @@ def _show_results(results: dict[str, Any], as_json: bool, quiet: bool) -> None:
     out_console.print(results_table([results]))
 
 
+def _note_outside(results: dict[str, Any], quiet: bool) -> None:
+    outside = (results.get("counts") or {}).get("stored_outside_selection")
+    if outside and not quiet:
+        err_console.print(f"note: {outside} stored generation(s) lie outside this run's --limit/--samples "
+                          "and are not counted (they stay on disk; a larger --limit/--samples counts them again)")
+
+
 def _generate_phase(suite_name: str, model: str | None, out: Path | None, config: dict[str, Any], *,
                     samples: int | None, limit: int | None, seed: int | None, concurrency: int | None,
                     model_arg: list[str] | None, suite_arg: list[str] | None, data_dir: Path | None,
                     shard: str | None, quiet: bool, executor: ExecutorOptions | None = None,
+                    hold: ExitStack | None = None,
                     check: Callable[[Suite, Path], None] | None = None) -> tuple[Path, PhaseSummary]:
+    """Generate into the run directory; with ``hold``, its lock is taken there and kept until ``hold`` closes."""
     suite_name = pick(suite_name, config, "suite")
     model = pick(model, config, "model")
     if not model:
@@ -149,6 +159,8 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
     )
     if check is not None:  # pre-flight: refuse before phase 1 when scoring cannot happen here
         check(suite, run_dir)
+    if hold is not None:
+        hold.enter_context(engine.run_lock(run_dir))
     summary = engine.generate(run_dir, suite, backend, opts, data_dir=Path(dd) if dd else None, executor=executor)
     return run_dir, summary
 
@@ -324,23 +336,25 @@ def register(app: typer.Typer) -> None:
                                               scorer_arg=scorer_arg, quiet=quiet))
 
         ex = _executor(cfg, executor, ray_address, workers, gpus_per_worker)
-        run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
-                                           concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
-                                           data_dir=data_dir, shard=shard, quiet=quiet, executor=ex,
-                                           check=None if generate_only else check)
-        _print_phase("generate", summary, quiet)
-        if generate_only:
-            if not quiet:
-                err_console.print(f"run directory: {run_dir} (score it with `genlens score {run_dir}`)")
-            _finish(summary)
-            return
-        ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
-                             data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
-                             scorer_arg=scorer_arg, quiet=quiet)
-        scored = engine.score(run_dir, ctx, executor=ex)
-        _print_phase("score", scored, quiet)
-        results = engine.aggregate(run_dir, ctx)
+        with ExitStack() as hold:  # one lock for generate + score + aggregate: no other command slips in between
+            run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
+                                               concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
+                                               data_dir=data_dir, shard=shard, quiet=quiet, executor=ex, hold=hold,
+                                               check=None if generate_only else check)
+            _print_phase("generate", summary, quiet)
+            if generate_only:
+                if not quiet:
+                    err_console.print(f"run directory: {run_dir} (score it with `genlens score {run_dir}`)")
+                _finish(summary)
+                return
+            ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
+                                 data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
+                                 scorer_arg=scorer_arg, quiet=quiet)
+            scored = engine.score(run_dir, ctx, executor=ex)
+            _print_phase("score", scored, quiet)
+            results = engine.aggregate(run_dir, ctx)
         _show_results(results, as_json, quiet)
+        _note_outside(results, quiet)
         if not quiet:
             err_console.print(f"results: {run_dir / 'results.json'}")
         _finish(summary, scored)
@@ -391,6 +405,7 @@ def register(app: typer.Typer) -> None:
         _print_phase("score", summary, quiet)
         results = engine.aggregate(run, ctx)
         _show_results(results, as_json, quiet)
+        _note_outside(results, quiet)
         _finish(summary)
 
     @app.command("import")
@@ -413,12 +428,18 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def report_cmd(
         runs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv | html (one self-contained page; use --out FILE).")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table | md | json | csv | latex (booktabs) | html (one self-contained page; use --out FILE).")] = "table",
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+        figures: Annotated[Path | None, typer.Option("--figures", help="Also write each suite's figures (SVG and PDF) into this folder.")] = None,
     ) -> None:
-        """Compare runs: headline, metrics and per-category scores side by side."""
-        from genlens.report import render
+        """Compare runs: headline, metrics and per-category scores side by side (latex: booktabs tables)."""
+        from genlens.report import load_results, render
 
+        if figures is not None:
+            from genlens.report.figures import write_figures
+
+            written = write_figures([load_results(run) for run in runs], figures)
+            err_console.print(f"wrote {len(written)} figure file(s) to {figures}")
         text = render(runs, fmt, out)
         if out is None and text is not None:
             if fmt == "table":

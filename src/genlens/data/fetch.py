@@ -153,7 +153,11 @@ def fetch(manifest: Manifest, dest: Path, *, force: bool = False, client: Any = 
             if not force and all(_present(dest / o.path, o.sha256) for o in extract.outputs):
                 results.extend(FetchResult(o.path, "present", o.sha256) for o in extract.outputs)
                 continue
-            texts = message_texts(download(extract.url, client), extract.function, origin=extract.url)
+            source = download(extract.url, client)
+            if extract.kind == "python-constants":  # module-level string constants, named in `function` (comma-separated)
+                texts = module_constants(source, extract.function.split(","), origin=extract.url)
+            else:
+                texts = message_texts(source, extract.function, origin=extract.url)
             if len(texts) < len(extract.outputs):
                 raise InputError(f"{extract.url} has {len(texts)} message texts in {extract.function}(), "
                                  f"expected {len(extract.outputs)}", fix="upstream changed: report it")
@@ -218,3 +222,21 @@ def message_texts(source: bytes, function: str, *, origin: str = "") -> list[str
                 if text is not None:
                     found.append((value.lineno, value.col_offset, text))
     return [text for _line, _col, text in sorted(found)]
+
+
+def module_constants(source: bytes, names: list[str], *, origin: str = "") -> list[str]:
+    """The values of module-level string constants ``names`` of a Python script (parsed, never executed)."""
+    name = origin or "the script"
+    try:
+        tree = ast.parse(source.decode("utf-8"))
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {name} as Python ({type(exc).__name__})", fix="upstream changed: report it") from None
+    assigned = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                if isinstance(t, ast.Name)}
+    out = []
+    for constant in names:
+        value = assigned.get(constant.strip())
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            raise InputError(f"{name} has no string constant {constant.strip()}", fix="upstream changed: report it")
+        out.append(value.value)
+    return out

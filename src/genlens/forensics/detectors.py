@@ -200,6 +200,10 @@ class HFDetector:
             return
         from transformers import AutoImageProcessor, AutoModelForImageClassification
 
+        from genlens.weights import refuse_pickle_only
+
+        if Path(self.target).expanduser().is_dir():
+            refuse_pickle_only(Path(self.target).expanduser(), what=f"detector hf:{self.target}", library="transformers")
         try:
             self.processor = AutoImageProcessor.from_pretrained(self.target)
             self.model = AutoModelForImageClassification.from_pretrained(self.target, use_safetensors=True).eval()

@@ -22,6 +22,7 @@ import numpy as np
 from genlens.errors import SpecError
 from genlens.judges.scorer import read_judge_choice
 from genlens.runs.engine import locked_run, open_suite_for_run
+from genlens.runs.rundir import load_run
 from genlens.stats import MIN_BOOTSTRAP_UNITS, too_few_units
 from genlens.suites.base import ScoreContext
 from genlens.types import ScoreInput
@@ -147,8 +148,9 @@ def agree(run_dir: Path, judges: list[str], *, sample: int | None = 50, seed: in
     stored = read_judge_choice(run_dir)
     prompt = judge_prompt or (Path(stored["judge_prompt"]) if stored.get("judge_prompt") else None)
     base_ctx = ScoreContext(run_dir=run_dir, concurrency=concurrency)
-    _data, suite = open_suite_for_run(run_dir, base_ctx)
-    with locked_run(run_dir) as store:
+    load_run(run_dir)  # a missing run is refused before the lock would create its folder
+    with locked_run(run_dir) as store:  # nothing is written (scoring.json) before the lock is held
+        _data, suite = open_suite_for_run(run_dir, base_ctx)
         items = store.items()
         generations = [g for g in store.generations("ok") if g.item_id in items]
     chosen = _sample(generations, sample, seed)

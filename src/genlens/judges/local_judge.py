@@ -20,6 +20,7 @@ from typing import Any
 
 from genlens.errors import SpecError
 from genlens.judges.base import Judge, JudgeReply, JudgeRequest
+from genlens.weights import CONVERT, is_missing_safetensors, refuse_pickle_only
 
 MODEL_CLASSES = {
     "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration",
@@ -94,16 +95,27 @@ class LocalJudge(Judge):
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = getattr(torch, self.dtype_name) if self.dtype_name else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
         extra = {k: self.params[k] for k in ("device_map", "attn_implementation") if self.params.get(k)}
-        model = getattr(transformers, class_name).from_pretrained(self.target, dtype=dtype, **extra)
-        if "device_map" in extra:  # sharded over the GPUs by accelerate: inputs go where the embeddings are
-            device = str(model.get_input_embeddings().weight.device)
-        else:
-            model = model.to(device)
-        model = model.eval()
-        tokenizer = AutoTokenizer.from_pretrained(self.target)
+        local = Path(self.target)
+        if local.is_dir():
+            refuse_pickle_only(local, what=f"judge {self.spec}", library="transformers")
+        try:  # weights that fail to load are a setup error (one line, before any item), never one error per image
+            model = getattr(transformers, class_name).from_pretrained(self.target, dtype=dtype, use_safetensors=True, **extra)
+            if "device_map" in extra:  # sharded over the GPUs by accelerate: inputs go where the embeddings are
+                device = str(model.get_input_embeddings().weight.device)
+            else:
+                model = model.to(device)
+            model = model.eval()
+            tokenizer = AutoTokenizer.from_pretrained(self.target)
+        except Exception as exc:
+            if is_missing_safetensors(exc) and not local.is_dir():
+                raise SpecError(f"judge {self.spec} has no safetensors weights; genlens never loads pickles",
+                                fix=CONVERT["transformers"]) from None
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise SpecError(f"cannot load judge {self.spec}: its weights do not load ({type(exc).__name__}: {first})",
+                            fix="give a complete save_pretrained folder (safetensors) or a downloaded hub id; "
+                                "re-download or re-save a damaged one") from None
         tokenizer.padding_side = "left"
         image_processor = self._image_processor()
-        local = Path(self.target)
         if local.is_dir():
             self.version = f"{self.target}@{directory_version(local)}"
         else:
@@ -116,12 +128,12 @@ class LocalJudge(Judge):
         import transformers
 
         # The PIL variant needs no torchvision (the default class only falls back to it, with a warning).
-        cls = getattr(transformers, "Qwen2VLImageProcessorPil", None) or transformers.Qwen2VLImageProcessor
+        processor_cls = getattr(transformers, "Qwen2VLImageProcessorPil", None) or transformers.Qwen2VLImageProcessor
         overrides = {k: int(v) for k, v in (("min_pixels", self.min_pixels), ("max_pixels", self.max_pixels)) if v is not None}
         try:
-            return cls.from_pretrained(self.target, **overrides)
+            return processor_cls.from_pretrained(self.target, **overrides)
         except OSError:
-            return cls(**overrides)
+            return processor_cls(**overrides)
 
     # -- answering -----------------------------------------------------------------------------
     async def ask(self, *, system: str | None, text: str, images: list[bytes]) -> JudgeReply:

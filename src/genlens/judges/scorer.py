@@ -76,6 +76,13 @@ class JudgeScorer(Scorer):
             self._cache = JudgeCache()
         return self._cache if self.use_cache else None
 
+    def load(self) -> None:
+        """Load a local judge's weights before any item is asked, so a broken checkpoint is one setup
+        error (exit 2) rather than one error per image. API judges have nothing to load."""
+        loader = getattr(self.judge, "load", None)
+        if callable(loader):
+            loader()
+
     async def aclose(self) -> None:
         """Close the judge's clients at the end of the engine's event loop (they cannot outlive it)."""
         await self.judge.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -86,7 +87,8 @@ def results_table(results: list[dict[str, Any]]) -> Table:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: HTML escaped (renderers pass raw HTML through), pipes and newlines made safe."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(header: list[str], body: list[list[str]], left: int = 1) -> list[str]:
@@ -113,9 +115,9 @@ def _md_summary(summary: Any) -> list[str]:
         if row.partial:
             label += f" — partial: {row.partial}; not compared with published numbers"
         body.append([label, *cells])
-    lines = [f"### {summary.suite}", ""]
+    lines = [f"### {_md_cell(str(summary.suite))}", ""]
     if summary.anchor:
-        lines += [f"{source_line(summary)}. Differences in brackets are yours minus GPT-4o's. {summary.anchor.caveat}", ""]
+        lines += [html.escape(f"{source_line(summary)}. Differences in brackets are yours minus GPT-4o's. {summary.anchor.caveat}", quote=False), ""]
     return [*lines, *_md_table(header, body), ""]
 
 
@@ -157,11 +159,22 @@ def to_json(results: list[dict[str, Any]]) -> str:
     return json.dumps(missing_if_not_finite(results), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
+#: A text cell starting with one of these is a formula to spreadsheet programs (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'``; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(results: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     fields = ["run", "model", "suite", "scope", "metric", "value", "ci_low", "ci_high"]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in long_rows(results):
-        writer.writerow(row)
+        writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
     return buffer.getvalue()

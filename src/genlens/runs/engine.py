@@ -15,15 +15,16 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from genlens.backends.base import Backend, identity_params, public_params
-from genlens.errors import PROGRAMMING_ERRORS, BackendBug, GenlensError, InputError, Refused, RunDirError, SpecError
+from genlens.errors import PROGRAMMING_ERRORS, BackendBug, Blocked, GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import EXTENSION, atomic_write, atomic_write_text, decode, sniff_format
 from genlens.progress import FirstErrors, error_kind, progress_bar
 from genlens.runs.cost import cost_summary
@@ -61,9 +62,25 @@ COMMIT_SECONDS = 0.25
 # ----------------------------------------------------------------------------------------------
 # run directory handling
 # ----------------------------------------------------------------------------------------------
+_HELD = threading.local()  # run directories whose lock this thread holds -> nesting depth
+
+
 @contextmanager
-def locked_run(run_dir: Path) -> Iterator[RunStore]:
-    """Open the run's store under an exclusive lock (two processes never write one run)."""
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's exclusive lock (two processes never write one run).
+
+    Re-entrant within a thread: ``genlens run`` takes it once for generate + score + aggregate, and
+    the phases inside take it again without letting go in between, so no other command slips in.
+    """
+    held: dict[str, int] = _HELD.__dict__.setdefault("dirs", {})
+    key = str(run_dir.resolve())
+    if key in held:
+        held[key] += 1
+        try:
+            yield
+        finally:
+            held[key] -= 1
+        return
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         lock = open(run_dir / ".lock", "a+")  # noqa: SIM115 - held for the context's lifetime
@@ -77,18 +94,43 @@ def locked_run(run_dir: Path) -> Iterator[RunStore]:
             "another genlens process is using this run directory", path=run_dir,
             fix="wait for it to finish (or stop it), then run the command again",
         ) from None
+    held[key] = 1
     try:
-        store = RunStore(run_dir / DB_NAME)
-    except Exception as exc:
-        lock.close()
-        if isinstance(exc, OSError):
-            raise disk_error(exc, run_dir) from None
-        raise RunDirError(f"cannot open genlens.sqlite ({exc})", path=run_dir, fix="use a new --out directory") from None
-    try:
-        yield store
+        yield
     finally:
-        store.close()
+        del held[key]
         lock.close()
+
+
+@contextmanager
+def locked_run(run_dir: Path) -> Iterator[RunStore]:
+    """Open the run's store under the run directory's exclusive lock (see :func:`run_lock`)."""
+    with run_lock(run_dir):
+        try:
+            store = RunStore(run_dir / DB_NAME)
+        except Exception as exc:
+            if isinstance(exc, OSError):
+                raise disk_error(exc, run_dir) from None
+            if is_disk_full(exc):
+                raise database_full(run_dir) from None
+            raise RunDirError(f"cannot open genlens.sqlite ({exc})", path=run_dir, fix="use a new --out directory") from None
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def database_full(run_dir: Path) -> GenlensError:
+    """The disk-full message for the run's database: free space, then the same command resumes."""
+    return disk_error(OSError(errno.ENOSPC, "database or disk is full", str(run_dir / DB_NAME)), run_dir)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's own "database or disk is full" (SQLITE_FULL), which is no OSError."""
+    import sqlite3
+
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc))
 
 
 def disk_error(exc: OSError, path: Path) -> GenlensError:
@@ -373,7 +415,7 @@ class _Generator:
             self.summary.input_errors.append(str(result))
             self.summary.count("input_error")
             return
-        if isinstance(result, SpecError):
+        if isinstance(result, SpecError | Blocked):  # retrying other units cannot help: stop, keep what is done
             raise result
         setup = setup_error(result)
         if setup is not None:
@@ -411,6 +453,10 @@ class _Generator:
                 self.store.put_generations(self._pending)
             except OSError as exc:
                 raise disk_error(exc, self.run_dir) from None
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise database_full(self.run_dir) from None
+                raise
             self._pending = []
         self._last_commit = time.monotonic()
 
@@ -500,7 +546,7 @@ def generate(
     )
     with locked_run(run_dir) as store:
         prepare_run(run_dir, store, suite, spec, {
-            "backend": backend.describe(), "data_dir": str(data_dir) if data_dir else None,
+            "backend": backend.describe(), "data_dir": str(data_dir.expanduser().resolve()) if data_dir else None,
             "shard": list(opts.shard) if opts.shard else None,  # `genlens merge` and reports read it
         })
         _clean_temp_files(run_dir / IMAGES_DIR)
@@ -511,6 +557,7 @@ def generate(
             backend.suite_candidates = lambda item_id, sample: suite.folder_candidates(by_id[item_id], sample)
             if hasattr(backend, "suite_name"):
                 backend.suite_name = suite.meta.name
+        backend.attach_run(run_dir)
         pool = _generation_pool(executor, backend) if units else None
         runner = _Generator(run_dir, store, suite, backend, opts, pool)
         runner.summary.total = len(units) + skipped
@@ -621,6 +668,13 @@ def remember_scoring_options(run_dir: Path, ctx: ScoreContext) -> None:
     for name in REMEMBERED_OPTIONS:
         if getattr(ctx, name) is None and saved.get(name):
             setattr(ctx, name, Path(saved[name]) if name == "data_dir" else saved[name])
+    # Paths are remembered absolute and resolved: a later `genlens score RUN` may run from anywhere.
+    if ctx.data_dir is not None:
+        ctx.data_dir = Path(ctx.data_dir).expanduser().resolve()
+    for name in ("detector", "clip"):
+        value = getattr(ctx, name)
+        if value is not None and Path(str(value)).expanduser().exists():  # a local folder, not a hub id
+            setattr(ctx, name, str(Path(str(value)).expanduser().resolve()))
     current = {name: str(getattr(ctx, name)) for name in REMEMBERED_OPTIONS if getattr(ctx, name) is not None}
     if current != saved:
         try:
@@ -646,6 +700,19 @@ def open_suite_for_run(run_dir: Path, ctx: ScoreContext) -> tuple[dict[str, Any]
     return data, suite
 
 
+def selection(spec: dict[str, Any], suite: Suite) -> Callable[[GenerationRecord], bool]:
+    """Which stored generations the run's current options select: the suite's first ``limit`` items
+    (official order) and samples below ``samples``. A re-run with a smaller --limit/--samples keeps
+    the images beyond them on disk but neither scores nor counts them."""
+    limit, samples = spec.get("limit"), spec.get("samples")
+    chosen = {item.id for item in select_items(suite.items(), int(limit), None)} if limit is not None else None
+
+    def selected(gen: GenerationRecord) -> bool:
+        return (chosen is None or gen.item_id in chosen) and (samples is None or gen.sample < int(samples))
+
+    return selected
+
+
 def score(run_dir: Path, ctx: ScoreContext, *, executor: ExecutorOptions | None = None) -> PhaseSummary:
     """Phase 2: run every scorer of the suite over every finished generation not yet scored.
 
@@ -654,10 +721,12 @@ def score(run_dir: Path, ctx: ScoreContext, *, executor: ExecutorOptions | None 
     """
     started = time.perf_counter()
     summary = PhaseSummary()
-    _data, suite = open_suite_for_run(run_dir, ctx)
-    with locked_run(run_dir) as store:
+    load_run(run_dir)  # refuse a missing run before the lock would create its folder
+    with locked_run(run_dir) as store:  # nothing (scoring.json included) is written before the lock is held
+        data, suite = open_suite_for_run(run_dir, ctx)
         items = store.items()
-        generations = [g for g in store.generations("ok") if g.item_id in items]
+        selected = selection(data["spec"], suite)
+        generations = [g for g in store.generations("ok") if g.item_id in items and selected(g)]
         for scorer in suite.scorers(ctx):
             key = scorer.fingerprint_key()
             if ctx.rejudge and scorer.rescoring:
@@ -753,7 +822,12 @@ async def _score_pending(
                     ScoreRecord(fp, g.fingerprint, scorer.name, status, value)
                     for (g, fp), (status, value) in zip(batch, results, strict=True)
                 ]
-                store.put_scores(records)
+                try:
+                    store.put_scores(records)
+                except Exception as exc:
+                    if is_disk_full(exc):
+                        raise database_full(run_dir) from None
+                    raise
                 for (gen, _fp), record in zip(batch, records, strict=True):
                     summary.count(record.status)
                     if record.status == "error":
@@ -772,15 +846,16 @@ async def _score_pending(
             await scorer.aclose()  # API clients belong to this event loop: close them in it
 
 
-def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore) -> list[ScoredGeneration]:
-    """Every generation of the run with the scores of the *current* scorers (by fingerprint)."""
+def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore,
+            selected: Callable[[GenerationRecord], bool] | None = None) -> list[ScoredGeneration]:
+    """Every (selected) generation of the run with the scores of the *current* scorers (by fingerprint)."""
     items = store.items()
     by_fp = {s.fingerprint: s for s in store.scores()}
     keys = [(sc.name, sc.fingerprint_key()) for sc in suite.scorers(ctx)]
     scored = []
     for gen in store.generations():
         item = items.get(gen.item_id)
-        if item is None:
+        if item is None or (selected is not None and not selected(gen)):
             continue
         entry = ScoredGeneration(item, gen)
         for name, key in keys:
@@ -793,10 +868,15 @@ def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore) -> 
 
 def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
     """Apply the suite's official aggregation; write results.json and rows.jsonl; return results."""
-    data, suite = open_suite_for_run(run_dir, ctx)
+    load_run(run_dir)
     with locked_run(run_dir) as store:
-        scored = collect(run_dir, suite, ctx, store)
-        counts = store.counts()
+        data, suite = open_suite_for_run(run_dir, ctx)
+        selected = selection(data["spec"], suite)
+        scored = collect(run_dir, suite, ctx, store, selected)
+        outside = sum(1 for gen in store.generations() if not selected(gen))
+    counts: dict[str, int] = {}
+    for entry in scored:
+        counts[entry.generation.status] = counts.get(entry.generation.status, 0) + 1
     result: SuiteResult = suite.aggregate(scored, ctx)
     spec = data["spec"]
     provenance = {"scorers": {sc.name: sc.identity() for sc in suite.scorers(ctx)}, **result.provenance}
@@ -810,14 +890,19 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         "headline": result.headline,
         "metrics": result.metrics,
         "categories": result.categories,
-        "counts": {**{f"generations_{k}": v for k, v in counts.items()}, **result.counts},
+        "counts": {**{f"generations_{k}": v for k, v in counts.items()}, **result.counts,
+                   **({"stored_outside_selection": outside} if outside else {})},
         "intervals": result.intervals,
         "extra": result.extra,
         "provenance": provenance,
         "cost": cost_summary(entry.generation for entry in scored),
         "samples": spec.get("samples"),
+        "limit": spec.get("limit"),
         "seed": spec.get("seed"),
     }
+    if outside:
+        results["provenance"].setdefault("notes", []).append(
+            f"{outside} stored generation(s) lie outside this run's --limit/--samples: kept on disk, not scored or counted")
     if data.get("shard"):  # one shard's headline is not the run's: reports refuse it and point to `genlens merge`
         results["shard"] = "{}/{}".format(*data["shard"])
     if data.get("merge"):

@@ -149,7 +149,7 @@ def _place(source: Path, dest: Path, summary: MergeSummary) -> None:
 def merge_shards(shards: list[Path], out: Path, *, quiet: bool = False) -> MergeSummary:
     """Join shard run directories into ``out`` (created, or resumed when it holds the same run)."""
     from genlens.progress import progress_bar
-    from genlens.runs.engine import IMAGES_DIR, disk_error, locked_run, make_suite, prepare_run
+    from genlens.runs.engine import IMAGES_DIR, disk_error, locked_run, make_suite, prepare_run, run_lock
 
     datas, cut = check_shards(shards)
     if out.resolve() in {s.resolve() for s in shards}:
@@ -189,37 +189,38 @@ def merge_shards(shards: list[Path], out: Path, *, quiet: bool = False) -> Merge
     extra: dict[str, Any] = {"merged_from": [str(s.resolve()) for s in shards], "data_dir": data_dir}
     if summary.missing_shards:
         extra["missing_shards"] = summary.missing_shards
-    with locked_run(out) as store:
-        prepare_run(out, store, suite, spec, extra)
-        existing = store.generation_states()
-        with progress_bar("merge", len(records), quiet=quiet) as advance:
-            for fp, (gen, shard) in records.items():
-                advance(1)
-                if fp in existing and existing[fp][0] in FINAL_STATUSES:
-                    continue
-                try:
-                    for rel in [*gen.images, *gen.trace]:
-                        source = shard / rel
-                        if not source.is_file():
-                            raise InputError(f"image {rel} of a recorded generation is missing", path=shard,
-                                             fix="re-run that shard (it resumes and remakes the image), then merge again")
-                        _place(source, out / rel, summary)
-                except OSError as exc:
-                    raise disk_error(exc, out) from None
-                store.put_generation(gen)
-                summary.generations += 1
-        kept_generations = set(records)
-        chosen = [s for s in scores.values() if s.generation_fingerprint in kept_generations]
-        store.put_scores(chosen)
-        summary.scores = len(chosen)
-    for name in REMEMBERED_FILES:
-        if not (out / name).exists():
-            source = next((s / name for s in shards if (s / name).is_file()), None)
-            if source is not None:
-                atomic_write_text(out / name, source.read_text(encoding="utf-8"))
-    if not (out / IMAGES_DIR).exists():
-        (out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
-    _note_merge(out, summary)
+    with run_lock(out):  # run.json, scoring.json and the store are all written under the run's lock
+        with locked_run(out) as store:
+            prepare_run(out, store, suite, spec, extra)
+            existing = store.generation_states()
+            with progress_bar("merge", len(records), quiet=quiet) as advance:
+                for fp, (gen, shard) in records.items():
+                    advance(1)
+                    if fp in existing and existing[fp][0] in FINAL_STATUSES:
+                        continue
+                    try:
+                        for rel in [*gen.images, *gen.trace]:
+                            source = shard / rel
+                            if not source.is_file():
+                                raise InputError(f"image {rel} of a recorded generation is missing", path=shard,
+                                                 fix="re-run that shard (it resumes and remakes the image), then merge again")
+                            _place(source, out / rel, summary)
+                    except OSError as exc:
+                        raise disk_error(exc, out) from None
+                    store.put_generation(gen)
+                    summary.generations += 1
+            kept_generations = set(records)
+            chosen = [s for s in scores.values() if s.generation_fingerprint in kept_generations]
+            store.put_scores(chosen)
+            summary.scores = len(chosen)
+        for name in REMEMBERED_FILES:
+            if not (out / name).exists():
+                source = next((s / name for s in shards if (s / name).is_file()), None)
+                if source is not None:
+                    atomic_write_text(out / name, source.read_text(encoding="utf-8"))
+        if not (out / IMAGES_DIR).exists():
+            (out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
+        _note_merge(out, summary)
     return summary
 
 

@@ -24,6 +24,11 @@ from PIL import Image
 from genlens.errors import InputError
 
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
+#: open_clip's OPENAI_DATASET_MEAN / OPENAI_DATASET_STD (the openai ViT-L-14 weights GenEval uses).
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+#: Ways to turn images into CLIP pixels: the checkpoint's transformers processor, or open_clip's eval transform.
+PREPROCESS_MODES = ("processor", "open_clip")
 #: Files fetched for a hub model: configs, tokenizer files and safetensors weights (no pickles, no TF/Flax).
 MODEL_FILE_PATTERNS = ("*.json", "*.txt", "*.safetensors", "*.model")
 
@@ -115,17 +120,79 @@ def _features(output: Any) -> Any:
     return getattr(output, "pooler_output", output)
 
 
-class ClipModel:
-    """CLIP image and text embeddings (L2-normalised numpy arrays) and zero-shot classifiers."""
+def open_clip_resize_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """(w, h) after open_clip's eval ``Resize(size)``: shortest side to ``size``, the other ``int(size × long / short)``."""
+    if width <= height:
+        return size, int(size * height / width)
+    return int(size * width / height), size
 
-    def __init__(self, model: Any, processor: Any, resolved: ResolvedWeights, device: str):
+
+def open_clip_crop_origin(width: int, height: int, size: int) -> tuple[int, int]:
+    """(left, top) of open_clip's eval ``CenterCrop(size)``: ``int(round((side - size) / 2))``, half to even.
+
+    A floor (what transformers' CLIP processor does) differs whenever the excess is 3 mod 4:
+    excess 3 -> round(1.5) = 2, floor 1; excess 1 -> round(0.5) = 0, floor 0.
+    """
+    return round((width - size) / 2.0), round((height - size) / 2.0)
+
+
+def open_clip_pixels(images: Sequence[Image.Image], size: int, mean: Sequence[float] = OPENAI_MEAN,
+                     std: Sequence[float] = OPENAI_STD) -> Any:
+    """open_clip's eval transform (torchvision Resize bicubic on the PIL image, CenterCrop, RGB, ToTensor, Normalize).
+
+    Pillow does the resize (bicubic, as torchvision does for PIL input) and the crop; the tensor steps
+    run in float32 as torchvision's ``ToTensor`` (divide by 255) and ``Normalize`` (subtract, divide).
+    Returns an (N, 3, size, size) float32 tensor.
+    """
+    import torch
+
+    out = []
+    for image in images:
+        width, height = image.size
+        new_w, new_h = open_clip_resize_size(width, height, size)
+        resized = image.resize((new_w, new_h), Image.Resampling.BICUBIC)
+        left, top = open_clip_crop_origin(new_w, new_h, size)
+        crop = resized.crop((left, top, left + size, top + size)).convert("RGB")
+        out.append(torch.from_numpy(np.array(crop, dtype=np.uint8)).permute(2, 0, 1).float().div(255))
+    batch = torch.stack(out)
+    mean_t = torch.as_tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+    std_t = torch.as_tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    return batch.sub_(mean_t).div_(std_t)
+
+
+def zero_shot_logits(features: np.ndarray, classifier: np.ndarray, *, half: bool, device: str = "cpu") -> np.ndarray:
+    """``100 × features @ classifierᵀ`` as clip_benchmark's ``run_classification`` computes it.
+
+    ``half``: the matmul and the scaling in float16 (what CUDA autocast does upstream), returned as
+    float32 values of those float16 results; otherwise all float32.
+    """
+    import torch
+
+    feats = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(device)
+    weights = torch.from_numpy(np.ascontiguousarray(classifier, dtype=np.float32)).to(device).T
+    with torch.inference_mode():
+        logits = 100.0 * (feats.half() @ weights.half()) if half else 100.0 * (feats @ weights)
+    return logits.float().cpu().numpy()
+
+
+class ClipModel:
+    """CLIP image and text embeddings (L2-normalised numpy arrays) and zero-shot classifiers.
+
+    ``preprocess`` picks the image input: ``"processor"`` (the checkpoint's transformers processor)
+    or ``"open_clip"`` (open_clip's eval transform, what GenEval feeds its CLIP; see :func:`open_clip_pixels`).
+    """
+
+    def __init__(self, model: Any, processor: Any, resolved: ResolvedWeights, device: str, preprocess: str = "processor"):
+        if preprocess not in PREPROCESS_MODES:
+            raise ValueError(f"preprocess must be one of {PREPROCESS_MODES}, not {preprocess!r}")
         self.model = model
         self.processor = processor
         self.resolved = resolved
         self.device = device
+        self.preprocess = preprocess
 
     @classmethod
-    def load(cls, id_or_dir: str = DEFAULT_CLIP, device: str | None = None) -> ClipModel:
+    def load(cls, id_or_dir: str = DEFAULT_CLIP, device: str | None = None, preprocess: str = "processor") -> ClipModel:
         """Load CLIPModel + its processor through ``from_pretrained`` (hub id or local dir)."""
         from transformers import CLIPModel, CLIPProcessor
 
@@ -137,11 +204,33 @@ class ClipModel:
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"cannot load a CLIP model ({exc})", path=resolved.path,
                              fix="pass a CLIP checkpoint (hub id or a save_pretrained directory)") from None
-        return cls(model, processor, resolved, device)
+        return cls(model, processor, resolved, device, preprocess=preprocess)
 
     def identity(self) -> dict[str, Any]:
         """Which weights these embeddings come from (id + hub revision or local sha256)."""
         return dict(self.resolved.identity)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.model.config.vision_config.image_size)
+
+    def preprocessing_identity(self) -> dict[str, Any]:
+        """How images become pixels here, naming the library that ran (for provenance)."""
+        import PIL
+
+        if self.preprocess == "open_clip":
+            return {"mode": "open_clip", "backend": f"Pillow {PIL.__version__}", "resize": "shortest side, bicubic",
+                    "crop": "centre, int(round(excess / 2))", "size": self.image_size,
+                    "mean": list(OPENAI_MEAN), "std": list(OPENAI_STD), "dtype": "float32"}
+        image_processor = self.processor.image_processor
+        return {"mode": "processor", "backend": type(image_processor).__name__,
+                "size": getattr(image_processor, "crop_size", None),
+                "mean": list(image_processor.image_mean), "std": list(image_processor.image_std)}
+
+    @property
+    def half_logits(self) -> bool:
+        """Zero-shot logits in float16 on CUDA (as upstream's autocast), float32 elsewhere."""
+        return self.device.startswith("cuda")
 
     def _autocast(self) -> Any:
         import contextlib
@@ -154,7 +243,9 @@ class ClipModel:
         return contextlib.nullcontext()
 
     def pixel_values(self, images: Sequence[Image.Image]) -> Any:
-        """CLIP's standard preprocessing (resize shortest side, centre crop, OpenAI mean/std)."""
+        """CLIP pixels: open_clip's eval transform, or the processor's (resize shortest side, centre crop, mean/std)."""
+        if self.preprocess == "open_clip":
+            return open_clip_pixels(images, self.image_size)
         rgb = [im.convert("RGB") for im in images]
         return self.processor.image_processor(images=rgb, return_tensors="pt")["pixel_values"]
 

@@ -4,8 +4,12 @@ GenEval's detector is mmdet 2.x Mask2Former (Swin-S, COCO). Here the model is
 ``Mask2FormerForUniversalSegmentation`` (default ``facebook/mask2former-swin-small-coco-instance``)
 and everything around it follows the mmdet test pipeline and instance post-processing:
 
-- resize keeping the aspect ratio to fit 1333×800 (bilinear), ImageNet mean/std, zero-pad to a
-  multiple of 32 (the processor's own resize would stretch to a multiple of 32 instead);
+- the test pipeline of mmdet 2.x's ``mask2former_*_lsj_8x2_50e_coco`` configs, step for step
+  (:func:`mmdet_pixels`): mmcv ``imrescale`` (keep ratio to fit 1333×800, integer target size
+  ``int(side × factor + 0.5)``, OpenCV ``INTER_LINEAR`` on the uint8 image), then ``Pad``
+  (bottom/right, to a multiple of 32, value 128 on the uint8 image), then ``Normalize`` (float32,
+  subtract the mean, multiply by 1/std, as mmcv's ``imnormalize`` does with OpenCV). Padding
+  comes *before* normalising in that config, so padded pixels are (128 − mean) / std, not 0;
 - softmax over the class logits, "no object" dropped, top-100 (query, class) pairs over
   queries × classes;
 - mask logits upsampled (bilinear) to the padded input, cropped to the resized image, upsampled to
@@ -13,7 +17,8 @@ and everything around it follows the mmdet test pipeline and instance post-proce
 - score = class probability × mean sigmoid mask probability inside the binary mask; box = tight
   box of the binary mask ([x_min, y_min, x_max + 1, y_max + 1]).
 
-The weights are Detectron2-trained, not the mmdet checkpoint, so scores can differ slightly.
+The default weights are Detectron2-trained; ``genlens convert mmdet-mask2former`` turns GenEval's own
+mmdet checkpoint into a directory this class loads (the like-for-like path, see docs/parity.md).
 """
 
 from __future__ import annotations
@@ -32,7 +37,21 @@ from genlens.suites._geneval_rules import Detection
 DEFAULT_DETECTOR = "facebook/mask2former-swin-small-coco-instance"
 TEST_SCALE = (1333, 800)  # mmdet img_scale: long side <= 1333, short side <= 800
 SIZE_DIVISOR = 32
+#: mmdet config ``pad_cfg['img']``: the uint8 value the image is padded with (before ``Normalize``).
+PAD_VALUE = 128
+#: mmdet ``img_norm_cfg`` (RGB order, applied after mmdet's BGR -> RGB swap).
+MMDET_MEAN = (123.675, 116.28, 103.53)
+MMDET_STD = (58.395, 57.12, 57.375)
 TOP_K = 100
+#: The checkpoint GenEval scores with (mmdet 2.x, COCO instance). mmdet names published files
+#: ``<name>-<first 8 hex digits of the file's sha256>.pth``, so the prefix identifies the file even
+#: after GenEval's download script saves it as ``mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco.pth``.
+GENEVAL_CHECKPOINT = "mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco_20220504_001756-743b7d99.pth"
+KNOWN_CHECKPOINTS: dict[str, str] = {
+    "743b7d99": "GenEval's detector: mmdet 2.x release of mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco (20220504_001756)",
+    "c9d0c4f2": "mmdet 3.x re-release of the same 20220504_001756 run (3.x module names; GenEval's script linked it "
+                "before its fix, and mmdet 2.27 cannot load it)",
+}
 
 #: COCO label spellings seen in detector configs -> GenEval's object names (after lower-casing and
 #: turning "_" / "-" into spaces). Names already equal to GenEval's need no entry.
@@ -97,6 +116,65 @@ def keep_ratio_size(width: int, height: int, scale: tuple[int, int] = TEST_SCALE
     """mmdet's keep-ratio rescale: the largest factor with long side <= 1333 and short side <= 800."""
     factor = min(max(scale) / max(width, height), min(scale) / min(width, height))
     return int(width * factor + 0.5), int(height * factor + 0.5)
+
+
+#: Written by ``genlens convert mmdet-mask2former`` next to the converted weights.
+CONVERSION_FILE = "genlens_conversion.json"
+
+
+def weights_origin(directory: Any) -> dict[str, Any]:
+    """Which weights a detector directory holds: GenEval's mmdet checkpoint converted by genlens, or a transformers one."""
+    import json
+    from pathlib import Path
+
+    marker = Path(directory) / CONVERSION_FILE
+    if marker.is_file():
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        prefix = str(info.get("source_sha256") or "")[:8]
+        return {"kind": "mmdet-converted", "like_for_like": prefix == GENEVAL_CHECKPOINT[-12:-4],
+                "checkpoint": KNOWN_CHECKPOINTS.get(prefix, "an mmdet checkpoint genlens does not know by its sha256"),
+                "source_name": info.get("source_name"), "source_sha256": info.get("source_sha256"),
+                "mmdet_version": info.get("mmdet_version"), "mmdet_layout": info.get("mmdet_layout")}
+    return {"kind": "transformers", "like_for_like": False,
+            "note": "not GenEval's mmdet checkpoint (the default hub weights are Detectron2-trained)"}
+
+
+def preprocessing_identity() -> dict[str, Any]:
+    """What :func:`mmdet_pixels` does, with the OpenCV build that ran it (for provenance)."""
+    import cv2
+
+    return {"pipeline": "mmdet 2.x test pipeline: Resize(keep_ratio) -> Pad(size_divisor) -> Normalize",
+            "test_scale": list(TEST_SCALE), "resize": "cv2.resize INTER_LINEAR on uint8 (mmcv imrescale)",
+            "size_divisor": SIZE_DIVISOR, "pad_value": PAD_VALUE, "pad_before_normalize": True,
+            "mean": list(MMDET_MEAN), "std": list(MMDET_STD), "backend": f"opencv {cv2.__version__}"}
+
+
+def mmdet_pixels(rgb: np.ndarray, scale: tuple[int, int] = TEST_SCALE, size_divisor: int = SIZE_DIVISOR,
+                 pad_value: int = PAD_VALUE) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """One RGB uint8 image (H, W, 3) through mmdet's test pipeline: (H', W', 3) float32, padded (h, w), resized (h, w).
+
+    Order and arithmetic as mmdet 2.x / mmcv 1.x: keep-ratio resize to the integer size of
+    :func:`keep_ratio_size` with OpenCV bilinear on the uint8 image, pad bottom/right with
+    ``pad_value`` to a multiple of ``size_divisor``, then float32 ``(x - mean) * (1 / std)``.
+    """
+    import cv2
+
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) uint8 image, got {rgb.shape} {rgb.dtype}")
+    height, width = rgb.shape[:2]
+    new_w, new_h = keep_ratio_size(width, height, scale)
+    resized = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    pad_h = -(-new_h // size_divisor) * size_divisor
+    pad_w = -(-new_w // size_divisor) * size_divisor
+    padded = cv2.copyMakeBorder(resized, 0, pad_h - new_h, 0, pad_w - new_w, cv2.BORDER_CONSTANT,
+                                value=(pad_value, pad_value, pad_value))
+    out = padded.astype(np.float32)
+    # mmcv imnormalize: cv2.subtract(img, mean) then cv2.multiply(img, 1 / std), both in float32
+    mean = np.array(MMDET_MEAN, dtype=np.float64).reshape(1, -1)
+    stdinv = 1 / np.array(MMDET_STD, dtype=np.float64).reshape(1, -1)
+    cv2.subtract(out, mean, out)
+    cv2.multiply(out, stdinv, out)
+    return out, (pad_h, pad_w), (new_h, new_w)
 
 
 def mask_boxes(binary: Any) -> Any:
@@ -180,25 +258,16 @@ class Mask2FormerDetector:
         return cls(model.to(device).eval(), processor, resolved, names, device)
 
     def identity(self) -> dict[str, Any]:
-        return {**self.resolved.identity, "test_scale": list(TEST_SCALE), "size_divisor": SIZE_DIVISOR, "top_k": TOP_K}
+        return {**self.resolved.identity, "preprocessing": preprocessing_identity(), "top_k": TOP_K}
 
     def _pixels(self, images: Sequence[Image.Image]) -> tuple[Any, tuple[int, int], tuple[int, int]]:
-        """Resize (same-size images) keeping ratio, normalise, zero-pad to a multiple of 32."""
+        """mmdet's test pipeline for same-size images (see :func:`mmdet_pixels`), stacked into a batch."""
         import torch
-        import torch.nn.functional as F
 
-        width, height = images[0].size
-        new_w, new_h = keep_ratio_size(width, height)
-        batch = torch.from_numpy(np.stack([np.asarray(im.convert("RGB")) for im in images])).permute(0, 3, 1, 2).float()
-        # bilinear without antialiasing, back to 8-bit values, as mmdet's cv2 resize of a uint8 image
-        batch = F.interpolate(batch, size=(new_h, new_w), mode="bilinear", align_corners=False).round_().clamp_(0, 255)
-        mean = torch.tensor(self.processor.image_mean, dtype=torch.float32).view(1, 3, 1, 1) * 255
-        std = torch.tensor(self.processor.image_std, dtype=torch.float32).view(1, 3, 1, 1) * 255
-        batch = (batch - mean) / std
-        pad_h = -(-new_h // SIZE_DIVISOR) * SIZE_DIVISOR
-        pad_w = -(-new_w // SIZE_DIVISOR) * SIZE_DIVISOR
-        batch = F.pad(batch, (0, pad_w - new_w, 0, pad_h - new_h), value=0.0)
-        return batch, (pad_h, pad_w), (new_h, new_w)
+        arrays = [mmdet_pixels(np.asarray(im.convert("RGB"))) for im in images]
+        batch = torch.from_numpy(np.stack([a[0] for a in arrays])).permute(0, 3, 1, 2).contiguous()
+        _, padded, resized = arrays[0]
+        return batch, padded, resized
 
     def detect(self, images: Sequence[Image.Image], *, min_class_prob: float = 0.0) -> list[list[Detection]]:
         """Detections per image (all classes, unfiltered), batching images that share a size."""

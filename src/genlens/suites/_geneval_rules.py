@@ -3,8 +3,8 @@
 The protocol (djghosh13/geneval @ af4902f2, evaluation/evaluate_images.py and summary_scores.py),
 restated in genlens's own code:
 
-- per class: sort detections by score, keep score > 0.3 (> 0.9 in ``counting`` images, for every
-  class), keep at most 16, no NMS;
+- per class: sort detections by score (ascending stable argsort, reversed), keep score > 0.3
+  (> 0.9 in ``counting`` images, for every class) compared in float32, keep at most 16, no NMS;
 - include clauses (AND): the top-``count`` detections of the class must exist, have the requested
   colour (CLIP), and stand in the requested relation to every detection of the referenced clause;
 - exclude clauses: fail when ``count`` or more detections of the class were kept;
@@ -61,17 +61,32 @@ ColorClassifier = Callable[[str, Sequence[Detection]], list[str]]
 
 
 def score_threshold(tag: str) -> float:
-    """The confidence a detection must exceed in an image of this tag (strictly greater)."""
+    """The confidence a detection must exceed in an image of this tag (strictly greater, in float32)."""
     return COUNTING_THRESHOLD if tag == "counting" else THRESHOLD
 
 
+def rank_and_keep(scores: Sequence[float], threshold: float, limit: int = MAX_OBJECTS) -> list[int]:
+    """Indices of the kept detections, best first, exactly as upstream orders and thresholds them.
+
+    Upstream holds the scores as a float32 array and writes ``np.argsort(scores)[::-1]`` followed by
+    ``scores[order] > threshold``: the comparison runs in float32 (numpy casts the Python threshold
+    to the array's dtype), so a score equal to float32(0.3) = 0.30000001192… is *not* kept although
+    it is above 0.3 in float64; and the ascending sort reversed puts, among equal scores, the
+    detection listed later first (numpy's argsort is stable for the ≤ 16 entries a class usually has).
+    """
+    values = np.asarray(scores, dtype=np.float32)
+    order = np.argsort(values, kind="stable")[::-1]
+    order = order[values[order] > np.float32(threshold)]
+    return [int(i) for i in order[:limit]]
+
+
 def filter_detections(by_class: Mapping[str, Iterable[Detection]], tag: str) -> dict[str, list[Detection]]:
-    """Per class: highest score first, keep score > threshold, at most 16; classes left empty are dropped."""
+    """Per class: highest score first, keep score > threshold (float32), at most 16; empty classes dropped."""
     threshold = score_threshold(tag)
     kept: dict[str, list[Detection]] = {}
     for name, detections in by_class.items():
-        ranked = sorted(detections, key=lambda d: d.score, reverse=True)
-        ranked = [d for d in ranked if d.score > threshold][:MAX_OBJECTS]
+        listed = list(detections)
+        ranked = [listed[i] for i in rank_and_keep([d.score for d in listed], threshold)]
         if ranked:
             kept[name] = ranked
     return kept

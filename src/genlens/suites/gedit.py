@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from genlens.data.paths import inside_data_dir, plain_name
 from genlens.errors import InputError, SpecError
 from genlens.imageio import atomic_write, atomic_write_text, decode
 from genlens.judges.scorer import parse_disagreements
@@ -69,7 +70,7 @@ def export_records(rows: Iterable[dict[str, Any]], out_dir: Path, source: dict[s
     lines: list[str] = []
     written: dict[str, str] = {}
     for row in rows:
-        key = str(row["key"])
+        key = plain_name(str(row.get("key")), record=f"key {str(row.get('key'))[:80]!r}", source=out_dir)
         image = row.get("input_image") or {}
         data = image.get("bytes") if isinstance(image, dict) else None
         if not data:
@@ -78,7 +79,7 @@ def export_records(rows: Iterable[dict[str, Any]], out_dir: Path, source: dict[s
         if key not in written:
             decode(data, source=f"{REPO_ID}:{key}")
             rel = f"images/{key}{_extension(data)}"
-            atomic_write(out_dir / rel, data)
+            atomic_write(inside_data_dir(out_dir, rel, record=f"key {key!r}", source=out_dir), data)
             written[key] = rel
         lines.append(json.dumps({
             "key": key, "task_type": row["task_type"], "instruction": row["instruction"],
@@ -162,11 +163,20 @@ def resolve_data(data_dir: Path | None, revision: str | None) -> Path:
 
 
 def read_records(export: Path) -> list[dict[str, Any]]:
+    """The export's records, each checked: its key a plain file name, its image a file inside the export."""
+    path = export / RECORDS
     try:
-        return [json.loads(line) for line in (export / RECORDS).read_text(encoding="utf-8").splitlines() if line.strip()]
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read GEdit-Bench records ({exc})", path=export / RECORDS,
+        raise InputError(f"cannot read GEdit-Bench records ({exc})", path=path,
                          fix="delete the folder and fetch the data again") from None
+    for number, rec in enumerate(records, 1):
+        if not isinstance(rec, dict):
+            raise InputError(f"record {number} is not a JSON object", path=path, fix="delete the folder and fetch the data again")
+        name = f"{number} (key {str(rec.get('key'))[:80]!r})"
+        plain_name(rec.get("key"), record=name, source=path)
+        inside_data_dir(export, rec.get("image"), record=name, source=path)
+    return records
 
 
 def item_id(language: str, task: str, key: str) -> str:
@@ -226,7 +236,7 @@ class GEditSuite(Suite):
         return self._items
 
     def input_path(self, name: str) -> Path:
-        return self.export / name
+        return inside_data_dir(self.export, name, record=f"image {name[:80]!r}", source=self.export / RECORDS)
 
     def source_info(self) -> dict[str, Any]:
         try:

@@ -33,9 +33,15 @@ RESULTS_JSONL = "geneval_results.jsonl"
 SUMMARY_TXT = "geneval_summary.txt"
 CAVEAT = (
     "Detection uses a transformers Mask2Former checkpoint (Detectron2-trained) instead of GenEval's mmdet 2.x "
-    "checkpoint, and CLIP from transformers instead of open_clip; the rules, thresholds and post-processing follow "
-    "the official code, but the models differ and the size of the difference from the official stack has not been "
-    "measured: compare with published GenEval numbers as indicative, not as like for like."
+    "checkpoint, and CLIP from transformers instead of open_clip; the rules, thresholds, pre- and post-processing "
+    "follow the official code, but the detector weights differ and the size of the difference from the official stack "
+    "has not been measured: compare with published GenEval numbers as indicative, not as like for like "
+    "(convert GenEval's checkpoint with `genlens convert mmdet-mask2former` for the like-for-like path)."
+)
+CAVEAT_CONVERTED = (
+    "Detection uses GenEval's own mmdet checkpoint converted to transformers' Mask2Former by genlens, with mmdet's "
+    "test-time pre- and post-processing; CLIP is the same OpenAI ViT-L/14 weights through transformers with "
+    "open_clip's preprocessing. Remaining differences are float-level (kernels, fp16 on GPU); see docs/parity.md."
 )
 # Loaded (detector, CLIP, colour classifiers by class) per weights identity + device, kept for the process.
 _LOADED: dict[str, tuple[Any, Any, dict[str, np.ndarray]]] = {}
@@ -79,13 +85,21 @@ class GenEvalScorer(Scorer):
         self._classifiers: dict[str, np.ndarray] = {}
 
     def identity(self) -> dict[str, Any]:
-        from genlens.scorers.clip import resolve_pretrained
-        from genlens.scorers.detection import SIZE_DIVISOR, TEST_SCALE, TOP_K
+        import PIL
 
+        from genlens.scorers.clip import OPENAI_MEAN, OPENAI_STD, resolve_pretrained
+        from genlens.scorers.detection import TOP_K, preprocessing_identity, weights_origin
+
+        detector = resolve_pretrained(self.detector_id, what="detector")
         return {
-            "detector": resolve_pretrained(self.detector_id, what="detector").identity,
+            "detector": {**detector.identity, "weights": weights_origin(detector.path)},
             "clip": resolve_pretrained(self.clip_id, what="CLIP model").identity,
-            "detector_preprocessing": {"test_scale": list(TEST_SCALE), "size_divisor": SIZE_DIVISOR, "top_k": TOP_K},
+            "detector_preprocessing": {**preprocessing_identity(), "top_k": TOP_K},
+            "clip_preprocessing": {"mode": "open_clip", "backend": f"Pillow {PIL.__version__}",
+                                   "resize": "shortest side, bicubic", "crop": "centre, int(round(excess / 2))",
+                                   "mean": list(OPENAI_MEAN), "std": list(OPENAI_STD),
+                                   "colour_logits": "100 * features @ classifier: float16 on CUDA (as upstream's autocast), "
+                                                    "float32 on CPU; per image in colour_logits_dtype"},
             "rules": {"threshold": rules.THRESHOLD, "counting_threshold": rules.COUNTING_THRESHOLD,
                       "max_objects": rules.MAX_OBJECTS, "nms": "off", "position_threshold": rules.POSITION_THRESHOLD,
                       "background": "#999999", "crop": True},
@@ -98,7 +112,8 @@ class GenEvalScorer(Scorer):
         key = json.dumps([self.identity(), self.device], sort_keys=True)
         if key not in _LOADED:
             detector = Mask2FormerDetector.load(self.detector_id, object_names(), device=self.device)
-            _LOADED[key] = (detector, ClipModel.load(self.clip_id, device=self.device or detector.device), {})
+            clip = ClipModel.load(self.clip_id, device=self.device or detector.device, preprocess="open_clip")
+            _LOADED[key] = (detector, clip, {})
         self.detector, self.clip, self._classifiers = _LOADED[key]
 
     def color_classifier(self, class_name: str) -> np.ndarray:
@@ -124,11 +139,21 @@ class GenEvalScorer(Scorer):
         for index, _name, detection in requests:
             crop = rules.color_crop(arrays[index], detection)
             crops.append(Image.fromarray(crop) if crop.size else Image.new("RGB", (1, 1), rules.BACKGROUND_GREY))
+        from genlens.scorers.clip import zero_shot_logits
+
         embeddings = self.clip.image_embeddings(crops)
+        by_class: dict[str, list[int]] = {}
+        for position, (_index, name, _det) in enumerate(requests):
+            by_class.setdefault(name, []).append(position)
+        picked: dict[int, str] = {}
+        for name, positions in by_class.items():
+            logits = zero_shot_logits(embeddings[positions], self.color_classifier(name), half=self.clip.half_logits,
+                                      device=self.clip.device)
+            for position, row in zip(positions, logits, strict=True):
+                picked[position] = rules.COLORS[int(np.argmax(row))]  # first maximum, as torch's argmax upstream
         answers: dict[tuple[int, str], list[str]] = {}
-        for (index, name, _det), embedding in zip(requests, embeddings, strict=True):
-            color = rules.COLORS[int(np.argmax(self.color_classifier(name) @ embedding))]
-            answers.setdefault((index, name), []).append(color)
+        for position, (index, name, _det) in enumerate(requests):
+            answers.setdefault((index, name), []).append(picked[position])
         return answers
 
     def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
@@ -157,7 +182,10 @@ class GenEvalScorer(Scorer):
                 out.append(("error", {"reason": errors[index]}))
                 continue
             verdict = rules.evaluate_image(kept[index], meta, lambda name, dets, i=index: colors[(i, name)][:len(dets)])
-            out.append(("ok", verdict_value(verdict, kept[index])))
+            value = verdict_value(verdict, kept[index])
+            if any(key[0] == index for key in colors):
+                value["colour_logits_dtype"] = "float16" if self.clip.half_logits else "float32"
+            out.append(("ok", value))
         return out
 
 
@@ -174,6 +202,15 @@ def verdict_value(verdict: rules.Verdict, kept: dict[str, list[rules.Detection]]
         "details": {name: [d.official_box() for d in dets] for name, dets in kept.items()},
         "colors": verdict.colors, "boxes": boxes,
     }
+
+
+def detector_weights(origin: dict[str, Any]) -> str:
+    """One line for results.json: which detector weights scored."""
+    if origin.get("kind") != "mmdet-converted":
+        return "transformers Mask2Former (not GenEval's mmdet checkpoint)"
+    if origin.get("like_for_like"):
+        return "GenEval's mmdet checkpoint (sha256 743b7d99…), converted"
+    return f"an mmdet checkpoint, converted, not GenEval's 743b7d99 file ({origin.get('checkpoint')})"
 
 
 def official_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -347,6 +384,7 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
         atomic_write_text(run_dir / SUMMARY_TXT, text)
         extra["official_files"] = [RESULTS_JSONL, SUMMARY_TXT]
     identity = scorer.identity()
+    converted = bool(identity["detector"]["weights"].get("like_for_like"))
     by_tag = {t: list(g.values()) for t, g in groups.items()}
     result = SuiteResult(
         headline={"overall": summary["overall"]},
@@ -360,7 +398,11 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
         provenance={
             "protocol": f"GenEval official rules ({UPSTREAM}); overall = unweighted mean of the 6 per-tag image-level scores",
             "detector": identity["detector"], "clip": identity["clip"], "rules": identity["rules"],
-            "caveat": CAVEAT,
+            "detector_weights": detector_weights(identity["detector"]["weights"]),
+            "detector_preprocessing": identity["detector_preprocessing"],
+            "clip_preprocessing": identity["clip_preprocessing"],
+            "colour_logits_dtype": sorted({r["colour_logits_dtype"] for r in rows if r.get("colour_logits_dtype")}),
+            "caveat": CAVEAT_CONVERTED if converted else CAVEAT,
             "intervals": "95% percentile bootstrap (2000 resamples), prompts resampled within each tag"
                          + (f"; {note}" if (note := rules.interval_note(by_tag)) else ""),
             "refusals": "a refused generation counts as an incorrect image; generations that errored are left out",
@@ -370,5 +412,5 @@ def summarise(rows: list[dict[str, Any]], *, errored: int, unscored: int, scorer
     partial = mark_partial(result, geneval_coverage(rows, run_dir),
                            what=f"{errored} errored, {unscored} unscored" if errored or unscored else "")
     if partial:
-        result.provenance["caveat"] = f"{partial}. {CAVEAT}"
+        result.provenance["caveat"] = f"{partial}. {CAVEAT_CONVERTED if converted else CAVEAT}"
     return result

@@ -62,13 +62,13 @@ Handler = Callable[[Request], Response]
 class FakeServer:
     """``with FakeServer() as server: server.route("POST", r"/v1/x", handler); server.url``."""
 
-    def __init__(self, latency: float = 0.0):
+    def __init__(self, latency: float = 0.0, port: int = 0):
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.faults: list[Fault] = []
         self.log: list[Request] = []
         self.latency = latency
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -121,3 +121,118 @@ def make_always_detect(model: Any, class_index: int) -> None:
         last = model.get_submodule("model.transformer_module.decoder.mask_predictor.mask_embedder.2.0")
         last.weight.zero_()
         last.bias.fill_(0.2)
+
+
+def mmdet_mask2former_state_dict(config: Any, *, seed: int = 0) -> dict[str, Any]:
+    """A random state dict with mmdet 2.x Mask2Former's exact key names, for the dimensions of ``config``.
+
+    Written from mmdet 2.x's module definitions (``SwinTransformer`` with ``PatchEmbed``, ``SwinBlock``
+    → ``ShiftWindowMSA.w_msa`` (``WindowMSA``), ``FFN``, ``PatchMerging`` and ``norm{i}`` per output;
+    ``Mask2FormerHead`` with ``MSDeformAttnPixelDecoder`` (GN ``ConvModule``s, a 3-level
+    ``DetrTransformerEncoder`` of ``MultiScaleDeformableAttention`` layers), a ``DetrTransformerDecoder``
+    of (cross_attn, norm, self_attn, norm, ffn, norm) layers with a post norm, and the query, level,
+    class and mask heads) — not from genlens's converter — with the shapes ``config`` (a transformers
+    ``Mask2FormerConfig``) implies. Values are random; ``relative_position_index`` is mmdet's buffer.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    sd: dict[str, Any] = {}
+
+    def rand(*shape: int) -> Any:
+        return torch.randn(*shape, generator=gen) * 0.2
+
+    def linear(name: str, fan_in: int, fan_out: int, bias: bool = True) -> None:
+        sd[f"{name}.weight"] = rand(fan_out, fan_in)
+        if bias:
+            sd[f"{name}.bias"] = rand(fan_out)
+
+    def norm(name: str, dim: int) -> None:
+        sd[f"{name}.weight"] = 1 + rand(dim)
+        sd[f"{name}.bias"] = rand(dim)
+
+    def mmdet_index(window: int) -> Any:  # WindowMSA: double_step_seq(2w - 1, w, 1, w), sum with transpose, flip
+        seq = (torch.arange(0, (2 * window - 1) * window, 2 * window - 1)[:, None] + torch.arange(window)[None, :]).reshape(1, -1)
+        return (seq + seq.T).flip(1).contiguous()
+
+    swin = config.backbone_config
+    dims = [swin.embed_dim * 2 ** i for i in range(len(swin.depths))]
+    sd["backbone.patch_embed.projection.weight"] = rand(dims[0], 3, swin.patch_size, swin.patch_size)
+    sd["backbone.patch_embed.projection.bias"] = rand(dims[0])
+    norm("backbone.patch_embed.norm", dims[0])
+    window = swin.window_size
+    for s, (depth, heads) in enumerate(zip(swin.depths, swin.num_heads, strict=True)):
+        dim = dims[s]
+        for b in range(depth):
+            p = f"backbone.stages.{s}.blocks.{b}"
+            norm(f"{p}.norm1", dim)
+            sd[f"{p}.attn.w_msa.relative_position_bias_table"] = rand((2 * window - 1) ** 2, heads)
+            sd[f"{p}.attn.w_msa.relative_position_index"] = mmdet_index(window)
+            linear(f"{p}.attn.w_msa.qkv", dim, 3 * dim)
+            linear(f"{p}.attn.w_msa.proj", dim, dim)
+            norm(f"{p}.norm2", dim)
+            linear(f"{p}.ffn.layers.0.0", dim, int(dim * swin.mlp_ratio))
+            linear(f"{p}.ffn.layers.1", int(dim * swin.mlp_ratio), dim)
+        if s < len(swin.depths) - 1:
+            norm(f"backbone.stages.{s}.downsample.norm", 4 * dim)
+            linear(f"backbone.stages.{s}.downsample.reduction", 4 * dim, 2 * dim, bias=False)
+        norm(f"backbone.norm{s}", dim)
+
+    feat, hidden, heads = config.feature_size, config.hidden_dim, config.num_attention_heads
+    pd = "panoptic_head.pixel_decoder"
+    for i, channels in enumerate(reversed(dims[1:])):  # input_convs: top (lowest resolution) level first
+        sd[f"{pd}.input_convs.{i}.conv.weight"] = rand(feat, channels, 1, 1)
+        sd[f"{pd}.input_convs.{i}.conv.bias"] = rand(feat)  # bias=True although a GN follows
+        norm(f"{pd}.input_convs.{i}.gn", feat)
+    for k in range(config.encoder_layers):
+        p = f"{pd}.encoder.layers.{k}"
+        linear(f"{p}.attentions.0.sampling_offsets", feat, heads * 3 * 4 * 2)
+        linear(f"{p}.attentions.0.attention_weights", feat, heads * 3 * 4)
+        linear(f"{p}.attentions.0.value_proj", feat, feat)
+        linear(f"{p}.attentions.0.output_proj", feat, feat)
+        linear(f"{p}.ffns.0.layers.0.0", feat, config.encoder_feedforward_dim)
+        linear(f"{p}.ffns.0.layers.1", config.encoder_feedforward_dim, feat)
+        norm(f"{p}.norms.0", feat)
+        norm(f"{p}.norms.1", feat)
+    sd[f"{pd}.level_encoding.weight"] = rand(3, feat)
+    sd[f"{pd}.lateral_convs.0.conv.weight"] = rand(feat, dims[0], 1, 1)  # bias=False under a norm
+    norm(f"{pd}.lateral_convs.0.gn", feat)
+    sd[f"{pd}.output_convs.0.conv.weight"] = rand(feat, feat, 3, 3)
+    norm(f"{pd}.output_convs.0.gn", feat)
+    sd[f"{pd}.mask_feature.weight"] = rand(config.mask_feature_size, feat, 1, 1)
+    sd[f"{pd}.mask_feature.bias"] = rand(config.mask_feature_size)
+
+    for k in range(config.decoder_layers - 1):
+        p = f"panoptic_head.transformer_decoder.layers.{k}"
+        for a in (0, 1):  # 0: cross_attn, 1: self_attn (order of operation_order)
+            sd[f"{p}.attentions.{a}.attn.in_proj_weight"] = rand(3 * hidden, hidden)
+            sd[f"{p}.attentions.{a}.attn.in_proj_bias"] = rand(3 * hidden)
+            linear(f"{p}.attentions.{a}.attn.out_proj", hidden, hidden)
+        linear(f"{p}.ffns.0.layers.0.0", hidden, config.dim_feedforward)
+        linear(f"{p}.ffns.0.layers.1", config.dim_feedforward, hidden)
+        for n in range(3):
+            norm(f"{p}.norms.{n}", hidden)
+    norm("panoptic_head.transformer_decoder.post_norm", hidden)
+    sd["panoptic_head.query_embed.weight"] = rand(config.num_queries, hidden)
+    sd["panoptic_head.query_feat.weight"] = rand(config.num_queries, hidden)
+    sd["panoptic_head.level_embed.weight"] = rand(3, hidden)
+    linear("panoptic_head.cls_embed", hidden, config.num_labels + 1)
+    linear("panoptic_head.mask_embed.0", hidden, hidden)
+    linear("panoptic_head.mask_embed.2", hidden, hidden)
+    linear("panoptic_head.mask_embed.4", hidden, config.mask_feature_size)
+    return sd
+
+
+def save_mmdet_checkpoint(path: Path | str, state_dict: dict[str, Any], meta: dict[str, Any] | None = None, *,
+                          legacy: bool = False) -> Path:
+    """Save ``{"meta": meta, "state_dict": state_dict}`` the way mmcv's save_checkpoint lays a checkpoint out.
+
+    ``legacy`` writes torch's pre-1.6 format, as mmdet's ``publish_model.py`` does for released checkpoints.
+    """
+    from collections import OrderedDict
+
+    import torch
+
+    path = Path(path)
+    torch.save({"meta": meta or {}, "state_dict": OrderedDict(state_dict)}, path, _use_new_zipfile_serialization=not legacy)
+    return path
