@@ -227,7 +227,6 @@ def diffusers_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 def ar_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     try:
         import genlens.backends.transformers_ar as ar_backend
-
         from genlens.testing import tiny_ar
     except ImportError as exc:
         return {"skipped": f"no transformers: AR backend in this genlens ({exc})"}

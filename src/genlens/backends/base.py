@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from genlens._modules import import_submodules
+from genlens.backends.families import check_family, family_record
 from genlens.errors import SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
@@ -57,7 +58,7 @@ def public_params(params: dict[str, Any]) -> dict[str, Any]:
 #: can resume with a longer timeout, another rate limit or another GPU.
 OPERATIONAL_ARGS = frozenset({
     "timeout", "max_retries", "rate", "concurrency", "backoff_base", "backoff_max", "retry_after_max",
-    "batch_size", "device", "delay", "headed", "chromium",
+    "batch_size", "device", "delay", "headed", "chromium", "family",
 })
 
 
@@ -106,6 +107,8 @@ class Backend(ABC):
         self.target = target
         self.params = dict(params or {})
         reject_secret_args(self.params, env=self.secret_env)
+        if self.params.get("family"):
+            check_family(str(self.params["family"]))
 
     @property
     def spec(self) -> str:
@@ -130,6 +133,12 @@ class Backend(ABC):
         """Several requests at once; a per-request exception is returned in its slot, not raised."""
         call = self.edit if requests and requests[0].kind == "edit" else self.generate
         return list(await asyncio.gather(*(call(r) for r in requests), return_exceptions=True))
+
+    def family_meta(self) -> dict[str, str]:
+        """The architecture family every generation of this backend records (``--model-arg family=`` wins).
+
+        Backends that know the class they run (diffusers, transformers) override this."""
+        return family_record(self.params, scheme=self.info.scheme)
 
     def describe(self) -> dict[str, Any]:
         """Provenance for run.json: no secrets, ever."""

@@ -29,6 +29,7 @@ from PIL import Image
 
 from genlens.backends._media import parse_size_arg
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend
+from genlens.backends.families import family_record
 from genlens.errors import Refused, SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 from genlens.weights import CONVERT, is_missing_safetensors, refuse_pickle_only
@@ -70,6 +71,22 @@ def takes_image(pipe: Any) -> bool:
     return "image" in inspect.signature(pipe.__call__).parameters
 
 
+#: Pipelines whose call must get one generator per call, whatever their signature says: GLM-Image's
+#: AR prior seeds the global RNG from ``generator.initial_seed()`` (a list fails, and a batch's prior
+#: tokens would depend on its composition).
+ONE_GENERATOR_PIPELINES = frozenset({"GlmImagePipeline"})
+
+
+def takes_generator_list(pipe: Any) -> bool:
+    """Whether the call takes one ``torch.Generator`` per image (aMUSEd and GLM-Image take a single one)."""
+    if type(pipe).__name__ in ONE_GENERATOR_PIPELINES:
+        return False
+    annotation = inspect.signature(pipe.__call__).parameters.get("generator")
+    if annotation is None or annotation.annotation is inspect.Parameter.empty:
+        return True
+    return "list" in str(annotation.annotation).lower()
+
+
 @dataclass
 class _Call:
     """One homogeneous pipeline call: same kind and size, one generator per image."""
@@ -98,6 +115,13 @@ class DiffusersBackend(Backend):
         self._run_lock = threading.Lock()  # one pipeline call at a time (one device)
         self.device = ""
         self.dtype: Any = None
+
+    def family_meta(self) -> dict[str, str]:
+        """Family from the loaded pipeline's class (GlmImagePipeline: ar+diffusion, Amused*: masked …)."""
+        with self._load_lock:
+            pipe = self._pipe
+        return family_record(self.params, class_name=type(pipe).__name__ if pipe is not None else None,
+                             scheme="diffusers", library="diffusers")
 
     # -- loading ------------------------------------------------------------------------------
     def pipeline(self) -> Any:
@@ -189,7 +213,8 @@ class DiffusersBackend(Backend):
         kwargs["prompt"] = [r.prompt for r in chosen]
         if "negative_prompt" in kwargs:
             kwargs["negative_prompt"] = [kwargs["negative_prompt"]] * len(chosen)
-        kwargs["generator"] = [torch.Generator("cpu").manual_seed(r.seed % 2**63) for r in chosen]
+        generators = [torch.Generator("cpu").manual_seed(r.seed % 2**63) for r in chosen]
+        kwargs["generator"] = generators if takes_generator_list(pipe) or len(generators) > 1 else generators[0]
         if call.size is not None:
             kwargs["width"], kwargs["height"] = call.size
         if call.kind == "edit":
@@ -218,14 +243,18 @@ class DiffusersBackend(Backend):
     async def generate_batch(self, requests: list[GenerationRequest]) -> list[GeneratedImage | BaseException]:
         """Group requests by (kind, size) and run each group as one batched pipeline call."""
         out: list[GeneratedImage | BaseException | None] = [None] * len(requests)
-        groups: dict[tuple[str, tuple[int, int] | None], _Call] = {}
+        groups: dict[tuple[Any, ...], _Call] = {}
         metas: list[dict[str, Any]] = []
+        per_image_generators = takes_generator_list(await asyncio.to_thread(self.pipeline))
         for index, request in enumerate(requests):
             size, meta = self._size(request)
             if request.mask is not None:  # said, never silent: these pipelines take the instruction only
                 meta = {**meta, "mask_ignored": "the diffusers edit pipeline takes no mask; the instruction alone was used"}
             metas.append(meta)
             kind = "edit" if request.kind == "edit" else "generate"
+            if not per_image_generators:  # one call per image, so each item keeps its own seed
+                groups[(kind, size, index)] = _Call(kind, size, [index])  # type: ignore[index]
+                continue
             groups.setdefault((kind, size), _Call(kind, size, [])).indices.append(index)
         if any(call.kind == "generate" for call in groups.values()):
             await asyncio.to_thread(self._check_generates)

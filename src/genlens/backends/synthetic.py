@@ -2,7 +2,9 @@
 
 Not a model: a deterministic stand-in whose output is known, so the pipeline (resume, scoring,
 reports) can be exercised anywhere. Patterns: ``gradient`` (honours the requested size),
-``blank`` (a flat image), ``noise``, ``fixed`` (always 512×512, ignoring the requested size).
+``blank`` (a flat image), ``noise``, ``fixed`` (always 512×512, ignoring the requested size), and ``vision-gt`` — a labelled test aid for
+the vision-* suites, not a model: it answers each built-in scene's instruction with the exact
+ground-truth map (see :func:`genlens.suites._vision_data.oracle_map`).
 Model args: ``delay`` seconds per image, ``format`` png|jpeg, ``refuse`` substring that triggers
 a refusal, ``fail_every`` N (every Nth request raises a transient error).
 """
@@ -21,7 +23,7 @@ from genlens.backends.base import Backend, BackendInfo, Session, register_backen
 from genlens.errors import Refused, SpecError
 from genlens.types import GeneratedImage, GenerationRequest
 
-PATTERNS = ("gradient", "blank", "noise", "fixed")
+PATTERNS = ("gradient", "blank", "noise", "fixed", "vision-gt")
 
 
 def draw(pattern: str, size: tuple[int, int], seed: int) -> Image.Image:
@@ -43,7 +45,7 @@ def draw(pattern: str, size: tuple[int, int], seed: int) -> Image.Image:
 class SyntheticBackend(Backend):
     info: ClassVar[BackendInfo] = BackendInfo(
         scheme="synthetic",
-        syntax="synthetic:gradient|blank|noise|fixed",
+        syntax="synthetic:gradient|blank|noise|fixed|vision-gt",
         description="procedurally drawn test images (no model): verify a setup, resume and reports end to end",
         tasks=("generate", "edit", "multiturn"),
     )
@@ -82,6 +84,13 @@ class SyntheticBackend(Backend):
         return await self._make(request.prompt, request.size, request.seed)
 
     async def edit(self, request: GenerationRequest) -> GeneratedImage:
+        if self.target == "vision-gt":
+            from genlens.suites._vision_data import oracle_map
+
+            self.calls += 1
+            if self.refuse and self.refuse in request.prompt:
+                raise Refused(f"synthetic refusal: prompt contains {self.refuse!r}")
+            return self._encode(oracle_map(request.item_id, request.prompt))
         size = request.size
         if size is None and request.images:
             size = Image.open(io.BytesIO(request.images[0])).size

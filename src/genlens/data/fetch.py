@@ -5,6 +5,12 @@ texts read out of an upstream script — e.g. the official judge prompt — with
 (never executed) and verified by the sha256 of the extracted text. Nothing is written unless it
 verifies; a file already present with the right hash is not downloaded again.
 Data goes to ``$GENLENS_DATA_DIR/<dir>`` (default ``~/.cache/genlens/data/<dir>``) or ``--data-dir``.
+
+"archives" are large upstream tar/zip files (datasets such as DIODE or ADE20K): streamed to a
+temporary file while hashed, verified against the pinned sha256 (or, where upstream publishes
+only an MD5, that MD5, recorded as such), then only the members matching the manifest's patterns
+are extracted under ``into`` — never outside it. An archive with no pinned digest is refused.
+A ``SOURCE.md`` with the origin and licence of every archive is written beside the data.
 """
 
 from __future__ import annotations
@@ -40,6 +46,21 @@ class ManifestExtract:
     kind: str = "python-message-texts"
 
 
+@dataclass(frozen=True)
+class ManifestArchive:
+    """A tar/zip to stream, verify and partly extract: members matching ``members`` (fnmatch, after
+    dropping a leading ``./``) go under ``into``."""
+
+    url: str
+    into: str
+    members: tuple[str, ...]
+    sha256: str = ""
+    md5: str = ""  # only where upstream publishes nothing stronger
+    size: int | None = None
+    license: str = ""
+    note: str = ""
+
+
 @dataclass
 class Manifest:
     name: str
@@ -50,6 +71,7 @@ class Manifest:
     license: str
     files: list[ManifestFile] = field(default_factory=list)
     extracts: list[ManifestExtract] = field(default_factory=list)
+    archives: list[ManifestArchive] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
@@ -62,6 +84,9 @@ class Manifest:
                                 e.get("kind", "python-message-texts"))
                 for e in data.get("extracts", [])
             ],
+            archives=[ManifestArchive(a["url"], a["into"], tuple(a.get("members") or ["*"]), a.get("sha256") or "",
+                                      a.get("md5") or "", a.get("size"), a.get("license", ""), a.get("note", ""))
+                      for a in data.get("archives", [])],
         )
 
 
@@ -165,10 +190,128 @@ def fetch(manifest: Manifest, dest: Path, *, force: bool = False, client: Any = 
                 data = _verified(text.encode("utf-8"), output.sha256, output.path, extract.url)
                 atomic_write(dest / output.path, data)
                 results.append(FetchResult(output.path, "extracted", output.sha256))
+        for archive in manifest.archives:
+            if not archive.sha256 and not archive.md5:
+                results.append(FetchResult(archive.into, "skipped: no pinned digest (download by hand, --data-dir)", ""))
+                continue
+            results.append(fetch_archive(archive, dest, client, force=force))
+        if manifest.archives and all(r.status.startswith("skipped") for r in results):
+            raise InputError(f"none of {manifest.name}'s sources has a pinned digest in this genlens, so nothing is downloaded",
+                             fix="download them yourself (urls in docs/vision.md), extract them in their upstream layout and pass --data-dir")
+        if manifest.archives:
+            atomic_write((dest / "SOURCE.md"), source_text(manifest).encode("utf-8"))
     finally:
         if own_client:
             client.close()
     return results
+
+
+# -- archives ----------------------------------------------------------------------------------------------
+ARCHIVE_MARK = ".genlens-archive.json"
+
+
+def source_text(manifest: Manifest) -> str:
+    lines = [f"# {manifest.name}: where this data comes from", "", f"Fetched by `genlens data fetch {manifest.suites[0]}`. "
+             "Not redistributed by genlens; each source's terms apply.", ""]
+    for archive in manifest.archives:
+        digest = f"sha256 {archive.sha256}" if archive.sha256 else f"md5 {archive.md5} (the digest upstream publishes)"
+        lines += [f"## {archive.into}", "", f"- url: {archive.url}", f"- verified: {digest}",
+                  f"- extracted: {', '.join(archive.members)}", f"- licence: {archive.license or manifest.license}"]
+        if archive.note:
+            lines.append(f"- note: {archive.note}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _stream_to(url: str, client: Any, target: Path) -> tuple[str, str, int]:
+    """Download ``url`` into ``target`` in chunks; (sha256, md5, bytes)."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    try:
+        with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise GenlensError(f"cannot download {url} (HTTP {response.status_code})",
+                                   fix="check the network or proxy, then run the same command again")
+            with open(target, "wb") as handle:
+                for chunk in response.iter_bytes(1 << 20):
+                    sha.update(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+                    handle.write(chunk)
+    except GenlensError:
+        raise
+    except Exception as exc:
+        raise GenlensError(f"cannot download {url} ({type(exc).__name__}: {exc})",
+                           fix="check the network or proxy, then run the same command again (verified data is kept)") from None
+    return sha.hexdigest(), md5.hexdigest(), size
+
+
+def _safe_member(name: str, patterns: tuple[str, ...]) -> str | None:
+    """The member's path relative to ``into`` when it matches and stays inside, else None."""
+    import fnmatch
+    from pathlib import PurePosixPath
+
+    clean = name.removeprefix("./")
+    path = PurePosixPath(clean)
+    if not clean or path.is_absolute() or ".." in path.parts:
+        return None
+    return clean if any(fnmatch.fnmatchcase(clean, p) for p in patterns) else None
+
+
+def extract_members(archive_path: Path, into: Path, patterns: tuple[str, ...]) -> int:
+    """Extract the regular-file members matching ``patterns`` (tar or zip); links and odd paths are skipped."""
+    import tarfile
+    import zipfile
+
+    count = 0
+    if zipfile.is_zipfile(archive_path):
+        with zipfile.ZipFile(archive_path) as zf:
+            for info in zf.infolist():
+                relative = _safe_member(info.filename, patterns)
+                if relative and not info.is_dir():
+                    atomic_write(into / relative, zf.read(info))
+                    count += 1
+        return count
+    try:
+        with tarfile.open(archive_path) as tf:
+            for member in tf:
+                relative = _safe_member(member.name, patterns)
+                if relative and member.isfile():
+                    handle = tf.extractfile(member)
+                    if handle is not None:
+                        atomic_write(into / relative, handle.read())
+                        count += 1
+    except tarfile.TarError as exc:
+        raise InputError(f"cannot read the archive ({exc})", path=archive_path, fix="run the same command again") from None
+    return count
+
+
+def fetch_archive(archive: ManifestArchive, dest: Path, client: Any, *, force: bool = False) -> FetchResult:
+    """Stream, verify and extract one archive (skipped when its verified extraction is already there)."""
+    if not archive.sha256 and not archive.md5:
+        raise InputError(f"{archive.url} has no pinned digest in this genlens, so it is not downloaded",
+                         fix="download it yourself, check it, extract it in its upstream layout and pass --data-dir (docs/vision.md)")
+    into = dest / archive.into
+    mark = into / f"{ARCHIVE_MARK}.{sha256_of(archive.url.encode())[:12]}"  # one per archive: two may share a folder
+    pinned = archive.sha256 or archive.md5
+    if not force and mark.is_file():
+        try:
+            if json.loads(mark.read_text(encoding="utf-8")).get("digest") == pinned:
+                return FetchResult(archive.into, "present", archive.sha256 or f"md5:{archive.md5}")
+        except (OSError, json.JSONDecodeError):
+            pass
+    into.mkdir(parents=True, exist_ok=True)
+    partial = into / ".download.part"
+    try:
+        sha, md5, _size = _stream_to(archive.url, client, partial)
+        got, expected, kind = (sha, archive.sha256, "sha256") if archive.sha256 else (md5, archive.md5, "md5")
+        if got != expected:
+            raise InputError(f"{kind} mismatch for {archive.url}: got {got[:16]}…, expected {expected[:16]}…; nothing was extracted",
+                             fix="the download was corrupted or upstream changed: run again, or report it if it persists")
+        count = extract_members(partial, into, archive.members)
+    finally:
+        partial.unlink(missing_ok=True)
+    atomic_write(mark, json.dumps({"url": archive.url, "digest": pinned, "sha256": sha, "members": count}).encode())
+    return FetchResult(archive.into, "extracted", sha)
 
 
 # -- reading message texts out of a Python script (never executed) --------------------------------

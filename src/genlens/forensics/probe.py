@@ -331,8 +331,11 @@ def training_rule(paths: Sequence[Path], *, crop: int = 512, format_rule: Format
 
 def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None, crop: int = 512, folds: int = 5,
                 resamples: int = 1000, progress: Callable[[int], None] | None = None,
-                format_rule: FormatRule = "auto") -> dict[str, Any]:
-    """Cross-validate, calibrate, refit on everything, and save the probe to ``out`` (a directory)."""
+                format_rule: FormatRule = "auto", keep: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Cross-validate, calibrate, refit on everything, and save the probe to ``out`` (a directory).
+
+    ``keep`` (a dict), when given, receives the training features, labels, prompt groups and folds
+    so a caller (``genlens probe experiment``) can reuse them without extracting features twice."""
     data = training_set(classes)
     rule = training_rule(data.paths, crop=crop, format_rule=format_rule)
     spec = FeatureSpec(rule)
@@ -343,6 +346,9 @@ def train_probe(classes: dict[str, Path], out: Path, *, clip: str | None = None,
     heldout, temperature = heldout_summary(logits, data.labels, data.groups, data.classes, splits, resamples)
     probe = fit_linear(features, data.labels, data.classes)
     probe.temperature = temperature
+    if keep is not None:
+        keep.update(features=features, labels=data.labels, groups=data.groups, splits=splits, probe=probe, paths=data.paths,
+                    rule=rule)
     meta = {
         "format": PROBE_FORMAT, "version": PROBE_VERSION, "classes": data.classes,
         "features": {"forensic": list(FEATURE_NAMES), "clip": clip, "clip_dim": features.shape[1] - len(FEATURE_NAMES),
@@ -419,8 +425,10 @@ def load_probe(path: Path) -> tuple[LinearProbe, dict[str, Any]]:
 # classifying a run
 # ----------------------------------------------------------------------------------------------
 def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Family probabilities for every image of ``run_dir``; writes ``run_dir/probe.json``."""
+                 progress: Callable[[int], None] | None = None, keep: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Family probabilities for every image of ``run_dir``; writes ``run_dir/probe.json``.
+
+    ``keep`` (a dict), when given, receives the target's features and per-image prompts."""
     probe, meta = load_probe(probe_path)
     images, skipped = large_images(run_dir)
     rule = probe_rule(meta)
@@ -435,6 +443,9 @@ def classify_run(run_dir: Path, probe_path: Path, *, clip: str | None = None,
         raise InputError(f"features have {features.shape[1]} values but the probe expects {probe.weight.shape[1]}",
                          path=probe_path, fix="classify with the same CLIP model the probe was trained with (--clip)")
     probabilities = probe.probabilities(features)
+    if keep is not None:
+        keep.update(features=features, probabilities=probabilities, groups=np.asarray([i.prompt for i in images]),
+                    paths=[i.path for i in images])
     result = probe_result(probe_path, probe.classes, probabilities, [i.relative for i in images], meta["heldout"])
     result["normalisation"] = rule.describe()
     result["normalisation_rule"] = rule.to_json()

@@ -23,6 +23,7 @@ from genlens.report.summary import finite
 
 THUMB_SIDE = 200  # longest side of a thumbnail, pixels
 THUMB_QUALITY = 62
+STRIP_SIDE = 720  # longest side of a row's gallery_image strip thumbnail
 PER_SIDE = 4  # thumbnails per category per verdict (pass / fail)
 BOX_PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324")
 
@@ -38,6 +39,7 @@ class Tile:
     missing: str = ""  # why there is no thumbnail
     boxes: list[dict[str, Any]] = field(default_factory=list)
     path: Path | None = None  # the image file, resolved and inside the run directory
+    side: int = THUMB_SIDE  # longest side of its thumbnail (wider for a row's ``gallery_image`` strip)
 
 
 @dataclass
@@ -222,8 +224,10 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
             out = []
             for row in chosen:
                 path = inside_run(run_dir, str(row["image"])) if row.get("image") else None
-                out.append(Tile(row=row, verdict=verdict, boxes=valid_boxes(row), path=path,
-                                href=relative_href(path, base) if path else None))
+                # A suite may give a composed strip (e.g. input | output | ground truth | error) to show instead.
+                strip = inside_run(run_dir, str(row["gallery_image"])) if row.get("gallery_image") else None
+                out.append(Tile(row=row, verdict=verdict, boxes=[] if strip else valid_boxes(row), path=strip or path,
+                                href=relative_href(path, base) if path else None, side=STRIP_SIDE if strip else THUMB_SIDE))
             return out
 
         galleries.append(CategoryGallery(
@@ -252,7 +256,7 @@ def fill_thumbnails(results: list[dict[str, Any]], galleries: list[list[Category
     def one(job: tuple[Tile, Path, Path]) -> None:
         tile, path, run_dir = job
         try:
-            tile.thumb = thumbnail(path, tile.boxes, run_dir=run_dir)
+            tile.thumb = thumbnail(path, tile.boxes, side=tile.side, run_dir=run_dir)
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
             tile.missing = f"image unreadable: {type(exc).__name__}"
 

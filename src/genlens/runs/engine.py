@@ -386,7 +386,8 @@ class _Generator:
         sizes: list[int] = []
         formats: list[str] = []
         trace: list[str] = []
-        meta: dict[str, Any] = {}
+        family = getattr(self.backend, "family_meta", None)  # which architecture family made it
+        meta: dict[str, Any] = dict(family()) if callable(family) else {}
         multi = len(images) > 1 or unit.item.kind == "multiturn"
         for index, image in enumerate(images):
             fmt = sniff_format(image.data) if image.format in ("", "bin") else image.format
@@ -642,7 +643,7 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                 store.put_generation(GenerationRecord(
                     fingerprint=fp, item_id=item.id, sample=entry.sample, seed=seed, status="ok",
                     images=[rel.as_posix()], image_sizes=[len(data)], formats=[fmt],
-                    meta={"source_path": str(entry.path)},
+                    meta={"source_path": str(entry.path), "family": "unknown", "family_source": "imported"},
                 ))
                 summary.done += 1
                 summary.count("ok")

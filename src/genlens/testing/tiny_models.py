@@ -123,6 +123,47 @@ def make_always_detect(model: Any, class_index: int) -> None:
         last.bias.fill_(0.2)
 
 
+def save_tiny_depth_anything(directory: Path | str, *, seed: int = 0) -> Path:
+    """A random-init Depth Anything (tiny DINOv2 backbone) + its image processor, saved as safetensors.
+
+    Loads through ``pipeline("depth-estimation", model=directory)``, the path vision-depth's specialist uses.
+    """
+    import torch
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+
+    backbone = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=37, image_size=56,
+                            patch_size=14, out_features=["stage1", "stage2", "stage3", "stage4"], out_indices=[1, 2, 3, 4],
+                            reshape_hidden_states=False)
+    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[16, 16, 16, 16],
+                                 fusion_hidden_size=16, head_hidden_size=8, patch_size=14)
+    torch.manual_seed(seed)
+    directory = Path(directory)
+    DepthAnythingForDepthEstimation(config).eval().save_pretrained(directory, safe_serialization=True)
+    DPTImageProcessor(size={"height": 56, "width": 56}, keep_aspect_ratio=False, ensure_multiple_of=14,
+                      do_pad=False).save_pretrained(directory)
+    return directory
+
+
+def save_tiny_segformer(directory: Path | str, labels: tuple[str, ...] = ("wall", "floor", "box", "sphere", "cylinder", "sky"),
+                        *, seed: int = 0) -> Path:
+    """A random-init SegFormer (semantic segmentation) + its image processor, saved as safetensors.
+
+    Loads through ``pipeline("image-segmentation", model=directory)``, the path vision-seg's specialist uses.
+    """
+    import torch
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation, SegformerImageProcessor
+
+    config = SegformerConfig(num_channels=3, num_encoder_blocks=2, depths=[1, 1], sr_ratios=[2, 1], hidden_sizes=[8, 16],
+                             patch_sizes=[7, 3], strides=[4, 2], num_attention_heads=[1, 1], mlp_ratios=[2, 2],
+                             decoder_hidden_size=16, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                             label2id={label: i for i, label in enumerate(labels)})
+    torch.manual_seed(seed)
+    directory = Path(directory)
+    SegformerForSemanticSegmentation(config).eval().save_pretrained(directory, safe_serialization=True)
+    SegformerImageProcessor(size={"height": 64, "width": 64}).save_pretrained(directory)
+    return directory
+
+
 def mmdet_mask2former_state_dict(config: Any, *, seed: int = 0) -> dict[str, Any]:
     """A random state dict with mmdet 2.x Mask2Former's exact key names, for the dimensions of ``config``.
 

@@ -155,5 +155,89 @@ def trace_cmd(
         err_console.print(f"wrote {run / TRACE_JSON}")
 
 
+@probe_app.command("experiment")
+@user_errors
+def experiment_cmd(
+    family: Annotated[list[str] | None, typer.Option("--family", help="A family to learn: NAME=SPEC (model spec, or run:DIR). Repeat, 2 or more.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="The model to classify: a model spec, or run:DIR of an existing run on the same prompts.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Experiment directory: runs/<family>, runs/target, probe/, report.md, histogram.svg.")] = None,
+    prompts: Annotated[str | None, typer.Option("--prompts", help="Prompt suite every family and the target generate from.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", min=1, help="Images per prompt (the paper: 20).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N prompts only.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Base seed (per item and sample).")] = None,
+    family_arg: Annotated[list[str] | None, typer.Option("--family-arg", help="NAME.key=value: a model arg for one family (or target.key=value).")] = None,
+    clip: ClipOpt = None,
+    backbone: Annotated[str | None, typer.Option("--backbone", help="CLIP/SigLIP (hub id or dir): also train the stronger backbone + head probe on the same folds.")] = None,
+    finetune_blocks: Annotated[int | None, typer.Option("--finetune-blocks", min=0, help="Fine-tune the backbone's last N blocks with the head, inside every fold (GPU advised).")] = None,
+    finetune_epochs: Annotated[int | None, typer.Option("--finetune-epochs", min=1, help="Epochs of fine-tuning.")] = None,
+    crop: Annotated[int | None, typer.Option("--crop", min=8, help="Centre crop side before features.")] = None,
+    folds: Annotated[int | None, typer.Option("--folds", min=2, help="Prompt-grouped cross-validation folds.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML holding any of these (families: {NAME: SPEC or {model, args}}).")] = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The architecture probe end to end: generate families + target on the same prompts, train, classify, report."""
+    from dataclasses import replace
+
+    from genlens.config import parse_scalar
+    from genlens.errors import SpecError
+    from genlens.forensics.experiment import (
+        HISTOGRAM_SVG,
+        REPORT_MD,
+        ExperimentOptions,
+        load_experiment_config,
+        run_experiment,
+        sources_from,
+        target_from,
+    )
+
+    cfg = load_experiment_config(config)
+    families = sources_from(list(family or []), cfg)
+    target_source = target_from(target, cfg)
+    for value in family_arg or []:
+        key, sep, raw = value.partition("=")
+        name, dot, arg = key.partition(".")
+        if not sep or not dot or not arg:
+            raise SpecError(f"--family-arg {value!r} is not NAME.key=value", fix="e.g. --family-arg vq-ar.guidance=5")
+        if name == "target":
+            target_source = replace(target_source, args={**target_source.args, arg: parse_scalar(raw)})
+        elif name in families:
+            families[name] = replace(families[name], args={**families[name].args, arg: parse_scalar(raw)})
+        else:
+            raise SpecError(f"--family-arg names {name!r}, which is no family", fix=f"use one of {', '.join(families)} or target")
+    out_dir = out or (Path(cfg["out"]) if cfg.get("out") else None)
+    if out_dir is None:
+        raise SpecError("no --out given", fix="add --out DIR (the experiment's runs and report go there)")
+    opts = ExperimentOptions(
+        prompts=str(prompts or cfg.get("prompts") or "geneval"), samples=int(samples or cfg.get("samples") or 20),
+        limit=limit or cfg.get("limit"), seed=int(seed if seed is not None else cfg.get("seed", 0)),
+        clip=clip or cfg.get("clip"), backbone=backbone or cfg.get("backbone"),
+        finetune_blocks=int(finetune_blocks if finetune_blocks is not None else cfg.get("finetune_blocks", 0)),
+        finetune_epochs=int(finetune_epochs or cfg.get("finetune_epochs") or 3), crop=int(crop or cfg.get("crop") or 512), folds=int(folds or cfg.get("folds") or 5),
+        quiet=quiet or as_json)
+    say = (lambda text: None) if quiet or as_json else (lambda text: err_console.print(text))
+    if opts.finetune_blocks and not opts.backbone:
+        raise SpecError("--finetune-blocks needs --backbone", fix="add --backbone <CLIP or SigLIP hub id or dir>")
+    summary = run_experiment(families, target_source, out_dir, opts, progress=say)
+    if as_json:
+        out_console.print_json(json.dumps({k: v for k, v in summary.items() if k != "classification"}, default=str))
+        return
+    table = Table(title=f"probe experiment: target {target_source.spec}")
+    for column in ("family", "share of target images", "95% CI", "mean P"):
+        table.add_column(column)
+    for name, row in summary["shares"].items():
+        span = f"{_pct(row['interval'][0])} – {_pct(row['interval'][1])}" if row.get("interval") else "too few prompts"
+        table.add_row(name, _pct(row["share"]), span, f"{row['mean_probability']:.3f}")
+    out_console.print(table)
+    out_console.print(_heldout_line(summary["probe"]["heldout"]))
+    if summary.get("backbone_probe"):
+        out_console.print("backbone probe (same folds): " + _heldout_line(summary["backbone_probe"]["heldout"]))
+    out_console.print(f"verdict: {summary['verdict']}")
+    for warning in summary["warnings"]:
+        err_console.print(f"warning: {warning}")
+    if not quiet:
+        err_console.print(f"wrote {out_dir / REPORT_MD} and {out_dir / HISTOGRAM_SVG}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(probe_app, name="probe")
