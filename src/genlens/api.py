@@ -177,6 +177,8 @@ class InProcessBackend(Backend):
 
     info = BackendInfo(scheme="python", syntax="python:<object>", description="an in-process Python object",
                        tasks=("generate", "edit", "multiturn"))
+    #: The object lives in this process: under --executor ray it is called here, never rebuilt in a worker.
+    runs_in_driver = True
 
     def __init__(self, obj: Any, params: dict[str, Any] | None = None):
         if not callable(getattr(obj, "generate", None)):
