@@ -112,6 +112,8 @@ def probe_one(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return probe_file(path), None
     except (GenlensError, OSError) as exc:
         return None, str(exc) if isinstance(exc, GenlensError) else f"{path}: {exc}"
+    except ImportError:  # a missing optional package is the install's problem, not the image's: one line for the run
+        raise
     except Exception as exc:  # a probe that fails on one odd image must not stop the folder
         return None, f"{path}: could not be probed ({type(exc).__name__}: {exc}) — please report it"
 

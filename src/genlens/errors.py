@@ -51,6 +51,36 @@ class RunDirError(GenlensError):
     """A run directory that belongs to another suite/model or another genlens format."""
 
 
+#: Exceptions that mean a bug in code (a backend's, a plugin's), not a failed request: retrying cannot help.
+PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
+    TypeError, AttributeError, NameError, AssertionError, NotImplementedError, SyntaxError,
+)
+
+
+class BackendBug(GenlensError):
+    """A backend raised a programming error: the run stops (finished work kept) instead of recording it.
+
+    The CLI prints one line naming the exception and where it was raised; the Python API re-raises
+    :attr:`original` with its traceback.
+    """
+
+    exit_code = 1
+
+    def __init__(self, spec: str, original: BaseException):
+        self.original = original
+        where = ""
+        tb = original.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        detail = str(original).replace("\n", " ")[:300]
+        super().__init__(
+            f"model {spec} raised {type(original).__name__}: {detail}{where} (a bug in the backend, not a failed request)",
+            fix="fix the backend (GENLENS_VERBOSE=1 or the Python API shows the traceback); finished work is kept",
+        )
+
+
 class Blocked(GenlensError):
     """A site shows a login wall, a CAPTCHA or a rate-limit banner: the run stops, finished work is kept."""
 

@@ -33,11 +33,30 @@ def sniff_format(data: bytes) -> str:
     return "bin"
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux: /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes so that ``path`` holds either the old content or all of the new, never a prefix."""
+    """Write bytes so that ``path`` holds either the old content or all of the new, never a prefix.
+
+    The file gets the mode an ordinary ``open()`` would give it (0666 minus the user's umask):
+    ``mkstemp`` alone makes 0600, which hides results from the rest of a shared cluster.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

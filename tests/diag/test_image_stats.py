@@ -237,3 +237,23 @@ def test_colour_measures_agree_with_scikit_image_lab():
     expected = deltaE_ciede2000(rgb2lab(rgb), rgb2lab(warmer))
     assert shift["delta_e_mean"] == pytest.approx(expected.mean(), abs=1e-3)
     assert shift["delta_b"] == pytest.approx((rgb2lab(warmer) - rgb2lab(rgb))[..., 2].mean(), abs=1e-3)
+
+
+def test_best_period_of_a_profile_no_lag_repeats():
+    """A single spike anti-correlates with itself at every lag, yet a period comes back.
+
+    Worked by hand: N = 300 zeros with a 1 at index 100, mean removed (c = −1/N off the spike).
+    At lag L the products are two spike-by-background terms −(1/N)(1 − 1/N) plus N − L − 2
+    background pairs 1/N², so the sum is (−N − L)/N² + small < 0 for every L in 2..64 — the old
+    "within 75% of the best" rule chose nothing and raised. The least negative lag is L = 2;
+    folding by 2 puts the spike (index 100, even) in phase 0.
+    """
+    profile = np.zeros(300)
+    profile[100] = 1.0
+    assert S.best_period(profile) == (2, 0)
+
+
+def test_probe_image_of_the_clock_sample_does_not_crash():
+    """scikit-image's clock() photo made best_period raise (every lag anti-correlated)."""
+    result = S.probe_image(Image.fromarray(skimage_data.clock()))
+    assert result["patch_grid"] is None

@@ -56,6 +56,7 @@ class FolderBackend(Backend):
         if not self.root.is_dir():
             raise InputError("model folder does not exist", path=self.root, fix="give folder:<dir> with the images")
         self.suite_candidates: Any = None  # set by the engine: (item_id, sample) -> list[str]
+        self.suite_name = ""  # set by the engine, for the missing-file message
 
     @property
     def spec(self) -> str:
@@ -86,9 +87,11 @@ class FolderBackend(Backend):
         if found:
             return found[0]
         first = self.root / f"{stems[0]}.png"
+        listing = f"`genlens items {self.suite_name}` lists every expected name" if self.suite_name else "`genlens items SUITE` lists every expected name"
         raise InputError(
             f"no image for item {item_id!r} sample {sample}", path=first,
-            fix=f"add it (or one of: {', '.join(s + '.png' for s in stems[:3])}), or use --limit/--samples to match the folder",
+            fix=f"add it as {stems[0]}.png (or {', '.join(s + '.png' for s in stems[1:3])}); {listing}; "
+                "or use --limit/--samples to match the folder",
         )
 
     def _read(self, path: Path) -> GeneratedImage:

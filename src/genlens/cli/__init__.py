@@ -83,6 +83,16 @@ app = typer.Typer(
 )
 
 
+def _print_error(exc: GenlensError) -> None:
+    from genlens.errors import BackendBug
+
+    if isinstance(exc, BackendBug) and os.environ.get("GENLENS_VERBOSE"):
+        import traceback
+
+        err_console.print("".join(traceback.format_exception(exc.original)), markup=False)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+
+
 def user_errors(func: F) -> F:
     """Turn user mistakes into one line on stderr and exit code 2 (no traceback)."""
 
@@ -91,8 +101,16 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except GenlensError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+            _print_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except ImportError as exc:  # an optional dependency missing anywhere: one line naming the extra
+            from genlens.extras import missing_dependency
+
+            missing = missing_dependency(exc)
+            if missing is None:
+                raise
+            _print_error(missing)
+            raise typer.Exit(missing.exit_code) from None
         except KeyboardInterrupt:
             err_console.print(interrupts.RESUME_HINT)
             raise typer.Exit(130) from None
@@ -138,6 +156,8 @@ def main() -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's TF Lite start-up lines
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     interrupts.install()
     app(prog_name="genlens")
 

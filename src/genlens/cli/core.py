@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from genlens.errors import SpecError
 from genlens.runs import engine
 from genlens.runs.engine import GenerateOptions, PhaseSummary
 from genlens.runs.executors import ExecutorOptions
-from genlens.suites.base import ScoreContext, check_scoring_options, get_suite_class, suite_classes
+from genlens.suites.base import ScoreContext, Suite, check_scoring_options, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec: openai:<model>, gemini:<model>, diffusers:<id or dir>, browser:<recipe.yaml>, folder:<dir>, synthetic:<pattern>.")]
@@ -43,6 +44,11 @@ WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, help="Ray ac
 GpusPerWorkerOpt = Annotated[float | None, typer.Option("--gpus-per-worker", min=0, help="GPUs each Ray actor holds (1 for a local model per GPU).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
+GenerateOnlyOpt = Annotated[bool, typer.Option("--generate-only", help="Phase 1 only: make the images now, score later with `genlens score` (skips the pre-flight check).")]
+RealOpt = Annotated[Path | None, typer.Option("--real", help="Studies: a folder of real photos to test the images' detectability against (`detect`).")]
+ProbeOpt = Annotated[Path | None, typer.Option("--probe", help="Studies: a trained probe directory to classify the images with (`probe classify`).")]
+PromptDataOpt = Annotated[str | None, typer.Option("--data", help="The prompts suite's prompt set: FILE.jsonl, FILE.csv or hf:<dataset>[:split] (same as --suite-arg data=…).")]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use only what this machine has: no hub downloads; parts needing uncached weights are skipped (studies) or refused.")]
 
 
 def _score_context(run_dir: Path, config: dict[str, Any], *, judge: str | None, judge_prompt: Path | None,
@@ -128,7 +134,8 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
                     samples: int | None, limit: int | None, seed: int | None, concurrency: int | None,
                     model_arg: list[str] | None, suite_arg: list[str] | None, data_dir: Path | None,
                     shard: str | None, quiet: bool, executor: ExecutorOptions | None = None,
-                    hold: ExitStack | None = None) -> tuple[Path, PhaseSummary]:
+                    hold: ExitStack | None = None,
+                    check: Callable[[Suite, Path], None] | None = None) -> tuple[Path, PhaseSummary]:
     """Generate into the run directory; with ``hold``, its lock is taken there and kept until ``hold`` closes."""
     suite_name = pick(suite_name, config, "suite")
     model = pick(model, config, "model")
@@ -150,10 +157,67 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
         mode=str(suite_args.get("mode", "native")) if suite.meta.task == "multiturn" else "",
         quiet=quiet,
     )
+    if check is not None:  # pre-flight: refuse before phase 1 when scoring cannot happen here
+        check(suite, run_dir)
     if hold is not None:
         hold.enter_context(engine.run_lock(run_dir))
     summary = engine.generate(run_dir, suite, backend, opts, data_dir=Path(dd) if dd else None, executor=executor)
     return run_dir, summary
+
+
+#: Terminal width from which `suites` / `models` draw tables (narrower: one block per entry).
+WIDE = 120
+
+
+def _block(head: str, *details: str) -> None:
+    """A heading line and indented detail lines, word-wrapped by Rich to the terminal (never mid-word)."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    out_console.print(Text(head), soft_wrap=False)
+    for detail in details:
+        out_console.print(Padding(Text(detail), (0, 0, 0, 4), expand=False), soft_wrap=False)
+
+
+def suites_table(rows: list[dict[str, Any]]) -> Table:
+    """The suites as a table whose identifier columns never wrap (readable at 80 columns)."""
+    table = Table(title="genlens suites", expand=False)
+    table.add_column("suite", no_wrap=True)
+    table.add_column("task", no_wrap=True)
+    table.add_column("items", justify="right", no_wrap=True)
+    table.add_column("k", justify="right", no_wrap=True)
+    table.add_column("scoring needs", overflow="fold")
+    table.add_column("data", overflow="fold", ratio=1)
+    for r in rows:
+        table.add_row(*(escape(cell) for cell in (
+            r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]), ", ".join(r["needs"]), r["data"])))
+    return table
+
+
+def models_table(rows: list[dict[str, Any]]) -> Table:
+    """The backends as a table; the spec syntax is split only at its | alternatives, never mid-word."""
+    table = Table(title="genlens model backends")
+    table.add_column("spec", no_wrap=True)
+    table.add_column("tasks")
+    table.add_column("needs")
+    table.add_column("what", ratio=1)
+    for r in rows:
+        spec = "\n".join(_split_alternatives(r["syntax"], 24))
+        table.add_row(escape(spec), escape(", ".join(r["tasks"])), escape(r["requires"] or "-"), escape(r["description"]))
+    return table
+
+
+def _split_alternatives(syntax: str, width: int) -> list[str]:
+    """``synthetic:gradient|blank|noise|fixed`` as lines of at most ~width characters, broken after a ``|``."""
+    lines, current = [], ""
+    for part in syntax.split("|"):
+        piece = part if not current else "|" + part
+        if current and len(current) + len(piece) > width:
+            lines.append(current + "|")
+            current = part
+        else:
+            current += piece
+    return [*lines, current]
 
 
 def register(app: typer.Typer) -> None:
@@ -161,6 +225,8 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def suites_cmd(as_json: JsonOpt = False) -> None:
         """List the suites: name, items, categories, what scoring needs, where the data comes from."""
+        from genlens.suites.base import suite_plugin_errors
+
         rows = []
         for name, cls in suite_classes().items():
             m = cls.meta
@@ -170,22 +236,28 @@ def register(app: typer.Typer) -> None:
                          "uses": sorted(cls.uses),
                          "suite_args": [a.describe() for a in cls.args or ()],
                          "scorer_args": [a.describe() for a in cls.scorer_args or ()]})
+        broken = suite_plugin_errors()
         if as_json:
             out_console.print_json(json.dumps(rows))
             return
-        table = Table(title="genlens suites")
-        for col in ("suite", "task", "items", "k", "categories", "scoring needs", "data"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(*(escape(cell) for cell in (
-                r["name"], r["task"], str(r["items"] or "fetched"), str(r["default_samples"]),
-                ", ".join(r["categories"]), ", ".join(r["needs"]), r["data"])))
-        out_console.print(table)
-        for r in rows:
-            if r["suite_args"] or r["scorer_args"]:
-                parts = [f"--suite-arg {'; '.join(r['suite_args'])}" if r["suite_args"] else "",
-                         f"--scorer-arg {'; '.join(r['scorer_args'])}" if r["scorer_args"] else ""]
-                out_console.print(escape(f"{r['name']}: " + "  ".join(p for p in parts if p)))
+        if out_console.is_terminal and out_console.width >= WIDE:
+            out_console.print(suites_table(rows))
+        elif out_console.is_terminal:  # narrow terminal: a block per suite, nothing split mid-word
+            for r in rows:
+                _block(f"{r['name']}  ({r['task']}, {r['items'] or 'fetched'} items, k={r['default_samples']})",
+                       f"needs: {', '.join(r['needs'])}", f"data:  {r['data']}")
+        else:  # piped: one line per suite, so `genlens suites | grep geneval` shows all of it
+            for r in rows:
+                typer.echo("\t".join((r["name"], r["task"], f"items={r['items'] or 'fetched'}", f"k={r['default_samples']}",
+                                      f"needs={','.join(r['needs'])}", f"data={r['data']}")))
+        if out_console.is_terminal:  # each suite's arguments (`--json` has them too)
+            for r in rows:
+                if r["suite_args"] or r["scorer_args"]:
+                    parts = [f"--suite-arg {'; '.join(r['suite_args'])}" if r["suite_args"] else "",
+                             f"--scorer-arg {'; '.join(r['scorer_args'])}" if r["scorer_args"] else ""]
+                    out_console.print(escape(f"{r['name']}: " + "  ".join(p for p in parts if p)))
+        for name, why in broken.items():
+            err_console.print(escape(f"plugin suite {name!r} failed to load: {why}"))
 
     @app.command("models")
     @user_errors
@@ -201,18 +273,22 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out_console.print_json(json.dumps({"backends": rows, "plugin_errors": broken}))
             return
-        table = Table(title="genlens model backends")
-        for col in ("spec", "tasks", "needs", "what"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(*(escape(cell) for cell in (r["syntax"], ", ".join(r["tasks"]), r["requires"] or "-", r["description"])))
-        out_console.print(table)
-        for scheme, cls in backend_classes().items():
-            if cls.args:
-                out_console.print(escape(f"{scheme}: --model-arg " + "; ".join(a.describe() for a in cls.args)))
+        if out_console.is_terminal and out_console.width >= WIDE:
+            out_console.print(models_table(rows))
+        elif out_console.is_terminal:
+            for r in rows:
+                _block(f"{r['syntax']}  ({', '.join(r['tasks'])})", f"needs: {r['requires'] or '-'}", r["description"])
+        else:  # piped: one line per backend
+            for r in rows:
+                typer.echo("\t".join((r["syntax"], ",".join(r["tasks"]), f"needs={r['requires'] or '-'}", r["description"])))
+        if out_console.is_terminal:  # each backend's --model-arg (`--json` has them too)
+            for scheme, cls in backend_classes().items():
+                if cls.args:
+                    out_console.print(escape(f"{scheme}: --model-arg " + "; ".join(a.describe() for a in cls.args)))
         for name, why in broken.items():
             err_console.print(escape(f"plugin backend {name!r} failed to load: {why}"))
-        out_console.print("Plugins register more through the 'genlens.backends' entry-point group.")
+        if out_console.is_terminal:
+            out_console.print("Plugins register more through the 'genlens.backends' entry-point group.")
 
     @app.command("doctor")
     @user_errors
@@ -230,7 +306,7 @@ def register(app: typer.Typer) -> None:
         table.add_column("detail", overflow="fold")
         for row in report["checks"]:
             mark = "[green]ok[/]" if row["ok"] else "[yellow]missing[/]"
-            table.add_row(row["name"], mark, row["detail"])
+            table.add_row(escape(row["name"]), mark, escape(row["detail"]))
         out_console.print(table)
 
     @app.command("run")
@@ -244,10 +320,38 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOpt = None, shard: ShardOpt = None, config: ConfigOpt = None,
         quiet: QuietOpt = False, as_json: JsonOpt = False, executor: ExecutorOpt = None,
         ray_address: RayAddressOpt = None, workers: WorkersOpt = None, gpus_per_worker: GpusPerWorkerOpt = None,
+        generate_only: GenerateOnlyOpt = False, real: RealOpt = None, probe: ProbeOpt = None,
+        offline: OfflineOpt = False, data: PromptDataOpt = None,
     ) -> None:
-        """Generate then score into a run directory. Run the same command again to resume."""
+        """Generate then score into a run directory; SUITE may be a study (`genlens studies`) or a,b,c. Resumes."""
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
+        suite_arg = [*(suite_arg or []), f"data={data}"] if data else suite_arg
+        if offline:
+            import os
+
+            os.environ["HF_HUB_OFFLINE"] = "1"
+        from genlens.studies import is_study_request
+
+        if is_study_request(pick(suite, cfg, "suite")):
+            from genlens.cli.commands.studies import run_study_cmd
+
+            run_study_cmd(pick(suite, cfg, "suite"), pick(model, cfg, "model"), pick(out, cfg, "out"), cfg, real=real,
+                          probe=probe, samples=samples, limit=limit, seed=seed, concurrency=concurrency,
+                          model_arg=model_arg, suite_arg=suite_arg, scorer_arg=scorer_arg, judge=judge,
+                          judge_prompt=judge_prompt, detector=detector, clip=clip, data_dir=data_dir, shard=shard,
+                          quiet=quiet, generate_only=generate_only)
+            return
+        if real is not None or probe is not None:
+            raise SpecError("--real and --probe belong to studies", fix="run `genlens detect RUN --real DIR` / `genlens probe classify RUN --probe DIR`")
+
+        def check(suite_obj: Suite, run_dir: Path) -> None:
+            from genlens.runs.preflight import require
+
+            require(suite_obj, _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector,
+                                              clip=clip, data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
+                                              scorer_arg=scorer_arg, quiet=quiet))
+
         # Scoring options the suite cannot use are refused before anything is generated.
         early = _score_context(Path("."), cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
                                data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
@@ -257,8 +361,14 @@ def register(app: typer.Typer) -> None:
         with ExitStack() as hold:  # one lock for generate + score + aggregate: no other command slips in between
             run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                                concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
-                                               data_dir=data_dir, shard=shard, quiet=quiet, executor=ex, hold=hold)
+                                               data_dir=data_dir, shard=shard, quiet=quiet, executor=ex, hold=hold,
+                                               check=None if generate_only else check)
             _print_phase("generate", summary, quiet)
+            if generate_only:
+                if not quiet:
+                    err_console.print(f"run directory: {run_dir} (score it with `genlens score {run_dir}`)")
+                _finish(summary)
+                return
             ctx = _score_context(run_dir, cfg, judge=judge, judge_prompt=judge_prompt, detector=detector, clip=clip,
                                  data_dir=data_dir, concurrency=concurrency, suite_arg=suite_arg,
                                  scorer_arg=scorer_arg, quiet=quiet)
@@ -280,8 +390,10 @@ def register(app: typer.Typer) -> None:
         suite_arg: SuiteArgOpt = None, data_dir: DataDirOpt = None, shard: ShardOpt = None,
         config: ConfigOpt = None, quiet: QuietOpt = False, executor: ExecutorOpt = None,
         ray_address: RayAddressOpt = None, workers: WorkersOpt = None, gpus_per_worker: GpusPerWorkerOpt = None,
+        data: PromptDataOpt = None,
     ) -> None:
         """Phase 1 only: generate (or collect) the images into a run directory."""
+        suite_arg = [*(suite_arg or []), f"data={data}"] if data else suite_arg
         cfg = load_config(config)
         quiet = quiet or bool(cfg.get("quiet"))
         ex = _executor(cfg, executor, ray_address, workers, gpus_per_worker)

@@ -164,12 +164,28 @@ class LocalJudge(Judge):
                 replies.extend(JudgeReply("", self.version or self.target, "error", error=message) for _ in chunk)
         return replies
 
-    def _generate(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
+    async def yes_probability(self, requests: list[JudgeRequest]) -> list[float]:
+        """P(first answer token = "Yes") per question (VQAScore's yes-probability), one forward pass each batch."""
+        out: list[float] = []
+        for start in range(0, len(requests), self.batch_size):
+            out.extend(await asyncio.to_thread(self._yes_probability, requests[start:start + self.batch_size]))
+        return out
+
+    def _yes_probability(self, requests: list[JudgeRequest]) -> list[float]:
         import torch
+
+        model, tokenizer, _image_processor, _device = self.load()
+        inputs, _encoded = self._inputs(requests)
+        yes = tokenizer.encode("Yes", add_special_tokens=False)[0]
+        with torch.inference_mode():
+            logits = model(**inputs).logits[:, -1, :].float()  # left padding: the last position is the answer's start
+        return [float(p) for p in torch.softmax(logits, dim=-1)[:, yes].cpu()]
+
+    def _inputs(self, requests: list[JudgeRequest]) -> tuple[dict[str, Any], Any]:
+        """The batch's model inputs (chat text with image tokens, pixel values) and the tokenizer output."""
         from PIL import Image
 
         model, tokenizer, image_processor, device = self.load()
-        started = time.perf_counter()
         images = [Image.open(io.BytesIO(data)).convert("RGB") for r in requests for data in r.images]
         vision: dict[str, Any] = {}
         counts: list[int] = []
@@ -186,6 +202,14 @@ class LocalJudge(Judge):
         inputs["mm_token_type_ids"] = (inputs["input_ids"] == self._image_token_id).long()
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        return inputs, encoded
+
+    def _generate(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
+        import torch
+
+        model, tokenizer, _image_processor, _device = self.load()
+        started = time.perf_counter()
+        inputs, encoded = self._inputs(requests)
         with torch.inference_mode():
             output = model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         new_tokens = output[:, encoded["input_ids"].shape[1]:]

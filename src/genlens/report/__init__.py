@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +145,20 @@ def _write(out: Path, fmt: str, rendered: Any) -> None:
         atomic_write(out, rendered)
     elif isinstance(rendered, str):
         atomic_write_text(out, rendered)
+    return None
+
+
+class _CallableReportModule(types.ModuleType):
+    """``genlens.report`` is both this package and the API function ``genlens.report(runs, fmt=…)``.
+
+    Importing the package sets the attribute ``genlens.report`` to the module, which would hide the
+    function; calling the module calls the function instead, so both spellings work.
+    """
+
+    def __call__(self, runs: Any, fmt: str = "table", out: Any = None) -> Any:
+        from genlens.api import report
+
+        return report(runs, fmt=fmt, out=out)
+
+
+sys.modules[__name__].__class__ = _CallableReportModule

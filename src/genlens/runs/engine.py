@@ -26,7 +26,7 @@ from typing import Any
 
 from genlens import interrupts
 from genlens.backends.base import Backend, identity_params, public_params
-from genlens.errors import Blocked, GenlensError, InputError, Refused, RunDirError, SpecError
+from genlens.errors import PROGRAMMING_ERRORS, BackendBug, Blocked, GenlensError, InputError, Refused, RunDirError, SpecError
 from genlens.imageio import (
     EXTENSION,
     ImageTooLarge,
@@ -37,7 +37,7 @@ from genlens.imageio import (
     open_checked,
     sniff_format,
 )
-from genlens.progress import progress_bar
+from genlens.progress import FirstErrors, error_kind, progress_bar
 from genlens.redact import active_secrets, scrub, scrub_value
 from genlens.runs.cost import cost_summary
 from genlens.runs.executors import ExecutorOptions
@@ -360,6 +360,7 @@ class _Generator:
         self.opts = opts
         self.executor = executor
         self.summary = PhaseSummary()
+        self.first_errors = FirstErrors("generate", quiet=opts.quiet)
         self._pending: list[GenerationRecord] = []
         self._last_commit = time.monotonic()
 
@@ -468,10 +469,13 @@ class _Generator:
         setup = setup_error(result)
         if setup is not None:
             raise setup
+        if isinstance(result, PROGRAMMING_ERRORS):
+            raise BackendBug(self.backend.spec, result)
         if isinstance(result, Refused):
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [], reason=result.reason)
         elif isinstance(result, BaseException):
             reason = scrub(f"{type(result).__name__}: {result}")[:500]
+            self.first_errors.note(type(result).__name__, scrub(f"item {unit.item.id} sample {unit.sample}: {str(result)[:300]}"))
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "error", [], reason=reason)
         else:
             record = self._verify(unit, result)
@@ -523,7 +527,8 @@ class _Generator:
         workers = 1 if batched else max(1, self.opts.concurrency)
         if self.executor is not None:
             workers = self.executor.in_flight(workers)
-        with progress_bar("generate", len(units), quiet=self.opts.quiet) as advance:
+        with progress_bar("generate", len(units), quiet=self.opts.quiet,
+                          errors=lambda: self.summary.statuses.get("error", 0)) as advance:
 
             async def worker() -> None:
                 while True:
@@ -602,6 +607,8 @@ def generate(
         if hasattr(backend, "suite_candidates"):  # folder: the suite's official layout first
             by_id = {item.id: item for item in items}
             backend.suite_candidates = lambda item_id, sample: suite.folder_candidates(by_id[item_id], sample)
+            if hasattr(backend, "suite_name"):
+                backend.suite_name = suite.meta.name
         backend.attach_run(run_dir)
         pool = _generation_pool(executor, backend) if units else None
         runner = _Generator(run_dir, store, suite, backend, opts, pool)
@@ -880,7 +887,9 @@ async def _score_pending(
     queue: asyncio.Queue[list[tuple[GenerationRecord, str]]] = asyncio.Queue()
     for batch in batches:
         queue.put_nowait(batch)
-    with progress_bar(f"score: {scorer.name}", len(pending), quiet=ctx.quiet) as advance:
+    first_errors = FirstErrors(f"score: {scorer.name}", quiet=ctx.quiet)
+    with progress_bar(f"score: {scorer.name}", len(pending), quiet=ctx.quiet,
+                      errors=lambda: summary.statuses.get("error", 0)) as advance:
 
         async def worker() -> None:
             while True:
@@ -907,8 +916,11 @@ async def _score_pending(
                     if is_disk_full(exc):
                         raise database_full(run_dir) from None
                     raise
-                for record in records:
+                for (gen, _fp), record in zip(batch, records, strict=True):
                     summary.count(record.status)
+                    if record.status == "error":
+                        reason = str((record.value or {}).get("reason") or "no reason recorded")
+                        first_errors.note(error_kind(reason), f"item {gen.item_id} sample {gen.sample}: {reason}")
                 summary.done += len(records)
                 advance(len(records))
 

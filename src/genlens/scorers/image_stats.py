@@ -314,13 +314,19 @@ def best_period(profile: np.ndarray) -> tuple[int, int]:
     A grid of period P makes the mean-removed profile correlate with itself at lags P, 2P, …
     and not at its divisors, so the smallest lag within 75% of the highest autocorrelation over
     lags 2..64 is the period (below 4 it is left to the resampling probe); the boundary phase is the largest mean after folding by it.
+    When no lag correlates positively (nothing repeats), the best lag is returned and the grid strength rejects it.
     """
     centred = profile - profile.mean()
     energy = float((centred ** 2).sum()) or 1e-9
     lags = [lag for lag in GRID_PERIODS if len(profile) >= 4 * lag]
     correlation = {lag: float((centred[:-lag] * centred[lag:]).sum()) / energy for lag in lags}
+    if not lags:
+        return GRID_PERIODS[0], 0
     best = max(correlation.values())
-    period = min(lag for lag in lags if correlation[lag] >= 0.75 * best)
+    if best <= 0:  # no lag repeats the profile (e.g. a smooth photo): the most-correlated lag, strength decides
+        period = max(lags, key=lambda lag: correlation[lag])
+    else:
+        period = min(lag for lag in lags if correlation[lag] >= 0.75 * best)
     return period, grid_contrast(profile, period)[1]
 
 

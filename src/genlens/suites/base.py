@@ -213,6 +213,29 @@ def _discover() -> None:
         return
     _DISCOVERED = True
     import_submodules("genlens.suites")
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="genlens.suites"):
+        if ep.name in _SUITES:
+            continue
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken plugin must not break the built-ins
+            _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Suite) and isinstance(getattr(cls, "meta", None), SuiteMeta)):
+            _PLUGIN_ERRORS[ep.name] = f"{ep.value} is not a Suite subclass with a SuiteMeta 'meta'"
+            continue
+        _SUITES[ep.name] = cls
+
+
+_PLUGIN_ERRORS: dict[str, str] = {}
+
+
+def suite_plugin_errors() -> dict[str, str]:
+    """Entry-point suites that failed to load, with why (``genlens suites`` shows them)."""
+    _discover()
+    return dict(_PLUGIN_ERRORS)
 
 
 def suite_classes() -> dict[str, type[Suite]]:
@@ -224,6 +247,13 @@ def suite_classes() -> dict[str, type[Suite]]:
 def get_suite_class(name: str) -> type[Suite]:
     classes = suite_classes()
     if name not in classes:
+        import difflib
+
         known = ", ".join(classes)
-        raise SpecError(f"unknown suite {name!r}", fix=f"choose one of: {known} (see `genlens suites`)")
+        broken = suite_plugin_errors()
+        if name in broken:
+            raise SpecError(f"suite plugin {name!r} failed to load: {broken[name]}", fix="fix or reinstall the plugin")
+        near = difflib.get_close_matches(name, list(classes), n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise SpecError(f"unknown suite {name!r}{hint}", fix=f"choose one of: {known} (see `genlens suites`; studies: `genlens studies`)")
     return classes[name]
