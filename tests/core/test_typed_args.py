@@ -124,5 +124,6 @@ def test_models_lists_the_arguments(cli):
     synthetic = next(row for row in data["backends"] if row["scheme"] == "synthetic")
     delay = next(a for a in synthetic["args"] if a["name"] == "delay")
     assert delay["type"] == "duration" and delay["max"] == 3600
-    text = cli("models").output
-    assert "delay (duration" in text
+    suites = json.loads(cli("suites", "--json").output)
+    multiturn = next(row for row in suites if row["name"] == "multiturn-edit")
+    assert multiturn["uses"] == ["judge"] and any(a.startswith("mode (one of native/reupload") for a in multiturn["suite_args"])
