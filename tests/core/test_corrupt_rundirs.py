@@ -116,7 +116,8 @@ REPORT_CASES = {
     "results a list": (write("results.json", "[1]"), "is a list"),
     "string headline": (edit_results(headline="high"), "headline is a str"),
     "list categories": (edit_results(categories=[1, 2]), "categories is a list"),
-    "text in a category": (edit_results(categories={"square": {"n": "three"}}), "is not a number"),
+    "list in a category": (edit_results(categories={"square": {"n": [3]}}), "is not a single value"),
+    "text headline value": (edit_results(headline={"pass_rate": "high"}), "is not a number"),
     "not JSON": (write("results.json", "{"), "not valid JSON"),
     "run.json null": (write("run.json", "null"), "not a genlens run description"),
 }

@@ -28,9 +28,9 @@ SamplesOpt = Annotated[int | None, typer.Option("--samples", "-k", min=1, help="
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N items (official order).")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Base seed; each (item, sample) gets its own derived seed.")]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once (API backends and judges).")]
-ModelArgOpt = Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Backend argument key=value (repeatable; a=1,b=2 is two): size, steps, guidance, base_url … — each backend's are listed by `genlens models`.")]
-SuiteArgOpt = Annotated[list[str] | None, typer.Option("--suite-arg", help="Suite argument key=value (repeatable), e.g. mode=reupload — each suite's are listed by `genlens suites`.")]
-ScorerArgOpt = Annotated[list[str] | None, typer.Option("--scorer-arg", help="Scorer or judge argument key=value (repeatable), e.g. temperature=0 — listed by `genlens suites`.")]
+ModelArgOpt = Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Backend argument key=value (repeatable; a=1,b=2 is two): size, steps, guidance, base_url … — each backend's are listed by `genlens models --json`.")]
+SuiteArgOpt = Annotated[list[str] | None, typer.Option("--suite-arg", help="Suite argument key=value (repeatable), e.g. mode=reupload — each suite's are listed by `genlens suites --json`.")]
+ScorerArgOpt = Annotated[list[str] | None, typer.Option("--scorer-arg", help="Scorer or judge argument key=value (repeatable), e.g. temperature=0 — listed by `genlens suites --json`.")]
 JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Judge spec for judged suites: openai:<model>, gemini:<model>, local:<id or dir>.")]
 JudgePromptOpt = Annotated[Path | None, typer.Option("--judge-prompt", help="Use this judge prompt text instead of genlens's own wording.")]
 DetectorOpt = Annotated[str | None, typer.Option("--detector", help="Detector weights (hub id or local dir) for suites that detect objects.")]
@@ -250,12 +250,6 @@ def register(app: typer.Typer) -> None:
             for r in rows:
                 typer.echo("\t".join((r["name"], r["task"], f"items={r['items'] or 'fetched'}", f"k={r['default_samples']}",
                                       f"needs={','.join(r['needs'])}", f"data={r['data']}")))
-        if out_console.is_terminal:  # each suite's arguments (`--json` has them too)
-            for r in rows:
-                if r["suite_args"] or r["scorer_args"]:
-                    parts = [f"--suite-arg {'; '.join(r['suite_args'])}" if r["suite_args"] else "",
-                             f"--scorer-arg {'; '.join(r['scorer_args'])}" if r["scorer_args"] else ""]
-                    out_console.print(escape(f"{r['name']}: " + "  ".join(p for p in parts if p)))
         for name, why in broken.items():
             err_console.print(escape(f"plugin suite {name!r} failed to load: {why}"))
 
@@ -281,10 +275,6 @@ def register(app: typer.Typer) -> None:
         else:  # piped: one line per backend
             for r in rows:
                 typer.echo("\t".join((r["syntax"], ",".join(r["tasks"]), f"needs={r['requires'] or '-'}", r["description"])))
-        if out_console.is_terminal:  # each backend's --model-arg (`--json` has them too)
-            for scheme, cls in backend_classes().items():
-                if cls.args:
-                    out_console.print(escape(f"{scheme}: --model-arg " + "; ".join(a.describe() for a in cls.args)))
         for name, why in broken.items():
             err_console.print(escape(f"plugin backend {name!r} failed to load: {why}"))
         if out_console.is_terminal:
