@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+from genlens.args import Arg
 from genlens.backends.base import BackendInfo
 from genlens.backends.synthetic import SyntheticBackend
 from genlens.types import GeneratedImage, GenerationRequest
@@ -31,6 +32,7 @@ class CpuBoundBackend(SyntheticBackend):
     info: ClassVar[BackendInfo] = BackendInfo(
         "cpu-bound", "cpu-bound:<pattern>", "synthetic images after a fixed CPU cost per image (benchmarks)", ("generate",),
     )
+    args = (*SyntheticBackend.args, Arg("work", "duration", 0.05, "CPU seconds per image", "0.05", maximum=60))
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         burn_cpu(float(self.params.get("work", 0.05)))
@@ -47,6 +49,8 @@ class KillsItsWorkerOnce(SyntheticBackend):
     info: ClassVar[BackendInfo] = BackendInfo(
         "kills-worker", "kills-worker:<pattern>", "synthetic images; SIGKILLs its worker once (tests)", ("generate",),
     )
+    args = (*SyntheticBackend.args, Arg("kill_item", "str", None, "the item whose first request kills the worker", "p0"),
+            Arg("marker_dir", "str", None, "where the one-time marker is written", "/tmp/x"))
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         marker = Path(str(self.params["marker_dir"])) / f"killed-{request.item_id}-{request.sample}"
