@@ -133,3 +133,18 @@ def test_a_pickle_only_hf_detector_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"only pickle weights \(pytorch_model\.bin\)"):
         detector.load()
     assert not marker.exists()
+
+
+def test_a_pickle_only_transformers_generator_is_refused(tmp_path: Path) -> None:
+    from genlens.backends.transformers_ar import TransformersARBackend
+    from genlens.testing.tiny_ar import save_tiny_janus
+
+    folder = save_tiny_janus(tmp_path / "janus")
+    for weights in folder.glob("*.safetensors"):
+        weights.unlink()
+    marker = tmp_path / "pwned"
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(_Payload(marker)))
+    backend = TransformersARBackend(str(folder), {})
+    with pytest.raises(SpecError, match=r"only pickle weights \(pytorch_model\.bin\)"):
+        backend._load()
+    assert not marker.exists()

@@ -25,6 +25,7 @@ import io
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from PIL import Image
@@ -36,6 +37,7 @@ from genlens.backends.diffusers import pick_device, pick_dtype
 from genlens.backends.families import family_record
 from genlens.errors import SpecError
 from genlens.types import GeneratedImage, GenerationRequest
+from genlens.weights import refuse_pickle_only
 
 #: Architectures this backend can run, and the generation defaults their model cards use.
 SUPPORTED: dict[str, dict[str, Any]] = {
@@ -355,9 +357,12 @@ class TransformersARBackend(Backend):
         self.architecture = architecture
         self.device = pick_device(self.params.get("device"))
         self.dtype = pick_dtype(self.device, self.params.get("dtype"))
+        local = Path(self.target).expanduser()
+        if local.is_dir():
+            refuse_pickle_only(local, what=f"transformers model {self.target!r}", library="transformers")
+        model_class = getattr(transformers, architecture)
         try:
-            model = getattr(transformers, architecture).from_pretrained(
-                self.target, dtype=self.dtype, use_safetensors=True, **revision)
+            model = model_class.from_pretrained(self.target, dtype=self.dtype, use_safetensors=True, **revision)
             processor = AutoProcessor.from_pretrained(self.target, **revision)
         except (OSError, ValueError) as exc:
             raise SpecError(f"cannot load {architecture} from {self.target!r} ({str(exc).splitlines()[0][:200]})",
