@@ -66,14 +66,30 @@ def has_masked_userinfo(text: str) -> bool:
     return f"://{MASK}@" in text
 
 
+_NAME_KIND: dict[str, str] = {}  # environment variable name -> "secret" | "url" | "" (names are re-read, values never cached)
+
+
+def _name_kind(name: str) -> str:
+    kind = _NAME_KIND.get(name)
+    if kind is None:
+        upper = name.upper()
+        kind = "secret" if _SECRET_ENV_WORDS & set(re.split(r"[^A-Z0-9]+", upper)) else "url" if upper.endswith("_URL") else ""
+        _NAME_KIND[name] = kind
+    return kind
+
+
 def env_secrets() -> list[str]:
-    """Values of environment variables that hold credentials (names with KEY, TOKEN, SECRET …)."""
+    """Values of environment variables that hold credentials (names with KEY, TOKEN, SECRET …).
+
+    Read from the environment on every call (a key set later is still scrubbed); only the
+    name classification is remembered, since it is called for every stored record.
+    """
     out = []
     for name, value in os.environ.items():
-        upper = name.upper()
-        if _SECRET_ENV_WORDS & set(re.split(r"[^A-Z0-9]+", upper)) and len(value) >= _MIN_ENV_SECRET_LEN:
+        kind = _name_kind(name)
+        if kind == "secret" and len(value) >= _MIN_ENV_SECRET_LEN:
             out.append(value)
-        elif upper.endswith("_URL") and "@" in value:
+        elif kind == "url" and "@" in value:
             mask_url(value)  # registers its userinfo
     return out
 
