@@ -240,3 +240,19 @@ def test_calibration_numbers_use_a_temperature_fitted_on_other_folds():
     assert calibration["fold_temperatures"][0] < 0.2  # NLL flat near 0 there: any T < 0.2 gives 10/T > 50, conf 1.0
     assert calibration["calibrated"]["ece"] == pytest.approx(0.25, abs=1e-3)
     assert "cross-fitted" in calibration["method"]
+
+
+def test_reliability_bins_by_hand():
+    """scikit-learn's calibration bins: per-bin accuracy and mean confidence, ECE weighted by bin size."""
+    import numpy as np
+
+    from genlens.forensics.probe import reliability
+
+    probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.55, 0.45], [0.95, 0.05]])
+    labels = np.array([0, 0, 0, 0])  # confidences 0.9, 0.6, 0.55, 0.95; correct 1, 0, 1, 1
+    table = reliability(probabilities, labels, bins=10)
+    assert table["count"] == [0, 0, 0, 0, 0, 2, 0, 0, 1, 1]  # 0.9 sits on an edge: the lower bin (0.8, 0.9]
+    assert table["confidence"][5] == pytest.approx(0.575) and table["accuracy"][5] == 0.5
+    assert table["accuracy"][8] == 1.0 and table["confidence"][9] == pytest.approx(0.95)
+    assert table["confidence"][0] is None
+    assert table["ece"] == pytest.approx(2 / 4 * 0.075 + 1 / 4 * 0.1 + 1 / 4 * 0.05)

@@ -159,20 +159,28 @@ def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> fl
 
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = CALIBRATION_BINS) -> dict[str, Any]:
     """Top-label reliability: per confidence bin, mean confidence, accuracy and count; ECE, Brier."""
+    from sklearn.calibration import calibration_curve
+
     confidence = probabilities.max(axis=1)
     correct = (probabilities.argmax(axis=1) == labels).astype(float)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    # scikit-learn's uniform bins (a confidence on an inner edge falls in the lower bin) give the
+    # per-bin accuracy and mean confidence of the non-empty bins; the counts place them.
+    accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=bins, strategy="uniform", pos_label=1)
+    counts = np.bincount(np.clip(np.searchsorted(edges[1:-1], confidence), 0, bins - 1), minlength=bins)
     table: dict[str, list[Any]] = {"confidence": [], "accuracy": [], "count": []}
+    filled = iter(zip(mean_confidence, accuracy, strict=True))
     ece = 0.0
-    for b in range(bins):
-        members = index == b
-        count = int(members.sum())
-        table["count"].append(count)
-        table["confidence"].append(float(confidence[members].mean()) if count else None)
-        table["accuracy"].append(float(correct[members].mean()) if count else None)
+    for count in counts:
+        table["count"].append(int(count))
         if count:
-            ece += count / labels.size * abs(float(confidence[members].mean()) - float(correct[members].mean()))
+            conf, acc = next(filled)
+            table["confidence"].append(float(conf))
+            table["accuracy"].append(float(acc))
+            ece += count / labels.size * abs(float(conf) - float(acc))
+        else:
+            table["confidence"].append(None)
+            table["accuracy"].append(None)
     one_hot = np.eye(probabilities.shape[1])[labels]
     brier = float(np.mean(np.sum((probabilities - one_hot) ** 2, axis=1)))
     return {"bins": [round(float(e), 4) for e in edges], **table, "ece": ece, "brier": brier,
