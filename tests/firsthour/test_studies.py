@@ -123,3 +123,18 @@ def test_study_options_reach_only_the_parts_that_use_them() -> None:
     assert (geneval.judge, geneval.detector, geneval.clip) == (None, "/d", "/c")
     multiturn = _options_for(("none", "judge (optional, for success)"), opts)
     assert (multiturn.judge, multiturn.judge_prompt, multiturn.clip) == ("openai:gpt-4o", "r.txt", None)
+
+
+def test_the_editing_study_runs_what_it_can_and_names_what_the_rest_needs(cli, tmp_path, monkeypatch):
+    """editing-2026 bundles the 2026 editing suites; offline with no data, each data-bound suite is one skip line."""
+    import json
+
+    monkeypatch.setenv("GENLENS_DATA_DIR", str(tmp_path / "no-data"))
+    result = cli("run", "editing-2026", "--model", "synthetic:gradient", "--out", tmp_path / "study", "--offline",
+                 "--limit", "1", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    study = json.loads((tmp_path / "study" / "study.json").read_text())
+    assert study["ran"] == ["multiturn-edit"]
+    assert set(study["skipped"]) == {"gedit", "imgedit", "imgedit-uge", "rise", "reason-edit"}
+    assert "genlens data fetch imgedit" in study["skipped"]["imgedit"] and "genlens data fetch rise" in study["skipped"]["rise"]
+    assert (tmp_path / "study" / "report.html").is_file()
