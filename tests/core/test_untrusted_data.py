@@ -110,3 +110,16 @@ def test_more_credential_words_count_as_whole_name_parts() -> None:
     for name in ("max_tokens", "passes", "num_passes", "skip", "sketch", "accessibility", "author", "tokenizer",
                  "secretary_mode", "bypass_cache", "keyframes", "task"):
         assert not is_secret_arg(name), name
+
+
+def test_relative_inside_refuses_every_way_out_before_the_folder_is_known():
+    import pytest
+
+    from genlens.data.paths import relative_inside
+    from genlens.errors import InputError
+
+    assert relative_inside("animal/000342021.jpg", record="r1", fix="f") == "animal/000342021.jpg"
+    assert relative_inside("a\\b.png", record="r1", fix="f") == "a/b.png"
+    for bad in ("../x.png", "a/../../x.png", "/etc/passwd", "C:\\x.png", "..\\x.png", "", "  ", None, 3):
+        with pytest.raises(InputError, match=r"record r1: image path .* leaves the data directory"):
+            relative_inside(bad, record="r1", fix="f")

@@ -42,3 +42,16 @@ def plain_name(name: object, *, record: str, source: Path | None = None) -> str:
             fix="data files may only name files inside their own folder: delete the data and fetch it again from its pinned source",
         )
     return text
+
+
+def relative_inside(name: object, *, record: str, fix: str) -> str:
+    """``name`` as a relative POSIX path that cannot climb out of its folder (checked before the folder is known).
+
+    For suites that build items from a data file before the image folder is resolved; the image is
+    later opened through :func:`inside_data_dir`, which also follows symlinks.
+    """
+    text = name if isinstance(name, str) else ""
+    path = PurePosixPath(text.replace("\\", "/"))
+    if not text.strip() or path.is_absolute() or PureWindowsPath(text).is_absolute() or ".." in path.parts:
+        raise InputError(f"record {record}: image path {str(name)[:120]!r} leaves the data directory", fix=fix)
+    return path.as_posix()

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from genlens.args import Arg
+from genlens.data.paths import inside_data_dir, relative_inside
 from genlens.errors import InputError, SpecError
 from genlens.judges.scorer import parse_disagreements
 from genlens.scorers.base import Scorer
@@ -141,15 +142,6 @@ def read_json(path: Path) -> Any:
                          fix="fetch it again: genlens data fetch imgedit --force") from None
 
 
-def safe_relative(name: str, record: str) -> str:
-    """An image path from a data file, refused unless it stays inside its data directory."""
-    path = Path(name)
-    if path.is_absolute() or ".." in path.parts or not name.strip():
-        raise InputError(f"ImgEdit record {record}: image path {name!r} leaves the data directory",
-                         fix="use the instruction files from `genlens data fetch imgedit`")
-    return path.as_posix()
-
-
 def basic_items(records: dict[str, Any]) -> list[Item]:
     items = []
     for key, rec in records.items():
@@ -157,13 +149,13 @@ def basic_items(records: dict[str, Any]) -> list[Item]:
         if edit_type not in CRITERIA:
             raise InputError(f"ImgEdit record {key}: unknown edit_type {edit_type!r}", fix=DATA_FIX)
         items.append(Item(id=str(key), prompt=str(rec["prompt"]), category=edit_type, kind="edit",
-                          input_images=(safe_relative(str(rec["id"]), key),), meta={"key": str(key)}))
+                          input_images=(relative_inside(rec["id"], record=f"ImgEdit {key}", fix=DATA_FIX),), meta={"key": str(key)}))
     return items
 
 
 def uge_items(records: dict[str, Any]) -> list[Item]:
     return [Item(id=str(key), prompt=str(rec["prompt"]), category="uge", kind="edit",
-                 input_images=(safe_relative(str(rec["id"]), key),), meta={"key": str(key)})
+                 input_images=(relative_inside(rec["id"], record=f"ImgEdit {key}", fix=DATA_FIX),), meta={"key": str(key)})
             for key, rec in records.items()]
 
 
@@ -209,11 +201,7 @@ class _ImgEditBase(Suite):
                          path=self.data_dir, fix=DATA_FIX)
 
     def input_path(self, name: str) -> Path:
-        root = self.images_root().resolve()
-        path = (root / name).resolve()
-        if root not in path.parents:
-            raise InputError(f"image path {name!r} leaves the data directory", path=root, fix=DATA_FIX)
-        return path
+        return inside_data_dir(self.images_root(), name, record=name)
 
     def folder_candidates(self, item: Item, sample: int) -> list[str]:
         return [item.id]  # upstream's layout: <key>.png in one folder

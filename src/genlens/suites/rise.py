@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from genlens.args import Arg
+from genlens.data.paths import inside_data_dir, relative_inside
 from genlens.errors import InputError, SpecError
 from genlens.judges.scorer import JudgeScorer, parse_disagreements
 from genlens.scorers.base import Scorer
@@ -327,16 +328,12 @@ class RiseSuite(Suite):
         for key in ("reference", "reference_img", "reference_txt", "reasoning_img", "consistency_free", "reasoning_wo_ins"):
             value = rec.get(key)
             if value is not None and value == value and value != "":  # NaN-free, as upstream's pd.isna
-                meta[key] = safe_relative(str(value), index) if key == "reference_img" else value
+                meta[key] = relative_inside(value, record=f"RISEBench {index}", fix=DATA_FIX) if key == "reference_img" else value
         return Item(id=index, prompt=str(rec["instruction"]), category=category, kind="edit",
-                    input_images=(safe_relative(str(rec["image"]), index),), meta=meta)
+                    input_images=(relative_inside(rec["image"], record=f"RISEBench {index}", fix=DATA_FIX),), meta=meta)
 
     def input_path(self, name: str) -> Path:
-        root = self.root.resolve()
-        path = (root / name).resolve()
-        if root not in path.parents:
-            raise InputError(f"image path {name!r} leaves the data directory", path=root, fix=DATA_FIX)
-        return path
+        return inside_data_dir(self.root, name, record=name)
 
     def folder_candidates(self, item: Item, sample: int) -> list[str]:
         return [f"images/{item.category}/{item.id}", f"{item.category}/{item.id}"]
@@ -499,10 +496,3 @@ class RiseSuite(Suite):
                       "judge": configured_judge(ctx), "items": expected}
         return SuiteResult(headline=headline, metrics=metrics, categories=categories, counts=counts,
                            extra={"coverage": coverage.as_dict()}, provenance=provenance, rows=rows)
-
-
-def safe_relative(name: str, record: str) -> str:
-    path = Path(name)
-    if path.is_absolute() or ".." in path.parts or not name.strip():
-        raise InputError(f"RISEBench record {record}: image path {name!r} leaves the data directory", fix=DATA_FIX)
-    return path.as_posix()
