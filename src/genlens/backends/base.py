@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -151,6 +152,13 @@ class Backend(ABC):
         call = self.edit if requests and requests[0].kind == "edit" else self.generate
         return list(await asyncio.gather(*(call(r) for r in requests), return_exceptions=True))
 
+    async def one_of_batch(self, request: GenerationRequest) -> GeneratedImage:
+        """One request through :meth:`generate_batch` (batched backends), its exception raised."""
+        result = (await self.generate_batch([request]))[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
     def family_meta(self) -> dict[str, str]:
         """The architecture family every generation of this backend records (``--model-arg family=`` wins).
 
@@ -229,3 +237,24 @@ def make_backend(spec: str, params: dict[str, Any] | None = None) -> Backend:
             fix=f"use one of: {', '.join(classes)} (see `genlens models`), or install a plugin that registers it",
         )
     return classes[scheme](target, params)
+
+
+async def run_grouped(
+    calls: Iterable[Any], run_sync: Callable[[Any, list[GenerationRequest]], list[Any]],
+    requests: list[GenerationRequest], metas: list[dict[str, Any]], out: list[Any],
+) -> list[GeneratedImage | BaseException]:
+    """Run each homogeneous call (``call.indices`` into ``requests``) in a worker thread, in turn, and
+    put its results into ``out``: an image gets its request's meta and seed; a call that raises fails
+    each of its requests (recorded per request, retried on resume) except a SpecError, which stops the run."""
+    for call in calls:
+        try:
+            results = await asyncio.to_thread(run_sync, call, requests)
+        except SpecError:
+            raise
+        except Exception as exc:
+            results = [exc] * len(call.indices)
+        for index, result in zip(call.indices, results, strict=True):
+            if isinstance(result, GeneratedImage):
+                result.meta.update(metas[index], seed=requests[index].seed)
+            out[index] = result
+    return [r if r is not None else RuntimeError("no result") for r in out]

@@ -29,7 +29,7 @@ from PIL import Image
 
 from genlens.args import Arg
 from genlens.backends._media import parse_size_arg
-from genlens.backends.base import Backend, BackendInfo, Session, register_backend
+from genlens.backends.base import Backend, BackendInfo, Session, register_backend, run_grouped
 from genlens.backends.families import family_record
 from genlens.errors import Refused, SpecError
 from genlens.types import GeneratedImage, GenerationRequest
@@ -273,24 +273,7 @@ class DiffusersBackend(Backend):
             groups.setdefault((kind, size), _Call(kind, size, [])).indices.append(index)
         if any(call.kind == "generate" for call in groups.values()):
             await asyncio.to_thread(self._check_generates)
-        for call in groups.values():
-            try:
-                results = await asyncio.to_thread(self._run_sync, call, requests)
-            except SpecError:
-                raise
-            except Exception as exc:  # the whole group failed: recorded per request, retried on resume
-                results = [exc] * len(call.indices)
-            for index, result in zip(call.indices, results, strict=True):
-                if isinstance(result, GeneratedImage):
-                    result.meta.update(metas[index], seed=requests[index].seed)
-                out[index] = result
-        return [r if r is not None else RuntimeError("no result") for r in out]
-
-    async def _single(self, request: GenerationRequest) -> GeneratedImage:
-        result = (await self.generate_batch([request]))[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        return await run_grouped(groups.values(), self._run_sync, requests, metas, out)
 
     def _check_generates(self) -> None:
         """Text-to-image needs a pipeline that runs without a source image (Kontext-style ones may)."""
@@ -303,12 +286,12 @@ class DiffusersBackend(Backend):
                             fix="use it with an edit suite, or choose a text-to-image pipeline")
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
-        return await self._single(request)
+        return await self.one_of_batch(request)
 
     async def edit(self, request: GenerationRequest) -> GeneratedImage:
         if not request.images:
             raise SpecError("an edit request needs an input image", fix="check the suite's input images")
-        return await self._single(request)
+        return await self.one_of_batch(request)
 
     def session(self, request: GenerationRequest) -> Session:
         return EditChainSession(self, request)

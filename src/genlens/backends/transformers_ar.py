@@ -32,7 +32,7 @@ from PIL import Image
 
 from genlens.args import Arg
 from genlens.backends._media import parse_size_arg
-from genlens.backends.base import Backend, BackendInfo, Session, register_backend
+from genlens.backends.base import Backend, BackendInfo, Session, register_backend, run_grouped
 from genlens.backends.diffusers import pick_device, pick_dtype
 from genlens.backends.families import family_record
 from genlens.errors import SpecError
@@ -481,24 +481,10 @@ class TransformersARBackend(Backend):
             size, meta = self._plan(request)
             metas.append(meta)
             groups.setdefault(size, _Call(size, [])).indices.append(index)
-        for call in groups.values():
-            try:
-                results = await asyncio.to_thread(self._run_sync, call, requests)
-            except SpecError:
-                raise
-            except Exception as exc:  # the whole group failed: recorded per request, retried on resume
-                results = [exc] * len(call.indices)
-            for index, result in zip(call.indices, results, strict=True):
-                if isinstance(result, GeneratedImage):
-                    result.meta.update(metas[index], seed=requests[index].seed)
-                out[index] = result
-        return [r if r is not None else RuntimeError("no result") for r in out]
+        return await run_grouped(groups.values(), self._run_sync, requests, metas, out)
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
-        result = (await self.generate_batch([request]))[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        return await self.one_of_batch(request)
 
     async def edit(self, request: GenerationRequest) -> GeneratedImage:
         raise SpecError(f"model {self.spec} cannot edit images (genlens runs Janus and Emu3 for text-to-image only)",
