@@ -146,3 +146,51 @@ def test_suites_lists_tiif_with_its_needs(cli):
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if line.strip().startswith("tiif"))
     assert "judge" in line
+
+
+def test_text_images_get_gned_and_recall_from_pp_ocr(cli, setup, tmp_path):
+    """The text image shows "hello" and "world" (expected words: hello, world): GNED 0, recall 1."""
+    pytest.importorskip("rapidocr")
+    from PIL import Image, ImageDraw, ImageFont
+
+    _tmp, _data, _images, server, _chat, _script = setup
+    data = write_tiif_data(tmp_path / "few", dims=("text", "numeracy"))
+    images = write_images(tmp_path / "imgs", dims=("numeracy",))
+    picture = Image.new("RGB", (320, 160), "white")
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=40)
+    draw.text((20, 20), "Hello", fill="black", font=font)
+    draw.text((20, 90), "world", fill="black", font=font)
+    (images / "text" / "short_description").mkdir(parents=True)
+    picture.save(images / "text" / "short_description" / "0.png")
+    result = cli("run", "tiif", "--model", f"folder:{images}", "--data-dir", data, "--out", tmp_path / "run",
+                 "--suite-arg", "length=short", "--scorer-arg", f"base_url={server.url}/v1", "--quiet")
+    assert result.exit_code == 0, result.output
+    res = results_of(tmp_path / "run")
+    assert res["metrics"]["text_gned_short"] == pytest.approx(0.0)
+    assert res["metrics"]["text_recall_short"] == pytest.approx(1.0)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "rows.jsonl").read_text().splitlines()]
+    text_row = next(r for r in rows if r["item"] == "short/text/0")
+    assert text_row["ocr"]["read"].lower() == "hello world"
+    assert "ocr" not in next(r for r in rows if r["item"] == "short/numeracy/0")
+    assert res["provenance"]["scorers"][ "tiif_ocr"]["model"].startswith("rapidocr")
+
+
+def test_a_local_tiny_qwen_vl_judge_scores_through_the_production_loader(cli, tmp_path):
+    """A tiny random-init Qwen2.5-VL, saved and loaded with from_pretrained, whose greedy answer is "yes\\nno"."""
+    pytest.importorskip("transformers")
+    from genlens.testing.tiny_vlm import save_tiny_qwen_vl
+
+    model = save_tiny_qwen_vl(tmp_path / "qwen", answer="yes\u010ano")  # byte-level spelling of "yes\nno"
+    data = write_tiif_data(tmp_path / "few", dims=("numeracy", "negation"))
+    images = write_images(tmp_path / "imgs", dims=("numeracy", "negation"))
+    result = cli("run", "tiif", "--model", f"folder:{images}", "--data-dir", data, "--out", tmp_path / "run",
+                 "--suite-arg", "length=short", "--suite-arg", "gned=false", "--judge", f"local:{model}",
+                 "--scorer-arg", "max_new_tokens=1", "--quiet")
+    assert result.exit_code == 0, result.output
+    res = results_of(tmp_path / "run")
+    # both fixture prompts expect yes, no: every answer right, but 2 of 39 dimensions is never a headline
+    assert res["headline"]["overall_short"] is None
+    assert res["metrics"]["overall_short_partial"] == pytest.approx(1.0)
+    assert res["counts"]["images_scored"] == 2
+    assert res["provenance"]["judge_models"][0].startswith(str(model))
