@@ -194,3 +194,18 @@ def test_a_local_tiny_qwen_vl_judge_scores_through_the_production_loader(cli, tm
     assert res["metrics"]["overall_short_partial"] == pytest.approx(1.0)
     assert res["counts"]["images_scored"] == 2
     assert res["provenance"]["judge_models"][0].startswith(str(model))
+
+
+def test_import_upstream_layout_with_a_model_folder_then_score_both_lengths(cli, setup, tmp_path):
+    _tmp, data, _images, server, _chat, _script = setup
+    images = write_images(tmp_path / "output", lengths=("short", "long"), model="my-model")
+    result = cli("import", images, "--suite", "tiif", "--out", tmp_path / "run", "--data-dir", data, "--quiet")
+    assert result.exit_code == 0, result.output
+    result = cli("score", tmp_path / "run", "--judge", "openai:gpt-4o-2024-08-06", "--scorer-arg", f"base_url={server.url}/v1",
+                 "--quiet")
+    assert result.exit_code == 0, result.output
+    res = results_of(tmp_path / "run")
+    # short and long reported separately, each by the same hand-worked formula (the fixture judge answers alike)
+    assert res["headline"] == {"overall_short": pytest.approx(EXPECTED_OVERALL), "overall_long": pytest.approx(EXPECTED_OVERALL)}
+    assert res["categories"]["basic_attribute"] == {"short": 0.875, "n_short": 4, "long": 0.875, "n_long": 4, "n": 8}
+    assert res["counts"]["images_scored"] == 78

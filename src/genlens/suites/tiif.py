@@ -329,7 +329,7 @@ class TiifSuite(Suite):
         title="TIIF-Bench: instruction following, VLM yes/no questions (short and long prompts)",
         task="generate",
         categories=tuple(GROUPS),
-        needs=("judge", "data"),
+        needs=("judge", "data", "ocr"),
         data_source=f"{UPSTREAM} @ {COMMIT[:7]} (`genlens data fetch tiif`; no licence)",
         default_samples=1,
         item_count=None,
@@ -468,14 +468,6 @@ class TiifSuite(Suite):
         if self.use_gned and any(item.category == "text" for item in self.items()):
             scorers.append(TiifOcrScorer())
         return scorers
-
-    def preflight(self, ctx: ScoreContext) -> list[Any]:
-        """rapidocr and onnxruntime when text images are OCR'd for GNED (``--suite-arg gned=false`` drops it)."""
-        if not self.use_gned:
-            return []
-        from genlens.runs.preflight import _module_missing
-
-        return [m for m in (_module_missing("rapidocr"), _module_missing("onnxruntime")) if m]
 
     # -- aggregation ---------------------------------------------------------------------------
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:
