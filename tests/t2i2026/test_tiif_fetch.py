@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +111,18 @@ def test_a_changed_upstream_wording_is_refused(cli, upstream):
     files["/repo/eval/eval_with_vlm.py"] = SCRIPT.replace("Third wording.", "Third wording!").encode()
     result = cli("data", "fetch", "tiif", "--data-dir", tmp / "fetched")
     assert result.exit_code == 2 and "sha256 mismatch for judge_prompts/tiif_question_2.txt" in result.stderr
+
+
+SHARED = Path(os.environ.get("GENLENS_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
+
+
+@pytest.mark.skipif(not (SHARED / "benchmarks" / "tiif").is_dir(), reason="shared TIIF-Bench copy not present")
+def test_shipped_sha256_match_the_shared_copy_and_the_real_data_loads():
+    root = SHARED / "benchmarks" / "tiif"
+    for entry in load_manifest("tiif").files:
+        assert sha((root / entry.path).read_bytes()) == entry.sha256, entry.path
+    mini, full = TiifSuite(data_dir=root), TiifSuite(data_dir=root, suite_args={"subset": "test", "length": "short"})
+    assert len(mini.items()) == 2 * 277 and len(full.items()) == 2538
+    assert {i.category for i in mini.items()} == set(DIMENSIONS)
+    text = [i for i in full.items() if i.category == "text"]
+    assert len(text) == 300 and all(len(i.meta["words"]) == len(i.meta["questions"]) for i in text)

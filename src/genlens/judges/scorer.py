@@ -121,7 +121,7 @@ class JudgeScorer(Scorer):
             # As WISE's protocol: an answer that cannot be read is asked again, up to PARSE_ATTEMPTS in all;
             # the first readable one is kept and the unreadable ones are stored beside it.
             for _attempt in range(PARSE_ATTEMPTS - 1):
-                again = [i for i, reply in current.items() if reply.status == "ok" and self.parse(reply.raw) is None]
+                again = [i for i, reply in current.items() if reply.status == "ok" and not self.readable(requests[i], reply)]
                 if not again:
                     break
                 for index, reply in zip(again, await self.judge.ask_batch([requests[i] for i in again]), strict=True):
@@ -132,6 +132,11 @@ class JudgeScorer(Scorer):
                 if cache:
                     cache.put(keys[index], self.judge.spec, reply)
         return replies  # type: ignore[return-value]
+
+    def readable(self, request: JudgeRequest, reply: JudgeReply) -> bool:
+        """Whether an answer can be used as it is; otherwise it is asked again (up to PARSE_ATTEMPTS in all)
+        before anything is cached. Suites with a further condition (TIIF: one answer per question) override it."""
+        return self.parse(reply.raw) is not None
 
     def verdict(self, reply: JudgeReply, request: JudgeRequest) -> tuple[str, dict[str, Any]]:
         """The stored record of one answer: raw text, identities, hashes and the parsed scores."""

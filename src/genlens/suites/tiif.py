@@ -40,7 +40,7 @@ from typing import Any
 from genlens.args import Arg
 from genlens.errors import InputError
 from genlens.judges.base import JudgeReply, JudgeRequest
-from genlens.judges.scorer import PARSE_ATTEMPTS, JudgeScorer
+from genlens.judges.scorer import JudgeScorer
 from genlens.judges.templates import Template
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
@@ -220,35 +220,17 @@ def build_request(inp: ScoreInput, template: Template) -> TiifRequest:
 
 
 class TiifJudgeScorer(JudgeScorer):
-    """A judge scorer that also re-asks when the number of answers differs from the number of questions.
+    """A judge scorer for which an answer is usable only with one yes/no per question.
 
-    Upstream re-asks until the count matches; genlens re-asks up to PARSE_ATTEMPTS in all (fresh answers
-    only: an answer served from the cache is final, so a resumed run asks nothing again) and counts what
-    is still miscounted as unread.
+    Upstream re-asks until the count matches; genlens re-asks up to PARSE_ATTEMPTS in all, before anything
+    is cached (so a resumed run, or an identical question, never gets a miscounted answer that a retry
+    would have replaced), and counts what is still miscounted as unread.
     """
 
-    def _miscounted(self, request: JudgeRequest, reply: JudgeReply) -> bool:
-        wanted = getattr(request, "n_questions", 0)
-        if reply.status != "ok" or reply.cached or not wanted:
-            return False
+    def readable(self, request: JudgeRequest, reply: JudgeReply) -> bool:
         read = self.parse(reply.raw)
-        return read is not None and len(read["answers"]) != wanted
-
-    async def _answers(self, requests: list[JudgeRequest]) -> list[JudgeReply]:
-        from genlens.judges.cache import request_key
-
-        replies = await super()._answers(requests)
-        for _attempt in range(PARSE_ATTEMPTS - 1):
-            again = [i for i, (req, rep) in enumerate(zip(requests, replies, strict=True)) if self._miscounted(req, rep)]
-            if not again:
-                break
-            fresh = await self.judge.ask_batch([requests[i] for i in again])
-            for index, reply in zip(again, fresh, strict=True):
-                reply.earlier = [*replies[index].earlier, replies[index].raw]
-                replies[index] = reply
-                if self.cache and reply.status in ("ok", "refused"):
-                    self.cache.put(request_key(self.judge_key(), self.template.sha256, requests[index]), self.judge.spec, reply)
-        return replies
+        wanted = getattr(request, "n_questions", 0)
+        return read is not None and (not wanted or len(read["answers"]) == wanted)
 
 
 class TiifOcrScorer(Scorer):
@@ -559,8 +541,9 @@ class TiifSuite(Suite):
                 metrics[f"overall_{length}_partial"] = value
             metrics[f"basic_avg_{length}"] = level_average(accuracy, BASIC)
             metrics[f"advanced_avg_{length}"] = level_average(accuracy, ADVANCED)
-            metrics[f"text_gned_{length}"] = mean_or_none(text_metrics[length]["gned"])
-            metrics[f"text_recall_{length}"] = mean_or_none(text_metrics[length]["recall"])
+            if self.use_gned:
+                metrics[f"text_gned_{length}"] = mean_or_none(text_metrics[length]["gned"])
+                metrics[f"text_recall_{length}"] = mean_or_none(text_metrics[length]["recall"])
             for group, score in groups.items():
                 n = sum(1 for i in wanted if i.category in GROUPS[group] and i.id in scored_ids)
                 categories[group][length] = score
