@@ -130,3 +130,52 @@ def test_anchor_tables_load_and_match_a_tiif_run_by_subset_and_length():
         groups = [row.values[g] for g in GROUPS]
         assert row.values["overall"] == pytest.approx(sum(groups) / 9, abs=1e-4)
     assert anchor_column(short, "basic_attribute") == "basic_attribute"
+
+
+class _StubJudge:
+    """Answers from a list in order; records how many questions it was asked."""
+
+    scheme = "openai"
+    spec = "openai:stub"
+    concurrency = 1
+
+    def __init__(self, answers):
+        self.params: dict = {}
+        self.answers = list(answers)
+        self.asked = 0
+
+    def settings(self):
+        return {}
+
+    async def ask_batch(self, requests):
+        from genlens.judges.base import JudgeReply
+
+        out = []
+        for _ in requests:
+            self.asked += 1
+            out.append(JudgeReply(self.answers.pop(0), "stub", "ok"))
+        return out
+
+    async def aclose(self):
+        return None
+
+
+@pytest.mark.parametrize(("answers", "asked", "read"), [
+    (["yes", "yes\nno"], 2, ["yes", "no"]),             # one line for two questions: asked again, then right
+    (["yes", "yes", "no\nno\nno"], 3, ["no", "no", "no"]),  # 3 attempts in all; the last is kept (then miscounted)
+    (["1. yes\n2. no", "nothing", "yes\nno"], 3, ["yes", "no"]),  # unread by upstream's reader, twice
+])
+def test_miscounted_answers_are_asked_again_up_to_three_times(tmp_path, answers, asked, read):
+    import asyncio
+
+    from genlens.judges.cache import JudgeCache
+    from genlens.judges.templates import Template
+    from genlens.suites.tiif import TiifJudgeScorer, TiifRequest, official_answers
+
+    judge = _StubJudge(answers)
+    scorer = TiifJudgeScorer(name="t", version="1", judge=judge, template=Template("x", None, "{Questions}"),  # type: ignore[arg-type]
+                             build=lambda inp, t: inp, parse=official_answers, cache=JudgeCache(tmp_path / "c.sqlite"))
+    (reply,) = asyncio.run(scorer._answers([TiifRequest(system=None, text="q1\nq2", images=[], n_questions=2)]))
+    assert judge.asked == asked
+    assert official_answers(reply.raw) == {"answers": read}
+    assert len(reply.earlier) == asked - 1  # the replaced answers are kept beside the final one
