@@ -55,6 +55,8 @@ def test_run_scores_groups_overall_and_retries_a_miscounted_answer(cli, setup):
     assert counts["parse_disagreements"] == 1  # negation: upstream's reader finds no line starting with yes/no
     assert script.asked["style"] == 2  # one line for two questions: asked again, as upstream does
     assert res["extra"]["coverage"]["complete"] is True
+    # which parts scored as upstream does: the judge family yes; genlens's wording and reader (defaults) no
+    assert res["provenance"]["official"] == {"judge": True, "question_text": False, "reader": False, "ocr": False}
     # the judge got genlens's wording with the stripped questions, one per line, and the image
     first = next(r for r in chat.requests if "Is fixture numeracy first" in r["messages"][1]["content"][0]["text"])
     text = first["messages"][1]["content"][0]["text"]

@@ -79,6 +79,7 @@ ADVANCED = ("advanced_attribute_relation", "advanced_attribute_reasoning", "adva
             "advanced_text", "advanced_style")
 DIMENSIONS: tuple[str, ...] = tuple(d for dims in GROUPS.values() for d in dims)
 DATA_FIX = "run `genlens data fetch tiif` (or point --data-dir at a folder holding TIIF-Bench's data/ folders)"
+_GPT4O = re.compile(r"gpt-4o(?:-\d{4}-\d{2}-\d{2})?")  # the judge family of the published tables
 _TEXT_QUESTION = re.compile(r"Is the text '(.*)' in the image\?")
 
 
@@ -566,6 +567,9 @@ class TiifSuite(Suite):
                         "upstream": f"{UPSTREAM}@{COMMIT}", "prompt": self.prompt_choice, "parser": mode,
                         "judge_models": sorted(models), "judge_templates": sorted(templates),
                         "ocr": "rapidocr PP-OCR (upstream: PaddleOCR lang=en, cls=False)" if self.use_gned else None,
+                        "official": {"judge": bool(models) and all(_GPT4O.fullmatch(m) for m in models),
+                                     "question_text": self.prompt_choice == "official", "reader": mode == "official",
+                                     "ocr": False},
                         "caveats": caveats},
             rows=rows,
         )
