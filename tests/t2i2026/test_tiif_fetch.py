@@ -126,3 +126,26 @@ def test_shipped_sha256_match_the_shared_copy_and_the_real_data_loads():
     assert {i.category for i in mini.items()} == set(DIMENSIONS)
     text = [i for i in full.items() if i.category == "text"]
     assert len(text) == 300 and all(len(i.meta["words"]) == len(i.meta["questions"]) for i in text)
+
+
+def test_testmini_items_carry_their_full_test_line_and_the_layout_follows_numbering(tmp_path):
+    import json as _json
+
+    root = write_tiif_data(tmp_path / "d", dims=("numeracy",))
+    mini_prompt = (root / "testmini_prompts" / "numeracy_prompts.jsonl").read_text()
+    mini_eval = (root / "testmini_eval_prompts" / "numeracy_eval_prompts.jsonl").read_text()
+    other = _json.dumps({"type": "numeracy", "short_description": "other", "long_description": "other, long"}) + "\n"
+    other_eval = _json.dumps({"type": "numeracy", "yn_question_list": ["q?"], "yn_answer_list": ["yes"]}) + "\n"
+    (root / "test_prompts").mkdir()
+    (root / "test_eval_prompts").mkdir()
+    # the testmini record is line 2 of the full files (upstream's released testmini outputs are named 2.png)
+    (root / "test_prompts" / "numeracy_prompts.jsonl").write_text(other + other + mini_prompt)
+    (root / "test_eval_prompts" / "numeracy_eval_prompts.jsonl").write_text(other_eval + other_eval + mini_eval)
+    suite = TiifSuite(data_dir=root, suite_args={"length": "short"})
+    (item,) = suite.items()
+    assert item.id == "short/numeracy/2" and (item.meta["index"], item.meta["position"]) == (2, 0)
+    assert suite.folder_candidates(item, 0) == ["numeracy/short_description/2"]
+    by_position = TiifSuite(data_dir=root, suite_args={"length": "short", "numbering": "subset"})
+    assert by_position.folder_candidates(by_position.items()[0], 0) == ["numeracy/short_description/0"]
+    assert [i.id for i in TiifSuite(data_dir=root, suite_args={"subset": "test", "length": "short"}).items()] == [
+        "short/numeracy/0", "short/numeracy/1", "short/numeracy/2"]

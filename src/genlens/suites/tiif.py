@@ -326,6 +326,8 @@ class TiifSuite(Suite):
             choices=SUBSETS),
         Arg("length", "choice", "both", "prompt length(s) to generate and score, each reported separately", "short",
             choices=("both", *LENGTHS)),
+        Arg("numbering", "choice", "test", "testmini image numbers in upstream's layout: test (the full-set line, as "
+            "upstream's released outputs) or subset (the line in the testmini files)", "subset", choices=("test", "subset")),
         Arg("prompt", "choice", "genlens", "judge prompt wording (official: fetched by `genlens data fetch tiif`)",
             "official", choices=("genlens", "official")),
         Arg("gned", "bool", True, "OCR text images for GNED and recall (rapidocr PP-OCR)", "false"),
@@ -339,6 +341,7 @@ class TiifSuite(Suite):
         length = str(self.suite_args.get("length", "both"))
         self.lengths: tuple[str, ...] = LENGTHS if length == "both" else (length,)
         self.prompt_choice = str(self.suite_args.get("prompt", "genlens"))
+        self.numbering = str(self.suite_args.get("numbering", "test"))
         gned_arg = self.suite_args.get("gned", True)
         self.use_gned = gned_arg if isinstance(gned_arg, bool) else str(gned_arg).lower() not in ("false", "0", "no", "off")
         self._items: list[Item] | None = None
@@ -386,27 +389,48 @@ class TiifSuite(Suite):
         items = []
         for length in self.lengths:
             for dim, records in per_dimension.items():
-                for index, (prompt, questions) in enumerate(records):
+                full = self._test_indices(dim, records)
+                for position, (prompt, questions) in enumerate(records):
                     asked = [str(q) for q in questions["yn_question_list"]]
-                    meta: dict[str, Any] = {"dimension": dim, "index": index, "length": length, "subset": self.subset,
-                                            "questions": asked, "answers": [str(a) for a in questions["yn_answer_list"]]}
+                    index = full[position] if full else position
+                    meta: dict[str, Any] = {"dimension": dim, "index": index, "position": position, "length": length,
+                                            "subset": self.subset, "questions": asked,
+                                            "answers": [str(a) for a in questions["yn_answer_list"]]}
                     if dim == "text":
                         meta["words"] = text_words(asked)
                     items.append(Item(id=f"{length}/{dim}/{index}", prompt=str(prompt[f"{length}_description"]),
                                       category=dim, meta=meta))
         return items
 
+    def _test_indices(self, dim: str, records: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[int] | None:
+        """For testmini: each record's line in the full test files (upstream names its released testmini images
+        and judge outputs by it). None for the test subset or when the full files are not there."""
+        if self.subset == "test":
+            return None
+        prompt_path = self.root / "test_prompts" / f"{dim}_prompts.jsonl"
+        eval_path = self.root / "test_eval_prompts" / f"{dim}_eval_prompts.jsonl"
+        if not prompt_path.is_file() or not eval_path.is_file():
+            return None
+        full = list(zip(_read_jsonl(prompt_path), _read_jsonl(eval_path), strict=False))
+        where = {json.dumps(pair, sort_keys=True): i for i, pair in reversed(list(enumerate(full)))}
+        found = [where.get(json.dumps(pair, sort_keys=True)) for pair in records]
+        return None if any(i is None for i in found) else found  # type: ignore[return-value]
+
+    def file_number(self, item: Item) -> int:
+        """The image number in upstream's layout: the full-test line (``numbering=test``) or the subset line."""
+        return int(item.meta["index"] if self.numbering == "test" else item.meta["position"])
+
     def folder_candidates(self, item: Item, sample: int) -> list[str]:
         """Upstream's layout ``<type>/<model>/<length>_description/<index>.png`` (model folder optional)."""
         if sample != 0:
             return []
-        dim, length, index = item.meta["dimension"], item.meta["length"], item.meta["index"]
-        return [f"{dim}/{length}_description/{index}"]
+        dim, length = item.meta["dimension"], item.meta["length"]
+        return [f"{dim}/{length}_description/{self.file_number(item)}"]
 
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
         """``<type>/[<model>/]<length>_description/<index>.<png|jpg|jpeg|webp>`` (the first image per index)."""
         for item in self.items():
-            dim, length, index = item.meta["dimension"], item.meta["length"], item.meta["index"]
+            dim, length, index = item.meta["dimension"], item.meta["length"], self.file_number(item)
             folders = [directory / dim / f"{length}_description", *sorted(directory.glob(f"{glob_escape(dim)}/*/{length}_description"))]
             for folder in folders:
                 found = [p for p in sorted(folder.glob(f"{index}.*")) if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp")]
