@@ -54,6 +54,7 @@ def test_run_scores_groups_overall_and_retries_a_miscounted_answer(cli, setup):
     assert counts["images_scored"] == 39 and counts["miscounted"] == 0 and counts["unparsed"] == 0
     assert counts["parse_disagreements"] == 1  # negation: upstream's reader finds no line starting with yes/no
     assert script.asked["style"] == 2  # one line for two questions: asked again, as upstream does
+    assert res["extra"]["judge_usage"]["calls"] == 40  # 39 questions + the style retry (tokens/cost: whatever the server says)
     assert res["extra"]["coverage"]["complete"] is True
     # which parts scored as upstream does: the judge family yes; genlens's wording and reader (defaults) no
     assert res["provenance"]["official"] == {"judge": True, "question_text": False, "reader": False, "ocr": False}

@@ -491,6 +491,7 @@ class TiifSuite(Suite):
         templates: set[str] = set()
         rows: list[dict[str, Any]] = []
         scored_ids: set[str] = set()
+        usage = _Usage()
         for entry in scored:
             gen, item = entry.generation, entry.item
             length, dim = item.meta["length"], item.meta["dimension"]
@@ -513,6 +514,7 @@ class TiifSuite(Suite):
                 continue
             value = record.value
             counts["parse_disagreements"] += parse_disagreements([record])
+            usage.add(value)
             if value.get("model"):
                 models.add(str(value["model"]))
             if value.get("template"):
@@ -541,7 +543,9 @@ class TiifSuite(Suite):
             scored_ids.add(item.id)
             row.update(score=correct / len(expected), correct=correct, questions=len(expected), answers=answers,
                        expected=[a.strip().lower() for a in expected], status="ok", reason="")
-        return self._result(items, rows, counts, tallies, text_metrics, scored_ids, models, templates, mode)
+        result = self._result(items, rows, counts, tallies, text_metrics, scored_ids, models, templates, mode)
+        result.extra["judge_usage"] = usage.as_dict()
+        return result
 
     def _result(self, items: Sequence[Item], rows: list[dict[str, Any]], counts: dict[str, int],
                 tallies: dict[str, dict[str, list[int]]], text_metrics: dict[str, dict[str, list[float]]],
@@ -627,6 +631,31 @@ class TiifSuite(Suite):
         if self.use_gned:
             notes.append("GNED/recall read with rapidocr's PP-OCR ONNX models, not PaddleOCR: close, not byte-identical")
         return notes
+
+
+class _Usage:
+    """Judge calls made (re-asks included; cached answers apart), and tokens and cost of the kept answers."""
+
+    def __init__(self) -> None:
+        self.calls = self.cached = self.tokens_in = self.tokens_out = 0
+        self.cost: float | None = 0.0
+
+    def add(self, value: dict[str, Any]) -> None:
+        if value.get("cached"):
+            self.cached += 1
+            return
+        if value.get("reply_status") not in ("ok", "refused"):
+            return
+        self.calls += 1 + len(value.get("earlier_answers") or [])
+        tokens = value.get("usage") or {}
+        self.tokens_in += int(tokens.get("prompt_tokens", 0) or 0)
+        self.tokens_out += int(tokens.get("completion_tokens", 0) or 0)
+        cost = value.get("cost_usd")
+        self.cost = None if cost is None or self.cost is None else self.cost + float(cost)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"calls": self.calls, "cached": self.cached, "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
+                "cost_usd": round(self.cost, 6) if self.cost is not None else None}
 
 
 def glob_escape(name: str) -> str:
