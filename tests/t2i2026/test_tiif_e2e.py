@@ -212,3 +212,18 @@ def test_import_upstream_layout_with_a_model_folder_then_score_both_lengths(cli,
     assert res["headline"] == {"overall_short": pytest.approx(EXPECTED_OVERALL), "overall_long": pytest.approx(EXPECTED_OVERALL)}
     assert res["categories"]["basic_attribute"] == {"short": 0.875, "n_short": 4, "long": 0.875, "n_long": 4, "n": 8}
     assert res["counts"]["images_scored"] == 78
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("numeracy_eval_prompts.jsonl", "{not json\n", "line 1 is not JSON"),
+    ("numeracy_eval_prompts.jsonl", "", "1 prompts but 0 question sets"),
+    ("numeracy_eval_prompts.jsonl", '{"type": "numeracy", "yn_question_list": ["a?"], "yn_answer_list": []}\n',
+     "numeracy record 0"),
+])
+def test_damaged_data_is_one_line_exit_2(cli, tmp_path, name, text, message):
+    data = write_tiif_data(tmp_path / "d", dims=("numeracy",))
+    (data / "testmini_eval_prompts" / name).write_text(text)
+    result = cli("run", "tiif", "--model", f"folder:{tmp_path}", "--data-dir", data, "--out", tmp_path / "run",
+                 "--judge", "openai:gpt-4o-2024-08-06", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "genlens data fetch tiif" in result.output and "Traceback" not in result.output
