@@ -245,3 +245,41 @@ def test_a_tiny_instruct_pix2pix_pipeline_judged_end_to_end(cli, kris_setup, tmp
     made = Image.open(next(p for p in (out / "images").rglob("*.png"))).size
     assert res["counts"]["size_changed"] == (3 if made != (40, 32) else 0)  # counted against the 40x32 sources
     assert cli(*args).exit_code == 0  # resume: nothing redone
+
+
+def test_the_manifest_reads_every_official_text_from_the_pinned_commit():
+    from genlens.data.fetch import load_manifest
+
+    manifest = load_manifest("kris")
+    (extract,) = manifest.extracts
+    assert extract.kind == "python-constants" and manifest.commit in extract.url and extract.url.endswith("/utils/prompts.py")
+    assert extract.function.split(",") == list(OFFICIAL_NAMES)
+    assert [o.path for o in extract.outputs] == [f"judge_prompts/{n}.txt" for n in OFFICIAL_NAMES]
+    assert all(len(o.sha256) == 64 for o in extract.outputs)
+
+
+def test_fetched_texts_are_verified_then_used(tmp_path: Path, monkeypatch):
+    """The constants are read out of a local 'upstream' prompts.py (never executed) and checked by sha256."""
+    import hashlib
+
+    from genlens.data import fetch as fetch_module
+    from genlens.suites.kris import KrisSuite
+    from genlens.testing.http import Response
+
+    texts = {name: f"{name} says: rate {{instruct}} as {{{{\"score\": X}}}}" for name in OFFICIAL_NAMES}
+    script = ("import os\nos.system('never run')\n" + "".join(f"{n} = {t!r}\n" for n, t in texts.items())).encode()
+    with FakeServer() as server:
+        server.route("GET", r"/utils/prompts.py", lambda _request: Response(200, script))
+        outputs = tuple(fetch_module.ManifestFile(f"judge_prompts/{n}.txt", "", hashlib.sha256(t.encode()).hexdigest())
+                        for n, t in texts.items())
+        manifest = fetch_module.Manifest(name="kris", suites=("kris",), dir="kris", source="local", commit="0" * 40,
+                                         license="test", extracts=[fetch_module.ManifestExtract(
+                                             f"{server.url}/utils/prompts.py", ",".join(OFFICIAL_NAMES), outputs, "python-constants")])
+        monkeypatch.setenv("GENLENS_DATA_DIR", str(tmp_path / "cache"))
+        fetch_module.fetch(manifest, tmp_path / "cache" / "kris")
+        suite = KrisSuite(build_kris(tmp_path / "KRIS_Bench"), {"prompt": "official"})
+        assert suite.texts()["dual"] == texts["prompt_dual_evaluation"]
+        texts["prompt_quality"] = "changed upstream"
+        script = ("".join(f"{n} = {t!r}\n" for n, t in texts.items())).encode()
+        with pytest.raises(Exception, match="sha256"):
+            fetch_module.fetch(manifest, tmp_path / "other")
