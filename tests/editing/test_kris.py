@@ -283,3 +283,31 @@ def test_fetched_texts_are_verified_then_used(tmp_path: Path, monkeypatch):
         script = ("".join(f"{n} = {t!r}\n" for n, t in texts.items())).encode()
         with pytest.raises(Exception, match="sha256"):
             fetch_module.fetch(manifest, tmp_path / "other")
+
+
+def test_official_texts_missing_refuse_the_run_before_generation(cli, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("GENLENS_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    data = build_kris(tmp_path / "KRIS_Bench")
+    result = cli("run", "kris", "--model", "synthetic:gradient", "--data-dir", data, "--out", tmp_path / "r",
+                 "--judge", JUDGE, "--suite-arg", "prompt=official", "--quiet")
+    assert result.exit_code == 2 and "genlens data fetch kris" in result.stderr
+    assert not (tmp_path / "r" / "images").exists()
+
+
+def test_gpt_imgeval_study_takes_the_2026_editing_suites_as_optional_parts(cli, tmp_path: Path, monkeypatch):
+    """`genlens run gpt-imgeval,kris,imgedit,imgedit-uge,rise`: the study's own parts, forensics and report, plus these."""
+    from genlens.studies import load_study
+
+    base = load_study("gpt-imgeval")
+    study = load_study("gpt-imgeval,kris,imgedit,imgedit-uge,rise")
+    assert [p.suite for p in study.parts] == [p.suite for p in base.parts] + ["kris", "imgedit", "imgedit-uge", "rise"]
+    assert study.detect_runs == base.detect_runs and study.report == base.report
+    assert [p.suite for p in load_study("gpt-imgeval,reason-edit").parts] == [p.suite for p in base.parts]  # no duplicate
+    monkeypatch.setenv("GENLENS_DATA_DIR", str(tmp_path / "no-data"))
+    result = cli("run", "gpt-imgeval,kris,imgedit,rise", "--model", "synthetic:gradient", "--out", tmp_path / "s",
+                 "--offline", "--limit", "1", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    ran = json.loads((tmp_path / "s" / "study.json").read_text())
+    assert {"kris", "imgedit", "rise"} <= set(ran["skipped"])  # no data here: one line each saying what it needs
+    assert "KRIS_Bench" in ran["skipped"]["kris"]

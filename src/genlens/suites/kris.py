@@ -419,6 +419,18 @@ class KrisSuite(Suite):
             out[question] = path.read_text(encoding="utf-8")
         return out
 
+    def preflight(self, ctx: ScoreContext) -> list[Any]:
+        """The official texts must be fetched before a prompt=official run generates anything."""
+        if self.prompt_choice != "official":
+            return []
+        from genlens.runs.preflight import Missing
+
+        try:
+            self.texts()
+        except InputError as exc:
+            return [Missing(f"KRIS-Bench's official judge texts ({exc.message})", exc.fix or "genlens data fetch kris")]
+        return []
+
     def render(self, text: str, item: Item) -> str:
         """A text filled in as upstream's ``str.format`` call fills it (``{{``/``}}`` become braces)."""
         frames = ""
