@@ -311,3 +311,53 @@ def test_gpt_imgeval_study_takes_the_2026_editing_suites_as_optional_parts(cli, 
     ran = json.loads((tmp_path / "s" / "study.json").read_text())
     assert {"kris", "imgedit", "rise"} <= set(ran["skipped"])  # no data here: one line each saying what it needs
     assert "KRIS_Bench" in ran["skipped"]["kris"]
+
+
+def test_judged_run_killed_mid_judging_resumes_without_re_asking_any_cached_answer(kris_setup, tmp_path: Path):
+    """SIGKILL sent by the judge itself on its 12th question (an event, not a timer); the rerun asks exactly the
+    questions whose answers were not stored, and every item ends with one verdict per question."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from genlens.judges.cache import CACHE_FILE, cache_dir
+    from tests.conftest import subprocess_env
+
+    data, _edits, server, chat = kris_setup
+    holder: dict[str, subprocess.Popen] = {}
+
+    def killing(text: str) -> str:
+        proc = holder.pop("proc", None) if len(chat.requests) >= 12 else None
+        if proc is not None:  # once, from the judge's side
+            holder["killed"] = proc
+            os.kill(proc.pid, signal.SIGKILL)
+        return kris_judge(text)
+
+    chat.answer = killing
+    run_dir = tmp_path / "killed"
+    command = [sys.executable, "-m", "genlens", "run", "kris", "--model", "synthetic:gradient", "--concurrency", "1",
+               "--data-dir", str(data), "--out", str(run_dir), "--judge", JUDGE,
+               "--scorer-arg", f"base_url={server.url}/v1", "--quiet"]
+    env = subprocess_env()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    holder["proc"] = proc
+    assert proc.wait(timeout=300) == -signal.SIGKILL, proc.stderr.read().decode()
+
+    def cached() -> int:
+        with sqlite3.connect(cache_dir() / CACHE_FILE) as conn:
+            return conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+
+    at_kill = cached()
+    asked_before = len(chat.requests)
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    asked_again = len(chat.requests) - asked_before
+    assert 1 <= at_kill < cached()  # the kill came after some answers were stored and before the last
+    assert asked_again == cached() - at_kill  # each missing question asked once; nothing stored is asked again
+    with sqlite3.connect(run_dir / "genlens.sqlite") as conn:
+        verdicts = conn.execute("SELECT scorer, generation FROM scores WHERE scorer LIKE 'kris_%'").fetchall()
+    assert len(verdicts) == len(set(verdicts)) == 3 * len(FOLDERS)
+    res = json.loads((run_dir / "results.json").read_text())
+    assert res["headline"]["overall"] is not None and res["counts"]["generations_ok"] == len(FOLDERS)
