@@ -361,3 +361,17 @@ def test_judged_run_killed_mid_judging_resumes_without_re_asking_any_cached_answ
     assert len(verdicts) == len(set(verdicts)) == 3 * len(FOLDERS)
     res = json.loads((run_dir / "results.json").read_text())
     assert res["headline"]["overall"] is not None and res["counts"]["generations_ok"] == len(FOLDERS)
+
+
+def test_a_refused_edit_scores_the_minimum_on_every_metric(cli, kris_setup, tmp_path: Path):
+    data, _edits, server, _chat = kris_setup
+    out = tmp_path / "refused"
+    result = cli("run", "kris", "--model", "synthetic:gradient", "--model-arg", "refuse=physics", "--data-dir", data,
+                 "--out", out, "--judge", JUDGE, "--scorer-arg", f"base_url={server.url}/v1", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    res = json.loads((out / "results.json").read_text())
+    assert res["counts"]["refused"] == 1
+    physics = res["categories"]["physics"]
+    assert physics["score"] == 0.0 and physics["knowledge"] == 0.0 and physics["n"] == 1
+    # the other 19 as before: 10 at 4, 9 at 4.75; physics at 1
+    assert res["headline"]["overall"] == pytest.approx(((40 + 9 * 4.75 + 1) / 20 - 1) * 25)

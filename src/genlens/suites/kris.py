@@ -534,8 +534,13 @@ class KrisSuite(Suite):
                 rows.append({**row, "reason": gen.reason})
                 continue
             if gen.status == "refused":
+                # upstream has no rule (no image: the item drops out of its means, which would reward refusing);
+                # genlens scores every metric at the scale's minimum, as for ImgEdit
                 counts["refused"] += 1
-                rows.append({**row, "reason": f"refused: {gen.reason}"})  # no image: upstream skips it, so does genlens
+                floor = {m: SCALE[0] for m in ("consistency", "instruction", "quality")}
+                if item.category in KNOWLEDGE:
+                    floor["knowledge"] = SCALE[0]
+                rows.append({**row, **floor, "score": float(SCALE[0]), "reason": f"refused: {gen.reason}"})
                 continue
             row["size_changed"] = self._size_changed(item, ctx.run_dir / gen.images[0])
             counts["size_changed"] += int(bool(row["size_changed"]))
@@ -600,7 +605,8 @@ class KrisSuite(Suite):
             "1; upstream does not enforce it and neither does genlens)",
             "images: the files' own bytes at their own size (temporal frames JPEG q85, in frame order), captions appended to "
             "the text because the judge layer sends text then images (upstream interleaves them)",
-            "a refused edit has no image: not judged, missing from every mean (upstream skips items without an image)",
+            "a refused edit scores 1 on every metric (0 on the 0-100 scale); upstream has no rule: an item without an "
+            "image drops out of its means",
             "published KRIS-Bench numbers: judge gpt-4o (unpinned snapshot, default temperature, max_tokens 1000)",
         ]
         if self.prompt_choice == "official":
