@@ -375,3 +375,26 @@ def test_a_refused_edit_scores_the_minimum_on_every_metric(cli, kris_setup, tmp_
     assert physics["score"] == 0.0 and physics["knowledge"] == 0.0 and physics["n"] == 1
     # the other 19 as before: 10 at 4, 9 at 4.75; physics at 1
     assert res["headline"]["overall"] == pytest.approx(((40 + 9 * 4.75 + 1) / 20 - 1) * 25)
+
+
+FORMATS = ('Compared.\n{{"reasoning": "r", "consistency_score": {n}}}', "Consistency Score: {n}", "consistency score {n}",
+           "I would say {n}/5.", "{n} out of 5", "Mostly unchanged, {n} small things differ")
+
+
+def test_every_answer_format_upstream_accepts_is_read_by_the_official_reader(cli, kris_setup, tmp_path: Path):
+    """Consistency answers in each format upstream's extractor takes (cycled over the tasks), all a 4."""
+    _data, _edits, _server, chat = kris_setup
+
+    def varied(text: str) -> str:
+        if "consistency_score" not in text:
+            return kris_judge(text)
+        folder = re.search(r"edit the (\S+) picture", text)
+        index = FOLDERS.index(folder.group(1)) if folder else 0
+        return FORMATS[index % len(FORMATS)].format(n=4)
+
+    chat.answer = varied
+    official = kris_run(cli, kris_setup, tmp_path / "official", "--scorer-arg", "parse=official")
+    assert official["metrics"]["consistency_mean"] == 75.0 and official["counts"]["unparsed"] == 0
+    strict = kris_run(cli, kris_setup, tmp_path / "strict")  # only the JSON and 'key: n' forms are strict answers
+    assert strict["metrics"]["consistency_mean"] == 75.0 and strict["counts"]["unparsed"] > 0
+    assert strict["counts"]["parse_disagreements"] > 0

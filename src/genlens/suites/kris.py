@@ -309,10 +309,6 @@ def reencoded(path: Path, quality: int) -> bytes:
 # ---------------------------------------------------------------------------------------------
 # suite
 # ---------------------------------------------------------------------------------------------
-class KrisQuestionScorer(JudgeScorer):
-    """One metric's question (consistency, instruction or quality) for every item."""
-
-
 @register_suite
 class KrisSuite(Suite):
     meta = SuiteMeta(
@@ -501,7 +497,7 @@ class KrisSuite(Suite):
                 return read_answer(raw, metric, official=True)
 
             main, check = (upstream, strict) if official else (strict, upstream)
-            scorers.append(KrisQuestionScorer(
+            scorers.append(JudgeScorer(
                 name=f"kris_{metric}", version="1", judge=judge, template=template, build=build, parse=main,
                 parser_id=f"kris-{'official' if official else 'strict'}", check_parse=check,
                 check_parser_id=f"kris-{'strict' if official else 'official'}",
