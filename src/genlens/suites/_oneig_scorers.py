@@ -201,17 +201,24 @@ class VisionEncoder:
     def load(self) -> None:
         if self._model is not None:
             return
-        from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
+        import transformers
 
         from genlens.scorers.clip import pick_device
 
         self.device = pick_device(self.device_name)
         try:
-            self._model = CLIPVisionModelWithProjection.from_pretrained(self.resolved.path, use_safetensors=True).to(self.device).eval()
+            config = transformers.AutoConfig.from_pretrained(self.resolved.path)
+            # a full CLIP checkpoint (image + text towers) or a vision tower saved on its own: same projected features
+            cls = transformers.CLIPModel if config.model_type == "clip" else transformers.CLIPVisionModelWithProjection
+            self._model = cls.from_pretrained(self.resolved.path, use_safetensors=True).to(self.device).eval()
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"cannot load the {self.what} ({str(exc).splitlines()[0][:160]})", path=self.resolved.path,
-                             fix="give a CLIPVisionModelWithProjection folder (save_pretrained, safetensors)") from None
-        self._processor = CLIPImageProcessor()
+                             fix="give a CLIP or CLIPVisionModelWithProjection folder (save_pretrained, safetensors)") from None
+        vision = getattr(self._model.config, "vision_config", self._model.config)
+        self.image_size = int(vision.image_size)
+        size = self.image_size  # 224 for the official encoders: CLIPImageProcessor()'s defaults
+        processor_cls = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor  # no torchvision
+        self._processor = processor_cls(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
 
     def embed(self, images: list[Image.Image]) -> np.ndarray:
         import torch
@@ -220,11 +227,15 @@ class VisionEncoder:
 
         self.load()
         if self.pixels == "torchvision":
-            pixels = open_clip_pixels(images, int(self._model.config.image_size))
+            pixels = open_clip_pixels(images, self.image_size)
         else:
             pixels = self._processor(images=[im.convert("RGB") for im in images], return_tensors="pt")["pixel_values"]
         with torch.inference_mode():
-            embeds = self._model(pixel_values=pixels.to(self.device)).image_embeds.float()
+            if hasattr(self._model, "get_image_features"):
+                out = self._model.get_image_features(pixel_values=pixels.to(self.device))
+                embeds = getattr(out, "pooler_output", out).float()
+            else:
+                embeds = self._model(pixel_values=pixels.to(self.device)).image_embeds.float()
         return torch.nn.functional.normalize(embeds, dim=-1).cpu().numpy()
 
 

@@ -135,8 +135,8 @@ class OneIGSuite(Suite):
 
     def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
         super().__init__(data_dir, suite_args)
-        self.lang = str(self.suite_args.get("lang", "en"))
-        self.grid = rules.parse_grid(str(self.suite_args.get("grid", "1,1")))
+        self.lang = str(self.suite_args.get("lang") or "en")
+        self.grid = rules.parse_grid(str(self.suite_args.get("grid") or "1,1"))
         self._items: list[Item] | None = None
 
     @property
@@ -144,7 +144,7 @@ class OneIGSuite(Suite):
         return self.data_dir or default_oneig_dir()
 
     def dimensions(self) -> list[str]:
-        chosen = [d.strip() for d in str(self.suite_args.get("dimensions", "")).split(",") if d.strip()]
+        chosen = [d.strip() for d in str(self.suite_args.get("dimensions") or ",".join(DIMENSIONS)).split(",") if d.strip()]
         unknown = [d for d in chosen if d not in DIMENSIONS]
         if unknown or not chosen:
             raise SpecError(f"unknown OneIG dimension(s): {', '.join(unknown) or '(none)'}",
@@ -240,6 +240,8 @@ class OneIGSuite(Suite):
     # -- scoring -------------------------------------------------------------------------------
     def _model(self, name: str) -> str | None:
         value = self.suite_args.get(name)
+        if value is None:
+            value = next((a.default for a in self.args or () if a.name == name), None)
         return str(value) if value else None
 
     def preflight(self, ctx: ScoreContext) -> list[Any]:
