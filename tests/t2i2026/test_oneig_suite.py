@@ -87,8 +87,41 @@ def test_end_to_end_offline_with_tiny_models(cli, tmp_path, models):
     rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
     text_row = next(r for r in rows if r["item"] == "text_000")
     assert text_row["text"] == [{"ED": 8, "CR": 0, "WAC": 0.0}]
+    assert results["categories"]["alignment"] == {"score": pytest.approx(1.0), "n": 4}
     report = cli("report", run, "--format", "md")
-    assert report.exit_code == 0 and "alignment" in report.stdout
+    # the published EN leaderboard stands beside the run (GPT-4o alignment 0.851)
+    assert report.exit_code == 0 and "alignment" in report.stdout and "GPT-4o" in report.stdout and "0.851" in report.stdout
+
+
+def test_a_partial_run_has_no_headline_and_says_why(cli, tmp_path, models):
+    data = write_oneig_data(tmp_path / "oneig")
+    run = tmp_path / "run"
+    # --limit 2: only anime_000 and anime_001 -> alignment 2/4 prompts, text 0/1, diversity 2/6
+    r = cli("run", "oneig", "-m", "synthetic:gradient", "--samples", "1", "--limit", "2", "--data-dir", data, "-o", run, "-q",
+            "--judge", f"local:{models['judge']}", "--scorer-arg", "max_new_tokens=1",
+            "--suite-arg", "dimensions=alignment,text")
+    assert r.exit_code == 0, r.output
+    results = json.loads((run / "results.json").read_text())
+    assert results["headline"]["alignment"] is None and results["metrics"]["alignment_partial"] == pytest.approx(1.0)
+    assert results["headline"]["text"] is None and results["metrics"].get("text_partial") is None
+    assert results["extra"]["coverage_by_dimension"]["alignment"]["prompts"] == [2, 4]
+    assert any(c.startswith("alignment: partial (2/4 prompts") for c in results["provenance"]["caveats"])
+    assert results["categories"]["alignment"]["score"] is None
+
+
+def test_bad_setup_is_one_line(cli, tmp_path):
+    r = cli("run", "oneig", "-m", "synthetic:gradient", "--data-dir", tmp_path / "nowhere", "-o", tmp_path / "run")
+    assert r.exit_code == 2 and "genlens data fetch oneig" in r.output and "Traceback" not in r.output
+    data = write_oneig_data(tmp_path / "oneig")
+    r = cli("run", "oneig", "-m", "synthetic:gradient", "--data-dir", data, "-o", tmp_path / "run2",
+            "--suite-arg", "grid=0,2", "--generate-only")
+    assert r.exit_code == 2 and "grid" in r.output and "Traceback" not in r.output
+    r = cli("run", "oneig", "-m", "synthetic:gradient", "--data-dir", data, "-o", tmp_path / "run3",
+            "--suite-arg", "dimensions=alignment,colour")
+    assert r.exit_code == 2 and "unknown OneIG dimension" in r.output
+    (data / "scripts" / "alignment" / "Q_D" / "human.json").write_text("[1, 2]")
+    r = cli("run", "oneig", "-m", "synthetic:gradient", "--data-dir", data, "-o", tmp_path / "run4", "--generate-only")
+    assert r.exit_code == 2 and "JSON object keyed by prompt id" in r.output
 
 
 def test_grids_are_split_and_missing_dimensions_reported(cli, tmp_path, models):

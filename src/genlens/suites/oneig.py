@@ -352,7 +352,8 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
                 generations_scored[dimension][item.id] = generations_scored[dimension].get(item.id, 0) + 1
     headline: dict[str, float | None] = {}
     metrics: dict[str, float | None] = {}
-    categories: dict[str, dict[str, float | int | None]] = {}
+    categories: dict[str, dict[str, float | int | None]] = {}  # one per dimension: the published table's columns
+    by_folder: dict[str, dict[str, float | None]] = {}
     coverage: dict[str, Any] = {}
     caveats: list[str] = []
     per_prompt: dict[str, dict[str, Any]] = {}
@@ -368,7 +369,9 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
                        images=(sum(generations_scored[dimension].values()), len(expected) * samples))
         coverage[dimension] = cov.as_dict()
         for category, value in by_category.items():
-            categories.setdefault(category, {"n": 0})[dimension] = value
+            by_folder.setdefault(category, {})[dimension if cov.complete else f"{dimension}_partial"] = value
+        # a partial dimension shows no number in the table (its value is only in metrics, as <dimension>_partial)
+        categories[dimension] = {"score": overall if cov.complete else None, "n": len(prompt_scores)}
         for name, value in extra_metrics.items():
             metrics[name if cov.complete else f"{name}_partial"] = value
         if cov.complete:
@@ -378,8 +381,6 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
             metrics[f"{dimension}_partial"] = overall
             caveats.append(f"{dimension}: partial ({cov.text()}): no headline; {dimension}_partial is the same formula "
                            "over what was scored, not comparable with published numbers")
-    for category in categories:
-        categories[category]["n"] = sum(1 for e in scored if e.item.category == category and e.generation.status == "ok")
     not_chosen = [d for d in DIMENSIONS if d not in chosen]
     missing = {d: f"not scored in this run: needs {_needs(d)} (add it to --suite-arg dimensions=)" for d in not_chosen}
     if counts["black_tiles"]:
@@ -398,8 +399,8 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
         d in ("alignment", "text") and judge_models and any("Qwen2.5-VL-7B-Instruct" not in m for m in judge_models)),
         "note": SCORER_NOTES[d]} for d in chosen}
     return SuiteResult(
-        headline=headline, metrics=metrics, categories=dict(sorted(categories.items())), counts=counts,
-        extra={"coverage": whole.as_dict(), "coverage_by_dimension": coverage, "missing_dimensions": missing,
+        headline=headline, metrics=metrics, categories=categories, counts=counts,
+        extra={"coverage": whole.as_dict(), "coverage_by_dimension": coverage, "by_folder": dict(sorted(by_folder.items())), "missing_dimensions": missing,
                "per_prompt": per_prompt, "lang": suite.lang, "grid": list(suite.grid)},
         provenance={"upstream": UPSTREAM, "lang": suite.lang, "grid": list(suite.grid), "scorers": scorers,
                     "judge_models": sorted(judge_models), "caveats": caveats,
