@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
 
 from genlens.data.fetch import load_manifest
 from genlens.suites.oneig import FILES, STYLE_FILE, OneIGSuite
@@ -42,3 +47,25 @@ def test_fetch_then_items_load_from_the_fetched_folder(cli, tmp_path, monkeypatc
         assert r.exit_code == 0, r.output
     suite = OneIGSuite()
     assert suite.oneig_dir == tmp_path / "data" / "oneig" and len(suite.items()) == 6
+
+
+SHARED = Path(os.environ.get("GENLENS_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared") / "benchmarks" / "oneig"
+needs_shared = pytest.mark.skipif(not (SHARED / "OneIG-Bench.csv").is_file(), reason="no shared copy of the OneIG data")
+
+
+@needs_shared
+def test_shipped_sha256_match_the_shared_byte_copies():
+    for entry in load_manifest("oneig").files:
+        assert hashlib.sha256((SHARED / entry.path).read_bytes()).hexdigest() == entry.sha256, entry.path
+
+
+@needs_shared
+def test_the_real_data_gives_the_published_prompt_counts():
+    # README: 245 anime, 244 portrait, 206 object, 200 text, 225 reasoning (EN and ZH) + 200 multilingualism (ZH)
+    en = OneIGSuite(data_dir=SHARED).items()
+    zh = OneIGSuite(data_dir=SHARED, suite_args={"lang": "zh"}).items()
+    assert len(en) == 1120 and len(zh) == 1320
+    count = Counter(d for item in en for d in item.meta["dimensions"])
+    assert count == {"diversity": 1120, "alignment": 245 + 244 + 206, "text": 200, "reasoning": 225, "style": 114}
+    assert Counter(d for item in zh for d in item.meta["dimensions"])["alignment"] == 245 + 244 + 206 + 200
+    assert len({item.meta["style"] for item in en if "style" in item.meta}) == 29  # upstream's style_list
