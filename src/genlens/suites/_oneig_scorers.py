@@ -51,7 +51,7 @@ def _wants(inp: ScoreInput, dimension: str) -> bool:
 
 
 def _not_mine(dimension: str) -> tuple[str, dict[str, Any]]:
-    return "skipped", {"reason": f"not a {dimension} prompt"}
+    return "skipped", {"reason": f"{dimension} does not score this prompt"}
 
 
 class _JudgeDimension(Scorer):
