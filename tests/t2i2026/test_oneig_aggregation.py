@@ -56,7 +56,9 @@ def test_every_dimension_by_hand(tmp_path):
     # diversity: anime_000's two orthogonal tiles are 1 apart, the five others 0 -> 1/6
     assert result.headline["diversity"] == pytest.approx(1 / 6)
     assert result.headline["reasoning"] == pytest.approx(0.3)
+    # no judge model recorded here, so alignment counts as official; the stand-ins never do
     assert result.categories["alignment"] == {"score": pytest.approx(0.6041667), "n": 4}
+    assert set(result.categories) == {"alignment", "text", "style", "reasoning (not comparable)", "diversity (not comparable)"}
     assert all(c["complete"] for c in result.extra["coverage_by_dimension"].values())
     assert result.extra["coverage"] == {"complete": True, "prompts": [6, 6], "images": [6, 6]}
 

@@ -398,6 +398,9 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
     scorers = {d: {"scorer": _scorer_name(suite, d, ctx), "official": d in OFFICIAL_DIMENSIONS and not (
         d in ("alignment", "text") and judge_models and any("Qwen2.5-VL-7B-Instruct" not in m for m in judge_models)),
         "note": SCORER_NOTES[d]} for d in chosen}
+    # A dimension scored by a stand-in or another judge keeps its number, under a name that does not line up
+    # with the published column (reports then show it beside the table, never as a difference from it).
+    categories = {(d if scorers.get(d, {}).get("official") else f"{d} (not comparable)"): v for d, v in categories.items()}
     return SuiteResult(
         headline=headline, metrics=metrics, categories=categories, counts=counts,
         extra={"coverage": whole.as_dict(), "coverage_by_dimension": coverage, "by_folder": dict(sorted(by_folder.items())), "missing_dimensions": missing,
