@@ -27,13 +27,13 @@ class RecordingJudge:
         self.calls: list[tuple[int, str, tuple[int, int]]] = []
 
     def settings(self):
-        return {"decoding": "greedy", "max_new_tokens": self.max_new_tokens}
+        return {"decoding": "greedy", "max_tokens": getattr(self, "max_tokens", None)}
 
     async def ask_batch(self, requests):
         out = []
         for r in requests:
             size = Image.open(io.BytesIO(r.images[0])).size
-            self.calls.append((self.max_new_tokens, r.text, size))
+            self.calls.append((getattr(self, "max_new_tokens", getattr(self, "max_tokens", None)), r.text, size))
             out.append(JudgeReply(self.answer(r.text), self.version, "ok"))
         return out
 
@@ -75,3 +75,21 @@ def test_text_budget_is_256_only_for_truths_over_60_words_unless_the_user_set_on
     fixed = RecordingJudge(lambda text: "OPEN", params={"max_new_tokens": 7})
     asyncio.run(TextScorer(fixed, (1, 1)).score_batch([score_input(tmp_path, long, image)]))
     assert fixed.calls[0][0] == 7
+
+
+def test_an_api_judge_gets_the_budget_as_max_tokens_one_batch_at_a_time(tmp_path):
+    long = Item("text_001", "y", "text", meta={"dimensions": ["text"], "text_truth": " ".join(["word"] * 61)})
+    judge = RecordingJudge(lambda text: "word")
+    judge.scheme, judge.concurrency, judge.max_tokens = "openai", 8, 2000
+    del judge.max_new_tokens
+    seen = []
+    original = judge.ask_batch
+
+    async def ask_batch(requests):
+        seen.append(judge.max_tokens)
+        return await original(requests)
+
+    judge.ask_batch = ask_batch
+    scorer = TextScorer(judge, (1, 1))
+    asyncio.run(scorer.score_batch([score_input(tmp_path, long, Image.new("RGB", (8, 8), (255, 255, 255)))]))
+    assert seen == [256] and scorer.concurrency == 1 and "max_tokens" not in scorer.identity()["settings"]

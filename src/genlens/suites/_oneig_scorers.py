@@ -79,12 +79,16 @@ class _JudgeDimension(Scorer):
         """Ask with ``budget`` new tokens where the judge takes a per-call budget (local judges)."""
         if not requests:
             return []
-        if hasattr(self.judge, "max_new_tokens"):
-            self.judge.max_new_tokens = int(self.fixed_budget or budget)  # scorers run one batch at a time on a local judge
+        # local judges: max_new_tokens; API judges (a vLLM server with Qwen2.5-VL): max_tokens. Batches that change
+        # the budget run one at a time (TextScorer.concurrency is 1), so no batch sees another's budget.
+        for attribute in ("max_new_tokens", "max_tokens"):
+            if hasattr(self.judge, attribute):
+                setattr(self.judge, attribute, int(self.fixed_budget or budget))
+                break
         return await self.judge.ask_batch(requests)
 
     def judge_identity(self) -> dict[str, Any]:
-        settings = {k: v for k, v in self.judge.settings().items() if k != "max_new_tokens"}
+        settings = {k: v for k, v in self.judge.settings().items() if k not in ("max_new_tokens", "max_tokens")}
         return {"judge": self.judge.spec, "settings": settings, "grid": list(self.grid), "tiles": "jpeg (Pillow default quality)"}
 
 
@@ -138,6 +142,12 @@ class TextScorer(_JudgeDimension):
     name = "oneig_text"
     version = "1"
     dimension = "text"
+
+    def __init__(self, judge: Any, grid: tuple[int, int]):
+        super().__init__(judge, grid)
+        self.concurrency = 1  # the token budget is set per batch on the shared judge
+        if judge.scheme != "local":
+            self.batch_size = 8  # an API judge still answers a batch's tiles concurrently
 
     def identity(self) -> dict[str, Any]:
         return {**self.judge_identity(), "template": OCR_INSTRUCTION,
