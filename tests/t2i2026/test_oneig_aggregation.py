@@ -58,7 +58,9 @@ def test_every_dimension_by_hand(tmp_path):
     assert result.headline["reasoning"] == pytest.approx(0.3)
     # no judge model recorded here, so alignment counts as official; the stand-ins never do
     assert result.categories["alignment"] == {"score": pytest.approx(0.6041667), "n": 4}
-    assert set(result.categories) == {"alignment", "text", "style", "reasoning (not comparable)", "diversity (not comparable)"}
+    # style: no csd_model converted by genlens here, so not the official pair
+    assert set(result.categories) == {"alignment", "text", "style (not comparable)", "reasoning (not comparable)",
+                                      "diversity (not comparable)"}
     assert all(c["complete"] for c in result.extra["coverage_by_dimension"].values())
     assert result.extra["coverage"] == {"complete": True, "prompts": [6, 6], "images": [6, 6]}
 
@@ -74,3 +76,22 @@ def test_a_prompt_whose_tiles_were_all_black_is_unscored_not_skipped(tmp_path):
     assert result.extra["coverage_by_dimension"]["alignment"]["prompts"] == [3, 4]
     assert result.counts["black_tiles"] == 4 and any("all-black" in c for c in result.provenance["caveats"])
     assert result.headline["text"] == pytest.approx(0.9975)  # other dimensions are unaffected
+
+
+def test_style_is_official_only_with_a_converted_csd_and_the_oneig_style_encoder(tmp_path):
+    from genlens.suites.oneig import DEFAULT_STYLE_ENCODER, _official_style
+
+    data = write_oneig_data(tmp_path / "oneig")
+    (tmp_path / "csd").mkdir()
+    assert not _official_style(OneIGSuite(data_dir=data, suite_args={"csd_model": str(tmp_path / "csd")}))
+    (tmp_path / "csd" / "genlens_provenance.json").write_text(json.dumps({"what": "CSD (Somepalli et al.) style model"}))
+    assert _official_style(OneIGSuite(data_dir=data, suite_args={"csd_model": str(tmp_path / "csd")}))
+    other = {"csd_model": str(tmp_path / "csd"), "style_encoder": "./my-encoder"}
+    assert DEFAULT_STYLE_ENCODER == "xingpng/OneIG-StyleEncoder" and not _official_style(OneIGSuite(data_dir=data, suite_args=other))
+
+
+def test_diversity_with_one_image_per_prompt_says_what_it_needs(tmp_path):
+    stored = {k: {"diversity": {"embeddings": [[1.0, 0.0]]}} for k in STORED}
+    suite, entries, ctx = scored_run(tmp_path, stored)
+    result = suite.aggregate(entries, ctx)
+    assert result.headline["diversity"] is None and any("--samples 4" in c for c in result.provenance["caveats"])

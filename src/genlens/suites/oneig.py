@@ -66,7 +66,6 @@ SCORER_NOTES = {
     "reasoning": "STAND-IN: a CLIP cosine between image and reference answer (77-token text limit), not LLM2CLIP "
                  "(needs trust_remote_code and Llama-3-8B LLM2Vec): not comparable with published numbers",
 }
-OFFICIAL_DIMENSIONS = ("alignment", "text", "style")
 
 
 def default_oneig_dir() -> Path:
@@ -386,8 +385,8 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
     if counts["black_tiles"]:
         caveats.append(f"{counts['black_tiles']} all-black tile(s) dropped, as the official scripts drop them "
                        "(upstream pastes black tiles for failed samples); a prompt left with no tile is unscored")
-    for dimension in chosen:
-        if dimension not in OFFICIAL_DIMENSIONS:
+    for dimension in ("diversity", "reasoning"):
+        if dimension in chosen:
             caveats.append(f"{dimension}: {SCORER_NOTES[dimension]}")
     judge_models = models["alignment"] | models["text"]
     if judge_models and any("Qwen2.5-VL-7B-Instruct" not in m for m in judge_models):
@@ -395,9 +394,15 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
                        "alignment and text are not comparable with published numbers")
     whole = Coverage(prompts=(len({e.item.id for e in scored if e.generation.status == "ok"}), len(items)),
                      images=(counts["generations"], len(items) * samples))
-    scorers = {d: {"scorer": _scorer_name(suite, d, ctx), "official": d in OFFICIAL_DIMENSIONS and not (
-        d in ("alignment", "text") and judge_models and any("Qwen2.5-VL-7B-Instruct" not in m for m in judge_models)),
-        "note": SCORER_NOTES[d]} for d in chosen}
+    unofficial_judge = bool(judge_models) and any("Qwen2.5-VL-7B-Instruct" not in m for m in judge_models)
+    official = {"alignment": not unofficial_judge, "text": not unofficial_judge, "style": _official_style(suite),
+                "diversity": False, "reasoning": False}
+    if "style" in chosen and not official["style"]:
+        caveats.append("style: scored with encoders other than the official pair (a CSD folder made by `genlens convert "
+                       f"oneig-csd` and {DEFAULT_STYLE_ENCODER}): not comparable with published numbers")
+    if "diversity" in chosen and not per_prompt.get("diversity"):
+        caveats.append("diversity: no prompt has two images to compare: generate --samples 4 (or import 2×2 grids with grid=2,2)")
+    scorers = {d: {"scorer": _scorer_name(suite, d, ctx), "official": official[d], "note": SCORER_NOTES[d]} for d in chosen}
     # A dimension scored by a stand-in or another judge keeps its number, under a name that does not line up
     # with the published column (reports then show it beside the table, never as a difference from it).
     categories = {(d if scorers.get(d, {}).get("official") else f"{d} (not comparable)"): v for d, v in categories.items()}
@@ -412,6 +417,18 @@ def aggregate_oneig(suite: OneIGSuite, scored: Sequence[ScoredGeneration], ctx: 
                                 "prompts; text = 1 - min(MAX,ED)(1-CR)(1-WAC)/MAX over all tiles"},
         rows=rows,
     )
+
+
+def _official_style(suite: OneIGSuite) -> bool:
+    """The official style pair: the OneIG style encoder by its hub id, and a CSD folder converted by genlens."""
+    csd = suite._model("csd_model")
+    if suite._model("style_encoder") != DEFAULT_STYLE_ENCODER or not csd:
+        return False
+    try:
+        made = json.loads((Path(csd).expanduser() / "genlens_provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(made, dict) and str(made.get("what", "")).startswith("CSD")
 
 
 def _needs(dimension: str) -> str:
