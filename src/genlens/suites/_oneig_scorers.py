@@ -37,12 +37,10 @@ ALIGNMENT_TOKENS = 128
 
 def generation_tiles(inp: ScoreInput, grid: tuple[int, int]) -> tuple[list[bytes], int]:
     """(JPEG bytes of each non-black tile, black tiles dropped) of the generation's image."""
-    path = inp.image_paths[-1]
-    try:
-        with Image.open(path) as image:
-            tiles, black = rules.split_grid(image, *grid)
-    except OSError as exc:
-        raise InputError(f"cannot read image ({exc})", path=path, fix="re-generate or re-import it") from None
+    from genlens.imageio import load_image
+
+    image = load_image(inp.image_paths[-1])  # pixel cap and one-line errors, as every genlens image read
+    tiles, black = rules.split_grid(image, *grid)
     return [rules.tile_jpeg(tile) for tile in tiles], black
 
 
