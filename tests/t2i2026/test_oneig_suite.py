@@ -151,3 +151,18 @@ def test_grids_are_split_and_missing_dimensions_reported(cli, tmp_path, models):
     assert rows["text_000"]["diversity"] == {"tiles": 4}
     for name in ("text", "style", "reasoning"):
         assert results["headline"][name] is None and "needs" in results["extra"]["missing_dimensions"][name]
+
+
+def test_chinese_set_caps_the_edit_distance_at_50_and_scores_multilingualism(cli, tmp_path, models):
+    data = write_oneig_data(tmp_path / "oneig")
+    run = tmp_path / "run"
+    r = cli("run", "oneig", "-m", "synthetic:gradient", "--samples", "1", "--data-dir", data, "-o", run, "-q",
+            "--judge", f"local:{models['judge']}", "--scorer-arg", "max_new_tokens=1",
+            "--suite-arg", "lang=zh", "--suite-arg", "dimensions=alignment,text")
+    assert r.exit_code == 0, r.output
+    results = json.loads((run / "results.json").read_text())
+    # alignment now covers 5 prompts (anime x2, human, object, multilingualism)
+    assert results["extra"]["coverage_by_dimension"]["alignment"]["prompts"] == [5, 5]
+    # OCR "Yes" vs truth 开门: ED 3 (2 substitutions + 1 insertion), CR 0, 0/2 characters -> 1 - 3/50 = 0.94
+    assert results["headline"]["text"] == pytest.approx(0.94)
+    assert results["extra"]["lang"] == "zh"
