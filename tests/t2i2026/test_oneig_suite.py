@@ -166,3 +166,5 @@ def test_chinese_set_caps_the_edit_distance_at_50_and_scores_multilingualism(cli
     # OCR "Yes" vs truth 开门: ED 3 (2 substitutions + 1 insertion), CR 0, 0/2 characters -> 1 - 3/50 = 0.94
     assert results["headline"]["text"] == pytest.approx(0.94)
     assert results["extra"]["lang"] == "zh"
+    report = cli("report", run, "--format", "md")  # the ZH leaderboard, not the EN one (GPT-4o ZH alignment 0.812)
+    assert report.exit_code == 0 and "OneIG-Bench-ZH" in report.stdout and "0.812" in report.stdout
