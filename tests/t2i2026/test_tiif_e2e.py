@@ -58,6 +58,7 @@ def test_run_scores_groups_overall_and_retries_a_miscounted_answer(cli, setup):
     assert res["extra"]["coverage"]["complete"] is True
     # which parts scored as upstream does: the judge family yes; genlens's wording and reader (defaults) no
     assert res["provenance"]["official"] == {"judge": True, "question_text": False, "reader": False, "ocr": False}
+    assert res["extra"]["judge_family"] == "gpt-4o"  # so reports set it beside the GPT-4o-judged reference tables
     # the judge got genlens's wording with the stripped questions, one per line, and the image
     first = next(r for r in chat.requests if "Is fixture numeracy first" in r["messages"][1]["content"][0]["text"])
     text = first["messages"][1]["content"][0]["text"]
@@ -197,6 +198,7 @@ def test_a_local_tiny_qwen_vl_judge_scores_through_the_production_loader(cli, tm
     assert res["metrics"]["overall_short_partial"] == pytest.approx(1.0)
     assert res["counts"]["images_scored"] == 2
     assert res["provenance"]["judge_models"][0].startswith(str(model))
+    assert res["extra"]["judge_family"] == "other"  # never set against the GPT-4o-judged reference tables
 
 
 def test_import_upstream_layout_with_a_model_folder_then_score_both_lengths(cli, setup, tmp_path):

@@ -43,7 +43,7 @@ def test_released_answers_replayed_give_the_anchor_numbers(model, tmp_path):
         scored.append(ScoredGeneration(item, gen, {SCORER: ScoreRecord(f"s-{item.id}", gen.fingerprint, SCORER, "ok", value)}))
     result = suite.aggregate(scored, ScoreContext(run_dir=tmp_path, scorer_args={"parse": "official"}))
     for length in ("short", "long"):
-        table = anchor_for({"suite": "tiif", "extra": {"subset": "testmini", "report_length": length}})
+        table = anchor_for({"suite": "tiif", "extra": {"subset": "testmini", "report_length": length, "judge_family": "gpt-4o"}})
         row = next(r for r in table.rows if r.model == model)
         complete = result.extra["coverage"]["complete"]
         overall = result.headline[f"overall_{length}"] if complete else result.metrics[f"overall_{length}_partial"]

@@ -119,10 +119,12 @@ def test_wording_index_is_fixed_per_item():
 def test_anchor_tables_load_and_match_a_tiif_run_by_subset_and_length():
     from genlens.report.anchors import anchor_column, anchor_for
 
-    short = anchor_for({"suite": "tiif", "extra": {"subset": "testmini", "report_length": "short"}})
-    long_ = anchor_for({"suite": "tiif", "extra": {"subset": "testmini", "report_length": "long"}})
+    short = anchor_for({"suite": "tiif", "extra": {"subset": "testmini", "report_length": "short", "judge_family": "gpt-4o"}})
+    long_ = anchor_for({"suite": "tiif", "extra": {"subset": "testmini", "report_length": "long", "judge_family": "gpt-4o"}})
     assert short is not None and long_ is not None and short.key != long_.key
-    assert anchor_for({"suite": "tiif", "extra": {"subset": "test", "report_length": "short"}}) is None
+    assert anchor_for({"suite": "tiif", "extra": {"subset": "test", "report_length": "short", "judge_family": "gpt-4o"}}) is None
+    # a run judged by another model (Qwen2.5-VL, …) is not set against the GPT-4o-judged tables
+    assert anchor_for({"suite": "tiif", "extra": {"subset": "testmini", "report_length": "short", "judge_family": "other"}}) is None
     ref = short.reference
     assert ref is not None and ref.model.startswith("GPT-4o")
     # each row's overall is the mean of its nine group columns (the suite's rule)

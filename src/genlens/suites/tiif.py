@@ -588,6 +588,8 @@ class TiifSuite(Suite):
         return SuiteResult(
             headline=headline, metrics=metrics, categories=categories, counts={**counts, "items_in_suite": len(items)},
             extra={"subset": self.subset, "lengths": list(self.lengths), "report_length": self.lengths[0],
+                   # the published tables were judged by GPT-4o: only such runs line up with them in reports
+                   "judge_family": "gpt-4o" if models and all(_GPT4O.fullmatch(m) for m in models) else "other",
                    "dimensions": dimensions, "dimensions_in_data": list(self._dimensions),
                    "coverage": coverage.as_dict(), "groups": {g: list(d) for g, d in GROUPS.items()}},
             provenance={"protocol": ("TIIF-Bench: accuracy per dimension = correct yes/no answers / questions; group = mean "
