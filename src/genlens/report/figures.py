@@ -9,8 +9,12 @@ steps); legends sit outside the axes so they are never cut.
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "suite"
 
 
+def _text(value: Any) -> str:
+    """Literal text for matplotlib: ``$`` would start mathtext (a model name is never a formula)."""
+    return str(value).replace("$", r"\$")
+
+
 def _finite(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None
 
@@ -55,38 +64,58 @@ def headline_bars(summary: SuiteSummary, results: list[dict[str, Any]]) -> list[
     return bars
 
 
-def _headline_figure(plt: Any, summary: SuiteSummary, results: list[dict[str, Any]]) -> Any:
+def _headline_figure(plt: Any, summary: SuiteSummary, results: list[dict[str, Any]], marks: dict[str, dict[str, Any]] | None = None,
+                     prefix: str = "fig", all_published: bool = True) -> Any:
+    """Bars of each run's headline (published rows grey), the results.json interval as an error bar.
+
+    With ``marks``, each bar and error bar gets an SVG id (``<prefix>-bar-<i>`` / ``<prefix>-err-<i>``) and
+    ``marks[id]`` the numbers it draws, which :func:`svg_text` writes as ``data-*`` attributes."""
     from matplotlib.ticker import MaxNLocator
 
-    bars = [b for b in headline_bars(summary, results) if b["value"] is not None]
+    reference = summary.reference.label if summary.reference is not None else None
+    bars = [b for b in headline_bars(summary, results) if b["value"] is not None
+            and (all_published or b["kind"] == "run" or b["label"] == reference)]
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(bars) + 2), 3.2))
     for index, bar in enumerate(bars):
         hollow = bar["partial"] is not None
         colour = "#4c72b0" if bar["kind"] == "run" else "#999999"
-        kwargs: dict[str, Any] = {"color": "white" if hollow else colour, "edgecolor": colour, "linewidth": 1.2,
-                                  "hatch": "//" if hollow else ""}
+        drawn = ax.bar(index, bar["value"], color="white" if hollow else colour, edgecolor=colour, linewidth=1.2,
+                       hatch="//" if hollow else "")
+        gid = f"{prefix}-bar-{index}"
+        drawn.patches[0].set_gid(gid)
+        if marks is not None:
+            marks[gid] = {"data-label": bar["label"], "data-value": bar["value"], "data-kind": bar["kind"],
+                          "data-partial": bar["partial"] or ""}
         if bar["interval"]:
             low, high = bar["interval"]
-            kwargs["yerr"] = [[max(0.0, bar["value"] - low)], [max(0.0, high - bar["value"])]]
-            kwargs["capsize"] = 4
-        ax.bar(index, bar["value"], **kwargs)
+            err = ax.errorbar(index, bar["value"], yerr=[[max(0.0, bar["value"] - low)], [max(0.0, high - bar["value"])]],
+                              fmt="none", ecolor="black", capsize=4, elinewidth=1.2)
+            err.lines[2][0].set_gid(f"{prefix}-err-{index}")
+            if marks is not None:
+                marks[f"{prefix}-err-{index}"] = {"data-label": bar["label"], "data-value": bar["value"], "data-lo": low,
+                                                  "data-hi": high, "data-metric": summary.headline or ""}
         if hollow:
-            ax.annotate(f"partial: {bar['partial']}", (index, bar["value"]), textcoords="offset points", xytext=(0, 3),
+            ax.annotate(_text(f"partial: {bar['partial']}"), (index, bar["value"]), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=6, rotation=90, va="bottom")
-    ax.set_xticks(range(len(bars)), [b["label"] for b in bars], rotation=30, ha="right", fontsize=7)
+    ax.set_xticks(range(len(bars)), [_text(b["label"]) for b in bars], rotation=30, ha="right", fontsize=7)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    ax.set_ylabel(summary.headline or (summary.columns[0] if summary.columns else "value"))
-    ax.set_title(summary.title, fontsize=9)
+    if all(b["value"] >= 0 for b in bars):
+        ax.set_ylim(bottom=0)  # bars start at zero, so their heights are comparable
+    ax.set_ylabel(_text(summary.headline or (summary.columns[0] if summary.columns else "value")))
+    ax.set_title(_text(summary.title), fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
 
 
-def _category_figure(plt: Any, summary: SuiteSummary) -> Any | None:
+def _category_figure(plt: Any, summary: SuiteSummary, marks: dict[str, dict[str, Any]] | None = None,
+                     prefix: str = "fig", all_published: bool = True) -> Any | None:
+    """Grouped bars per category; ``all_published=False`` keeps only GPT-4o's published row beside the runs."""
     from matplotlib.ticker import MaxNLocator
 
     categories = summary.columns[1:]
-    rows = [r for r in summary.rows if any(_finite(r.values.get(c)) is not None for c in categories)]
+    rows = [r for r in summary.rows if any(_finite(r.values.get(c)) is not None for c in categories)
+            and (all_published or r.kind == "run" or r.reference)]
     if not categories or not rows:
         return None
     fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(categories) * max(1, len(rows)) / 2 + 3), 3.4))
@@ -95,12 +124,20 @@ def _category_figure(plt: Any, summary: SuiteSummary) -> Any | None:
     for index, row in enumerate(rows):
         xs = [c + (index - (len(rows) - 1) / 2) * width for c in range(len(categories))]
         values = [_finite(row.values.get(c)) for c in categories]
-        ax.bar([x for x, v in zip(xs, values, strict=True) if v is not None], [v for v in values if v is not None],
-               width=width, label=row.label + (" (partial)" if row.partial else ""), color=cmap(index % 10),
-               hatch=HATCHES[index % len(HATCHES)], edgecolor="black", linewidth=0.4)
-    ax.set_xticks(range(len(categories)), categories, rotation=30, ha="right", fontsize=7)
+        kept = [(x, v, c) for x, v, c in zip(xs, values, categories, strict=True) if v is not None]
+        drawn = ax.bar([x for x, _v, _c in kept], [v for _x, v, _c in kept],
+                       width=width, label=_text(row.label + (" (partial)" if row.partial else "")), color=cmap(index % 10),
+                       hatch=HATCHES[index % len(HATCHES)], edgecolor="black", linewidth=0.4)
+        for patch, (_x, value, category) in zip(drawn.patches, kept, strict=True):
+            gid = f"{prefix}-cat-{index}-{categories.index(category)}"
+            patch.set_gid(gid)
+            if marks is not None:
+                marks[gid] = {"data-label": row.label, "data-category": category, "data-value": value}
+    ax.set_xticks(range(len(categories)), [_text(c) for c in categories], rotation=30, ha="right", fontsize=7)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    ax.set_title(f"{summary.title}: by category", fontsize=9)
+    if all((_finite(r.values.get(c)) or 0.0) >= 0 for r in rows for c in categories):
+        ax.set_ylim(bottom=0)
+    ax.set_title(_text(f"{summary.title}: by category"), fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
@@ -134,3 +171,76 @@ def write_figures(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
                 written.append(path)
             plt.close(fig)
     return written
+
+
+@dataclass
+class PageFigure:
+    """One figure for the HTML page: inline SVG (with ``data-*`` marks) and both downloads as data URIs."""
+
+    suite: str
+    kind: str  # "headline" | "categories"
+    filename: str  # stem of the download, e.g. geneval_headline
+    svg: str
+    svg_uri: str
+    pdf_uri: str
+
+
+_ID = re.compile(r'\sid="([^"]+)"')
+
+
+def svg_text(fig: Any, marks: dict[str, dict[str, Any]], prefix: str) -> str:
+    """The figure as a standalone SVG document whose ids are unique within a page (``prefix``-ed), with every
+    marked element carrying its numbers as ``data-*`` attributes (text stays text: small and searchable)."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": prefix}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]  # drop the XML declaration and DOCTYPE (added back for the download)
+    ids = set(_ID.findall(text))
+    referenced = {i for i in ids if f"#{i})" in text or f'#{i}"' in text}
+    for ident in ids:
+        if ident in marks:
+            attrs = "".join(f' {name}="{html.escape(_attr(value), quote=True)}"' for name, value in marks[ident].items())
+            text = text.replace(f' id="{ident}"', f' id="{ident}"{attrs}', 1)
+        elif ident in referenced:
+            text = text.replace(f' id="{ident}"', f' id="{prefix}-{ident}"').replace(f"#{ident})", f"#{prefix}-{ident})") \
+                .replace(f'#{ident}"', f'#{prefix}-{ident}"')
+        else:  # matplotlib's own element ids would repeat across the page's figures
+            text = text.replace(f' id="{ident}"', "")
+    return text.replace("<svg ", f'<svg class="plot mpl" data-figure="{html.escape(prefix, quote=True)}" ', 1)
+
+
+def _attr(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def page_figures(results: list[dict[str, Any]]) -> dict[str, list[PageFigure]]:
+    """Per suite, the same figures ``--figures`` writes, ready to inline in the HTML page."""
+    plt = _pyplot()
+    by_suite: dict[str, list[dict[str, Any]]] = {}
+    for res in results:
+        by_suite.setdefault(str(res.get("suite")), []).append(res)
+    out: dict[str, list[PageFigure]] = {}
+    for number, summary in enumerate(summaries(results), start=1):
+        prefix = f"f{number}"
+        marks: dict[str, dict[str, Any]] = {}
+        figures = {"headline": _headline_figure(plt, summary, by_suite[summary.suite], marks, prefix=f"{prefix}h",
+                                                 all_published=False),
+                   "categories": _category_figure(plt, summary, marks, prefix=f"{prefix}c", all_published=False)}
+        for kind, fig in figures.items():
+            if fig is None:
+                continue
+            svg = svg_text(fig, marks, f"{prefix}{kind[0]}")
+            pdf = io.BytesIO()
+            fig.savefig(pdf, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
+            plt.close(fig)
+            document = '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg
+            out.setdefault(summary.suite, []).append(PageFigure(
+                suite=summary.suite, kind=kind, filename=f"{_slug(summary.suite)}_{kind}", svg=svg,
+                svg_uri="data:image/svg+xml;base64," + base64.b64encode(document.encode("utf-8")).decode("ascii"),
+                pdf_uri="data:application/pdf;base64," + base64.b64encode(pdf.getvalue()).decode("ascii")))
+    return out

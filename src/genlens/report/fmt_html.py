@@ -18,12 +18,17 @@ import jinja2
 
 from genlens import __version__
 from genlens.report import plots
+from genlens.report.aligned import AlignedGallery, aligned_gallery, tiles_of
 from genlens.report.anchors import PAPER
 from genlens.report.compare import Comparison, compare_runs, load_rows
-from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_thumbnails, plan, relative_href
+from genlens.report.facts import RunFacts, run_facts
+from genlens.report.figures import PageFigure, page_figures
+from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_tiles, plan, relative_href
+from genlens.report.overview import MetricLine, metric_lines, overview
 from genlens.report.summary import SuiteSummary, by_suite, delta_class, finite, headline_value, is_number, summaries
 
 TEMPLATES = Path(__file__).parent / "templates"
+MIN_RADAR_AXES = 5  # a radar with fewer comparable axes draws a shape that means nothing
 DETECT_JSON = "detect.json"
 PROBE_JSON = "probe.json"
 
@@ -41,6 +46,7 @@ class RunView:
     probe: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # unreadable side files
     galleries: list[CategoryGallery] = field(default_factory=list)
+    facts: RunFacts | None = None
 
     @property
     def anchor_id(self) -> str:
@@ -59,6 +65,10 @@ class SuiteView:
     runs: list[RunView]
     plots: list[Any]
     comparisons: list[Comparison]
+    number: int = 0
+    figures: list[PageFigure] = field(default_factory=list)
+    metrics: list[MetricLine] = field(default_factory=list)
+    aligned: AlignedGallery | None = None
 
 
 def _read_json(path: Path, notes: list[str]) -> Any:
@@ -198,22 +208,6 @@ def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
     return views
 
 
-def _summary_plots(summary: SuiteSummary) -> list[Any]:
-    # a partial run's headline is not drawn beside the published bars (its categories are, unlabelled as overall)
-    series = [plots.Series(r.label, [None if r.partial and i == 0 else r.values.get(c) for i, c in enumerate(summary.columns)])
-              for r in summary.run_rows]
-    ref = summary.reference
-    if ref is not None:
-        series.append(plots.Series(f"{ref.label} (published)", [ref.values.get(c) for c in summary.columns], reference=True))
-    out = [plots.bar_chart(summary.columns, series, title=f"{summary.suite}: per category")]
-    categories = [c for c in summary.columns if c not in ("overall", summary.headline)]
-    if len(categories) >= 3:
-        index = [summary.columns.index(c) for c in categories]
-        radial = [plots.Series(s.name, [s.values[i] for i in index], reference=s.reference) for s in series]
-        out.append(plots.radar(categories, radial, title=f"{summary.suite}: category profile"))
-    return out
-
-
 def _curve_plots(views: list[RunView]) -> list[Any]:
     """Multi-round curves from results.extra['curves']: one chart per metric, one line per run."""
     metrics: dict[str, list[tuple[str, list[float], list[float]]]] = {}
@@ -248,8 +242,8 @@ def _probe_plots(views: list[RunView]) -> list[Any]:
 
 
 def _suite_radar(views: list[RunView], suite_names: list[str]) -> Any:
-    """Radar across suites (headline of each) when there are at least three suites."""
-    if len(suite_names) < 3:
+    """Radar across suites (headline of each) when there are at least five suites (fewer axes read better as bars)."""
+    if len(suite_names) < MIN_RADAR_AXES:
         return None
     models: dict[str, dict[str, float | None]] = {}
     for view in views:
@@ -312,26 +306,34 @@ def findings(summaries_: list[SuiteSummary], views: list[RunView]) -> list[Findi
 
 def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int = PER_SIDE,
                   resamples: int = 2000) -> dict[str, Any]:
-    """Everything the template needs: summaries, per-suite sections, comparisons, galleries."""
+    """Everything the template needs: overview, per-suite sections, comparisons, aligned and per-run galleries."""
     base = out.parent if out is not None else Path.cwd()
     views = load_views(results, base)
     for view in views:
         view.galleries = plan(view.result, view.rows, base, per_side)
-    fill_thumbnails(results, [v.galleries for v in views])
+        view.facts = run_facts(view.result, len(view.rows) or None)
     comparisons = compare_runs(results, {v.result["run_dir"]: v.rows for v in views}, resamples=resamples)
     sums = summaries(results)
-    grouped = by_suite([v.result for v in views])
+    figures = page_figures(results)
     suites = []
-    for summary in sums:
+    tiles = [(tile, Path(v.result["run_dir"])) for v in views for g in v.galleries for tile in g.good + g.bad]
+    for number, summary in enumerate(sums, start=1):
         suite_views = [v for v in views if str(v.result.get("suite")) == summary.suite]
-        suites.append(SuiteView(summary=summary, runs=suite_views,
-                                plots=_summary_plots(summary) + _curve_plots(suite_views) + _roc_plots(suite_views)
-                                + _probe_plots(suite_views),
-                                comparisons=[c for c in comparisons if c.suite == summary.suite]))
+        aligned = aligned_gallery(suite_views, base)
+        tiles += tiles_of(aligned, suite_views)
+        suites.append(SuiteView(summary=summary, runs=suite_views, number=number,
+                                plots=_curve_plots(suite_views) + _roc_plots(suite_views) + _probe_plots(suite_views),
+                                comparisons=[c for c in comparisons if c.suite == summary.suite],
+                                figures=figures.get(summary.suite, []), metrics=metric_lines([v.result for v in suite_views]),
+                                aligned=aligned))
+    fill_tiles(tiles)
+    grouped = by_suite([v.result for v in views])
+    facts = {(str(v.result.get("suite")), str(v.result.get("run"))): v.facts for v in views}
     return {
         "title": "genlens report", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "version": __version__, "paper": PAPER, "runs": views, "suites": suites, "comparisons": comparisons,
         "suite_radar": _suite_radar(views, list(grouped)), "findings": findings(sums, views),
+        "overview": overview(sums, facts),
     }
 
 
