@@ -50,14 +50,16 @@ def _finite(value: Any) -> float | None:
 
 def headline_bars(summary: SuiteSummary, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The bars of the headline figure: label, value, interval (low, high) or None, partial coverage, kind."""
-    by_run = {str(r.get("run")): r for r in results}
     column = summary.columns[0] if summary.columns else None
     bars = []
+    # run rows follow ``results`` in order (two runs may share a directory name, so never match by name)
+    run_results = iter(results)
     for row in summary.rows:
         value = _finite(row.values.get(column)) if column else None
         interval = None
+        result = next(run_results, {}) if row.kind == "run" else {}
         if row.kind == "run" and row.partial is None:
-            raw = ((by_run.get(row.run or "") or {}).get("intervals") or {}).get(summary.headline or "")
+            raw = (result.get("intervals") or {}).get(summary.headline or "")
             if isinstance(raw, list | tuple) and len(raw) == 2 and all(_finite(v) is not None for v in raw):
                 interval = (float(raw[0]), float(raw[1]))
         bars.append({"label": row.label, "value": value, "interval": interval, "partial": row.partial, "kind": row.kind})
@@ -198,6 +200,8 @@ def svg_text(fig: Any, marks: dict[str, dict[str, Any]], prefix: str) -> str:
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]  # drop the XML declaration and DOCTYPE (added back for the download)
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)  # RDF block with matplotlib's URL
+    text = text.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "").replace("xlink:href=", "href=")  # SVG 2 href
     ids = set(_ID.findall(text))
     referenced = {i for i in ids if f"#{i})" in text or f'#{i}"' in text}
     for ident in ids:

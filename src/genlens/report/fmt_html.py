@@ -328,7 +328,10 @@ def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int
                                 aligned=aligned))
     fill_tiles(tiles)
     grouped = by_suite([v.result for v in views])
-    facts = {(str(v.result.get("suite")), str(v.result.get("run"))): v.facts for v in views}
+    facts: dict[str, list[RunFacts]] = {}
+    for view in views:
+        if view.facts is not None:
+            facts.setdefault(str(view.result.get("suite")), []).append(view.facts)
     return {
         "title": "genlens report", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "version": __version__, "paper": PAPER, "runs": views, "suites": suites, "comparisons": comparisons,

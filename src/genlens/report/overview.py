@@ -41,8 +41,8 @@ class Overview:
     rows: list[OverviewRow] = field(default_factory=list)
 
 
-def overview(summaries_: list[SuiteSummary], facts: dict[tuple[str, str], RunFacts]) -> Overview:
-    """Suites × models; ``facts`` is keyed by (suite, run)."""
+def overview(summaries_: list[SuiteSummary], facts: dict[str, list[RunFacts]]) -> Overview:
+    """Suites × models; ``facts`` holds each suite's runs in the order of its summary's run rows."""
     models: list[str] = []
     for summary in summaries_:
         for row in summary.run_rows:
@@ -53,8 +53,7 @@ def overview(summaries_: list[SuiteSummary], facts: dict[tuple[str, str], RunFac
         ref = summary.reference
         ref_value = finite(ref.values.get(summary.columns[0])) if ref is not None and summary.columns else None
         cells: list[list[OverviewEntry]] = [[] for _ in models]
-        for row in summary.run_rows:
-            run_facts = facts[(summary.suite, str(row.run))]
+        for row, run_facts in zip(summary.run_rows, facts[summary.suite], strict=True):
             delta = None
             if ref_value is not None and run_facts.partial is None and run_facts.value is not None:
                 delta = run_facts.value - ref_value
