@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -253,21 +254,24 @@ def fill_thumbnails(results: list[dict[str, Any]], galleries: list[list[Category
 
 def fill_tiles(tiles: list[tuple[Tile, Path]], workers: int = 4) -> None:
     """Give each (tile, its run directory) a thumbnail, or say why it has none (outside the run, unreadable …)."""
-    jobs: list[tuple[Tile, Path, Path]] = []
+    jobs: dict[tuple[Path, int, str], list[tuple[Tile, Path]]] = {}
     for tile, run_dir in tiles:
-        if tile.path is not None:
-            jobs.append((tile, tile.path, run_dir))
+        if tile.path is not None:  # the same row shown twice (aligned and per-run gallery) is drawn once
+            key = (tile.path, tile.side, json.dumps(tile.boxes, sort_keys=True, default=str))
+            jobs.setdefault(key, []).append((tile, run_dir))
         elif tile.row.get("image"):
             tile.missing = OUTSIDE_RUN
         else:
             tile.missing = f"no image ({tile.row.get('status') or 'not generated'})"
 
-    def one(job: tuple[Tile, Path, Path]) -> None:
-        tile, path, run_dir = job
+    def one(same: list[tuple[Tile, Path]]) -> None:
+        first, run_dir = same[0]
         try:
-            tile.thumb = thumbnail(path, tile.boxes, side=tile.side, run_dir=run_dir)
+            thumb, missing = thumbnail(first.path, first.boxes, side=first.side, run_dir=run_dir), ""  # type: ignore[arg-type]
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-            tile.missing = f"image unreadable: {type(exc).__name__}"
+            thumb, missing = None, f"image unreadable: {type(exc).__name__}"
+        for tile, _run_dir in same:
+            tile.thumb, tile.missing = thumb, missing
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, math.ceil(len(jobs) / 8) or 1))) as pool:
-        list(pool.map(one, jobs))
+        list(pool.map(one, jobs.values()))
