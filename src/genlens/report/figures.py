@@ -100,6 +100,7 @@ def _headline_figure(plt: Any, summary: SuiteSummary, results: list[dict[str, An
             ax.annotate(_text(f"partial: {bar['partial']}"), (index, bar["value"]), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=6, rotation=90, va="bottom")
     ax.set_xticks(range(len(bars)), [_text(b["label"]) for b in bars], rotation=30, ha="right", fontsize=7)
+    ax.set_xlim(-0.75, max(len(bars), 3) - 0.25)  # one or two bars stay bar-wide, not axis-wide
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
     if all(b["value"] >= 0 for b in bars):
         ax.set_ylim(bottom=0)  # bars start at zero, so their heights are comparable
@@ -222,6 +223,23 @@ def _attr(value: Any) -> str:
     return str(value)
 
 
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _page_figure(fig: Any, marks: dict[str, dict[str, Any]], prefix: str, suite: str, kind: str, filename: str) -> PageFigure:
+    """Inline SVG plus SVG and PDF downloads (data URIs) of ``fig``, which is closed afterwards."""
+    plt = _pyplot()
+    svg = svg_text(fig, marks, prefix)
+    pdf = io.BytesIO()
+    fig.savefig(pdf, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
+    plt.close(fig)
+    document = '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg
+    return PageFigure(suite=suite, kind=kind, filename=_slug(filename), svg=svg,
+                      svg_uri="data:image/svg+xml;base64," + base64.b64encode(document.encode("utf-8")).decode("ascii"),
+                      pdf_uri="data:application/pdf;base64," + base64.b64encode(pdf.getvalue()).decode("ascii"))
+
+
 def page_figures(results: list[dict[str, Any]]) -> dict[str, list[PageFigure]]:
     """Per suite, the same figures ``--figures`` writes, ready to inline in the HTML page."""
     plt = _pyplot()
@@ -236,15 +254,120 @@ def page_figures(results: list[dict[str, Any]]) -> dict[str, list[PageFigure]]:
                                                  all_published=False),
                    "categories": _category_figure(plt, summary, marks, prefix=f"{prefix}c", all_published=False)}
         for kind, fig in figures.items():
-            if fig is None:
-                continue
-            svg = svg_text(fig, marks, f"{prefix}{kind[0]}")
-            pdf = io.BytesIO()
-            fig.savefig(pdf, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
-            plt.close(fig)
-            document = '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg
-            out.setdefault(summary.suite, []).append(PageFigure(
-                suite=summary.suite, kind=kind, filename=f"{_slug(summary.suite)}_{kind}", svg=svg,
-                svg_uri="data:image/svg+xml;base64," + base64.b64encode(document.encode("utf-8")).decode("ascii"),
-                pdf_uri="data:application/pdf;base64," + base64.b64encode(pdf.getvalue()).decode("ascii")))
+            if fig is not None:
+                out.setdefault(summary.suite, []).append(
+                    _page_figure(fig, marks, f"{prefix}{kind[0]}", summary.suite, kind, f"{summary.suite}_{kind}"))
     return out
+
+
+def line_figure(lines: list[tuple[str, list[Any], list[Any]]], *, prefix: str, suite: str, filename: str, title: str,
+                xlabel: str, ylabel: str, diagonal: bool = False, unit_square: bool = False, markers: bool = True) -> PageFigure | None:
+    """Lines of (name, xs, ys): multi-round curves or ROC curves. Each series gets its own colour, line style and
+    marker, and later series are drawn thinner on top, so identical lines stay visible; the legend sits outside."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    clean = []
+    for name, xs, ys in lines:
+        pairs = [(_finite(x), _finite(y)) for x, y in zip(xs, ys, strict=False)]
+        pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+        if pairs:
+            clean.append((name, pairs))
+    if not clean:
+        return None
+    fig, ax = plt.subplots(figsize=(5.6, 3.2))
+    marks: dict[str, dict[str, Any]] = {}
+    cmap = plt.get_cmap("tab10")
+    if diagonal:
+        ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label="chance")
+    for index, (name, pairs) in enumerate(clean):
+        xs, ys = [x for x, _y in pairs], [y for _x, y in pairs]
+        (line,) = ax.plot(xs, ys, color=cmap(index % 10), linestyle=LINESTYLES[index % len(LINESTYLES)],
+                          linewidth=max(1.0, 3.0 - 0.6 * index), marker=MARKERS[index % len(MARKERS)] if markers and len(xs) <= 30 else None,
+                          markersize=5, label=_text(name), zorder=2 + index)
+        gid = f"{prefix}-line-{index}"
+        line.set_gid(gid)
+        marks[gid] = {"data-label": name, "data-x": json_list(xs), "data-y": json_list(ys)}
+    if unit_square:
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        all_x = [x for _n, pairs in clean for x, _y in pairs]
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=all(float(x).is_integer() for x in all_x)))
+    ax.set_xlabel(_text(xlabel))
+    ax.set_ylabel(_text(ylabel))
+    ax.set_title(_text(title), fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    return _page_figure(fig, marks, prefix, suite, "lines", filename)
+
+
+def json_list(values: list[Any]) -> str:
+    """Numbers as a compact JSON list for a ``data-*`` attribute (missing ones as null)."""
+    return "[" + ",".join("null" if _finite(v) is None else repr(float(v)) for v in values) + "]"
+
+
+def histogram_figure(edges: list[Any], counts: dict[str, list[Any]], *, prefix: str, suite: str, filename: str, title: str,
+                     xlabel: str) -> PageFigure | None:
+    """Per-class histograms on shared bins as outlined steps over a light fill (overlaps stay readable)."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    series = {str(k): [_finite(v) for v in values] for k, values in counts.items() if isinstance(values, list) and values}
+    if not series:
+        return None
+    nbins = max(len(v) for v in series.values())
+    bounds = [_finite(e) for e in edges]
+    if not bounds or None in bounds:
+        bounds = [float(i) for i in range(nbins + 1)]
+    if len(bounds) == nbins:  # left edges only: add the last right edge
+        step = (bounds[-1] - bounds[0]) / max(1, nbins - 1) or 1.0
+        bounds = [*bounds, bounds[-1] + step]
+    if len(bounds) != nbins + 1:
+        bounds = [float(i) for i in range(nbins + 1)]
+    fig, ax = plt.subplots(figsize=(5.6, 3.0))
+    marks: dict[str, dict[str, Any]] = {}
+    cmap = plt.get_cmap("tab10")
+    for index, (name, values) in enumerate(series.items()):
+        values = values + [None] * (nbins - len(values))
+        drawn_values = [math.nan if v is None else v for v in values]  # a missing count is a gap, never a zero
+        ax.stairs(drawn_values, bounds, fill=True, alpha=0.18, color=cmap(index % 10))
+        drawn = ax.stairs(drawn_values, bounds, color=cmap(index % 10), linestyle=LINESTYLES[index % len(LINESTYLES)],
+                          linewidth=1.6, label=_text(name))
+        gid = f"{prefix}-hist-{index}"
+        drawn.set_gid(gid)
+        marks[gid] = {"data-label": name, "data-counts": json_list(values), "data-edges": json_list(bounds)}
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.set_xlabel(_text(xlabel))
+    ax.set_ylabel("images")
+    ax.set_title(_text(title), fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    return _page_figure(fig, marks, prefix, suite, "histogram", filename)
+
+
+def radar_figure(axes: list[str], series: list[tuple[str, list[float]]], *, prefix: str, title: str) -> PageFigure | None:
+    """A radar over at least five comparable axes (fewer read better as bars: None)."""
+    import numpy as np
+
+    if len(axes) < 5 or not series:
+        return None
+    plt = _pyplot()
+    angles = np.linspace(0, 2 * np.pi, len(axes), endpoint=False).tolist()
+    fig, ax = plt.subplots(figsize=(5.6, 4.2), subplot_kw={"polar": True})
+    marks: dict[str, dict[str, Any]] = {}
+    cmap = plt.get_cmap("tab10")
+    for index, (name, values) in enumerate(series):
+        (line,) = ax.plot([*angles, angles[0]], [*values, values[0]], color=cmap(index % 10), linewidth=max(1.0, 2.6 - 0.4 * index),
+                          linestyle=LINESTYLES[index % len(LINESTYLES)], marker=MARKERS[index % len(MARKERS)], markersize=4,
+                          label=_text(name))
+        line.set_gid(f"{prefix}-radar-{index}")
+        marks[f"{prefix}-radar-{index}"] = {"data-label": name, "data-values": json_list(values)}
+    ax.set_xticks(angles, [_text(a) for a in axes], fontsize=7)
+    ax.set_title(_text(title), fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
+    fig.tight_layout()
+    return _page_figure(fig, marks, prefix, "all", "radar", "headline_per_suite")
