@@ -122,4 +122,6 @@ def test_cross_suite_radar_needs_five_suites(tmp_path: Path) -> None:
     assert 'data-figure="fradar"' in five and five.count('id="fradar-radar-') == 2
     # and every suite has its own collapsible section and contents link
     assert len(re.findall(r'<details class="section suite"', five)) == 5
+    assert len(re.findall(r'<details class="section suite"[^>]*open>', five)) == 0  # more than 4 suites: collapsed
+    assert len(re.findall(r'<details class="section suite"[^>]*open>', three)) == 3
     assert all(f'href="#suite-{n}"' in five for n in range(1, 6))

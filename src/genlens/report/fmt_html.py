@@ -28,6 +28,7 @@ from genlens.report.summary import SuiteSummary, by_suite, delta_class, finite, 
 
 TEMPLATES = Path(__file__).parent / "templates"
 MIN_RADAR_AXES = 5  # a radar with fewer comparable axes draws a shape that means nothing
+OPEN_SUITES = 4  # with more suites than this, suite sections start collapsed (the summary and contents lead to them)
 DETECT_JSON = "detect.json"
 PROBE_JSON = "probe.json"
 
@@ -343,7 +344,7 @@ def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int
         "title": "genlens report", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "version": __version__, "paper": PAPER, "runs": views, "suites": suites, "comparisons": comparisons,
         "suite_radar": _suite_radar(views, list(grouped)), "findings": findings(sums, views),
-        "overview": overview(sums, facts),
+        "overview": overview(sums, facts), "open_suites": OPEN_SUITES,
     }
 
 

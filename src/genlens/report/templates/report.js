@@ -40,13 +40,15 @@
   var expand = document.getElementById("expand-all"), collapse = document.getElementById("collapse-all");
   if (expand) expand.addEventListener("click", function () { setAll(true); });
   if (collapse) collapse.addEventListener("click", function () { setAll(false); });
-  // a table-of-contents link opens the section it points to
-  document.querySelectorAll("#toc a[href^='#']").forEach(function (link) {
-    link.addEventListener("click", function () {
-      var target = document.getElementById(link.getAttribute("href").slice(1));
-      if (target && target.tagName === "DETAILS") target.open = true;
-    });
+  // a link to a section (contents, summary table, or the address's #fragment) opens it
+  function openTarget(id) {
+    var target = id ? document.getElementById(id) : null;
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  document.querySelectorAll("a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function () { openTarget(link.getAttribute("href").slice(1)); });
   });
+  if (location.hash) openTarget(decodeURIComponent(location.hash.slice(1)));
   // aligned galleries: filter rows by category and by pass/fail disagreement between runs
   document.querySelectorAll("div.aligned").forEach(function (box) {
     var cat = box.querySelector("select.f-cat"), dis = box.querySelector("input.f-disagree"), shown = box.querySelector(".shown");
