@@ -250,6 +250,8 @@ def test_navigation_stays_usable(page) -> None:
     assert tab.evaluate("Array.from(document.querySelectorAll('details.section')).every(d => !d.open)")
     tab.locator("#toc a[href='#suite-2']").click()  # following a contents link opens its section
     assert tab.evaluate("document.getElementById('suite-2').open")
+    tab.locator("#overview a[href='#suite-1']").click()  # so does a suite's name in the summary
+    assert tab.evaluate("document.getElementById('suite-1').open")
     tab.locator("#expand-all").click()
     assert tab.evaluate("Array.from(document.querySelectorAll('details.section')).every(d => d.open)")
     tab.evaluate("window.scrollTo(0, 0)")
