@@ -119,7 +119,8 @@ def test_summary_comes_first_with_models_as_columns_and_suites_as_rows(page, run
     assert float(entry.locator(".value").get_attribute("data-value")) == pytest.approx(data["headline"]["overall"])
     ci = entry.locator(".ci")
     assert [float(ci.get_attribute("data-lo")), float(ci.get_attribute("data-hi"))] == pytest.approx(data["intervals"]["overall"])
-    assert tab.locator("#overview tr[data-suite='geneval'] td.ref").text_content().strip() == "0.840"
+    assert tab.locator("#overview tr[data-suite='geneval'] td.ref .ref-value").text_content() == "0.840"
+    assert tab.locator("#overview tr[data-suite='geneval'] td.ref .sub").text_content() == "GPT-4o"
     assert "below" in entry.get_attribute("class") and "-0.215 vs published" in entry.text_content()
     # cost and caveat badges beside the number; the caveat is escaped text
     assert "$1.23 (24 calls)" in entry.locator(".badge.cost").text_content()
