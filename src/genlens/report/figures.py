@@ -300,7 +300,6 @@ def line_figure(lines: list[tuple[str, list[Any], list[Any]]], *, prefix: str, s
     ax.set_title(_text(title), fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.tight_layout()
     return _page_figure(fig, marks, prefix, suite, "lines", filename)
 
 
@@ -345,7 +344,6 @@ def histogram_figure(edges: list[Any], counts: dict[str, list[Any]], *, prefix: 
     ax.set_title(_text(title), fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.tight_layout()
     return _page_figure(fig, marks, prefix, suite, "histogram", filename)
 
 
@@ -369,5 +367,4 @@ def radar_figure(axes: list[str], series: list[tuple[str, list[float]]], *, pref
     ax.set_xticks(angles, [_text(a) for a in axes], fontsize=7)
     ax.set_title(_text(title), fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
-    fig.tight_layout()
     return _page_figure(fig, marks, prefix, "all", "radar", "headline_per_suite")
