@@ -125,3 +125,13 @@ def test_cross_suite_radar_needs_five_suites(tmp_path: Path) -> None:
     assert len(re.findall(r'<details class="section suite"[^>]*open>', five)) == 0  # more than 4 suites: collapsed
     assert len(re.findall(r'<details class="section suite"[^>]*open>', three)) == 3
     assert all(f'href="#suite-{n}"' in five for n in range(1, 6))
+
+
+def test_figure_ids_and_marks_come_from_markup_only(fixture_runs) -> None:
+    result = load_results(fixture_runs["geneval_a"])
+    result["model"] = 'x id="f1h-bar-0" url(#p1)'  # looks like the markup the id rewrite touches
+    headline = page_figures([result])["geneval"][0].svg
+    assert headline.count('id="f1h-bar-0"') == 1
+    assert 'data-label="x id=&quot;f1h-bar-0&quot; url(#p1) (geneval_a)"' in headline  # the label kept as typed
+    ids = re.findall(r'<[^>]*\sid="([^"]+)"', headline)
+    assert len(ids) == len(set(ids)) and all(i.startswith("f1h-") for i in ids)

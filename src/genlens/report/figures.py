@@ -188,7 +188,9 @@ class PageFigure:
     pdf_uri: str
 
 
+_TAG = re.compile(r"<[^<>]*>")  # markup only: text content (labels, titles) is never rewritten
 _ID = re.compile(r'\sid="([^"]+)"')
+_REF = re.compile(r'(url\(#|href="#)([^")]+)')
 
 
 def svg_text(fig: Any, marks: dict[str, dict[str, Any]], prefix: str) -> str:
@@ -202,18 +204,25 @@ def svg_text(fig: Any, marks: dict[str, dict[str, Any]], prefix: str) -> str:
     text = buffer.getvalue()
     text = text[text.index("<svg"):]  # drop the XML declaration and DOCTYPE (added back for the download)
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)  # RDF block with matplotlib's URL
-    text = text.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "").replace("xlink:href=", "href=")  # SVG 2 href
-    ids = set(_ID.findall(text))
-    referenced = {i for i in ids if f"#{i})" in text or f'#{i}"' in text}
-    for ident in ids:
-        if ident in marks:
-            attrs = "".join(f' {name}="{html.escape(_attr(value), quote=True)}"' for name, value in marks[ident].items())
-            text = text.replace(f' id="{ident}"', f' id="{ident}"{attrs}', 1)
-        elif ident in referenced:
-            text = text.replace(f' id="{ident}"', f' id="{prefix}-{ident}"').replace(f"#{ident})", f"#{prefix}-{ident})") \
-                .replace(f'#{ident}"', f'#{prefix}-{ident}"')
-        else:  # matplotlib's own element ids would repeat across the page's figures
-            text = text.replace(f' id="{ident}"', "")
+    tags = _TAG.findall(text)
+    referenced = {ref for tag in tags for _kind, ref in _REF.findall(tag)}
+
+    def rewrite(match: re.Match[str]) -> str:
+        tag = match.group(0).replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "").replace("xlink:href=", "href=")
+
+        def one_id(found: re.Match[str]) -> str:
+            ident = found.group(1)
+            if ident in marks:
+                attrs = "".join(f' {name}="{html.escape(_attr(value), quote=True)}"' for name, value in marks[ident].items())
+                return f' id="{ident}"{attrs}'
+            if ident in referenced:
+                return f' id="{prefix}-{ident}"'
+            return ""  # matplotlib's own element ids would repeat across the page's figures
+
+        tag = _REF.sub(lambda ref: f"{ref.group(1)}{prefix}-{ref.group(2)}", tag)
+        return _ID.sub(one_id, tag)  # after the references: the data-* values added here are never rewritten
+
+    text = _TAG.sub(rewrite, text)
     return text.replace("<svg ", f'<svg class="plot mpl" data-figure="{html.escape(prefix, quote=True)}" ', 1)
 
 
