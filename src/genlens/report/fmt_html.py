@@ -316,8 +316,14 @@ def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int
     """Everything the template needs: overview, per-suite sections, comparisons, aligned and per-run galleries."""
     base = out.parent if out is not None else Path.cwd()
     views = load_views(results, base)
+    runs_per_suite: dict[str, int] = {}
     for view in views:
-        view.galleries = plan(view.result, view.rows, base, per_side)
+        runs_per_suite[str(view.result.get("suite"))] = runs_per_suite.get(str(view.result.get("suite")), 0) + 1
+    for view in views:
+        # beside the aligned gallery (two or more runs), the per-run one shows half as many: the decoded images stay
+        # what the page showed before it had an aligned gallery (the 10-run budget in bench/report.py)
+        side = per_side if runs_per_suite[str(view.result.get("suite"))] < 2 else max(1, per_side // 2)
+        view.galleries = plan(view.result, view.rows, base, side)
         view.facts = run_facts(view.result, len(view.rows) or None)
     comparisons = compare_runs(results, {v.result["run_dir"]: v.rows for v in views}, resamples=resamples)
     sums = summaries(results)
