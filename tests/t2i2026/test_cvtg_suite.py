@@ -1,0 +1,84 @@
+"""cvtg end to end: fixture data in CVTG-2K's layout, images with known text, rapidocr + a tiny CLIP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from genlens.suites.base import ScoreContext, get_suite_class
+from genlens.types import GenerationRecord, Item, ScoredGeneration, ScoreRecord
+from tests.t2i2026._text_images import text_image, write_cvtg_fixture
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory) -> Path:
+    pytest.importorskip("torch")
+    from genlens.testing.tiny_models import save_tiny_clip
+
+    return save_tiny_clip(tmp_path_factory.mktemp("clip") / "clip")
+
+
+def test_items_from_the_fixture_layout(tmp_path: Path):
+    suite = get_suite_class("cvtg")(data_dir=write_cvtg_fixture(tmp_path / "data"))
+    items = suite.items()
+    assert [i.id for i in items][:4] == ["cvtg-2-0", "cvtg-3-0", "cvtg-4-0", "cvtg-5-0"] and len(items) == 8
+    assert items[0].meta["texts"] == ["OPEN DAILY", "HOT COFFEE"] and items[0].category == "2"
+    assert items[4].id == "style-2-1" and items[4].meta["subset"] == "CVTG-Style"
+    assert suite.folder_candidates(items[4], 0) == ["CVTG-Style/2/1", "CVTG-style/2/1"]
+
+
+def test_missing_data_is_a_one_line_error(cli, tmp_path: Path):
+    result = cli("items", "cvtg", "--data-dir", tmp_path)
+    assert result.exit_code == 2 and "CVTG/ not found" in result.output and "Traceback" not in result.output
+
+
+def test_run_end_to_end_reads_the_rendered_words(cli, tmp_path: Path, clip_dir: Path):
+    data = write_cvtg_fixture(tmp_path / "data")
+    images = tmp_path / "images"
+    text_image(images / "CVTG" / "2" / "0.png", ["OPEN DAILY", "HOT COFFEE"])  # 4/4 words
+    text_image(images / "CVTG" / "3" / "0.png", ["NEW BOOKS"])  # 2 of new books sale today half price = 2/6
+    for folder, index in (("CVTG", 0), ("CVTG-Style", 1)):
+        for regions in ("2", "3", "4", "5"):
+            path = images / folder / regions / f"{index}.png"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.new("RGB", (320, 240), "white").save(path)
+    run = tmp_path / "run"
+    result = cli("run", "cvtg", "--model", f"folder:{images}", "--data-dir", data, "--clip", clip_dir, "--out", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    # per image: 1.0, 1/3, then six blank images at 0 -> mean (1 + 1/3) / 8 = 1/6
+    assert results["headline"]["word_accuracy"] == pytest.approx(1 / 6)
+    assert results["categories"]["2"]["word_accuracy"] == pytest.approx(0.5)  # 1.0 and 0.0
+    assert results["categories"]["3"]["word_accuracy"] == pytest.approx(1 / 6)  # 1/3 and 0.0
+    # pooled over words: 4 + 2 matched of 2*(4 + 6 + 8 + 5) = 46 target words ("PLATFORM 4" is two words)
+    assert results["metrics"]["word_accuracy_words"] == pytest.approx(6 / 46)
+    assert results["metrics"]["clip_score"] is not None and results["provenance"]["official_scorer"] is False
+    assert "the data holds 8 prompts" in " ".join(results["provenance"]["caveats"])
+    assert set(results["extra"]["data_files_sha256"]) == {f"{f}/{r}.json" for f in ("CVTG", "CVTG-Style") for r in "2345"}
+    rows = {r["item"]: r for r in map(json.loads, (run / "rows.jsonl").read_text().splitlines())}
+    assert rows["cvtg-2-0"]["read"] == "OPEN DAILY HOT COFFEE" and rows["cvtg-2-0"]["ned"] == 1.0
+    report = cli("report", run, "--format", "md")
+    assert report.exit_code == 0 and "cvtg" in report.output
+
+
+def _scored(item: Item, sample: int, status: str, value: dict | None) -> ScoredGeneration:
+    gen = GenerationRecord("fp", item.id, sample, 0, status, ["x.png"] if status == "ok" else [])
+    scores = {"cvtg_ocr": ScoreRecord("sfp", "fp", "cvtg_ocr", "ok", value)} if value is not None else {}
+    return ScoredGeneration(item=item, generation=gen, scores=scores)
+
+
+def test_partial_runs_have_no_headline_and_refusals_score_zero(tmp_path: Path):
+    suite = get_suite_class("cvtg")(data_dir=write_cvtg_fixture(tmp_path / "data"))
+    items = suite.items()
+    # one image read perfectly (1.0), one refusal (0.0) -> 0.5 over 2 of 8 prompts: partial
+    scored = [_scored(items[0], 0, "ok", {"read": "x", "matched_words": 4, "target_words": 4, "word_accuracy": 1.0, "ned": 1.0}),
+              _scored(items[1], 0, "refused", None)]
+    result = suite.aggregate(scored, ScoreContext(run_dir=tmp_path))
+    assert result.headline == {"word_accuracy": None}
+    assert result.metrics["word_accuracy_partial"] == pytest.approx(0.5)
+    assert result.extra["coverage"]["prompts"] == [2, 8] and result.counts["generation_refused"] == 1
+    assert result.provenance["caveats"][0].startswith("partial run (2/8 prompts")
