@@ -1,0 +1,105 @@
+"""longtext end to end: the vendored prompts, a tiny Qwen2.5-VL reading through the official path, the rapidocr stand-in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from genlens.suites.base import get_suite_class
+from genlens.suites.longtext import load_prompts
+from tests.t2i2026._text_images import text_image
+
+WQY = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
+
+def test_vendored_prompts():
+    suite = get_suite_class("longtext")()
+    items = suite.items()
+    assert len(items) == 320 and suite.meta.default_samples == 4
+    assert items[0].id == "en-0000" and items[0].meta["texts"] == ["FRESH BREWS, EVERY MORNING, EVERY DAY",
+                                                                    "Locally Roasted Since 1998", "CENTRAL PARK - 2 BLOCKS"]
+    assert items[160].id == "zh-0000" and items[160].meta["texts"][0] == "每日新鲜烘焙"
+    assert {i.meta["topic"] for i in items} == {"sign", "label", "print", "webpage", "slide", "poster", "caption", "dialogue"}
+    only_zh = get_suite_class("longtext")(suite_args={"language": "zh"})
+    assert len(only_zh.items()) == 160 and len(load_prompts("en")) == 160
+
+
+def test_import_layout_of_the_readme(tmp_path: Path):
+    suite = get_suite_class("longtext")()
+    for name in ("en/0000_1.png", "en/0000_4.png", "text_prompts_zh/0_2.png"):
+        text_image(tmp_path / name, ["x"], size=(64, 64), font_size=10)
+    found = sorted((i.item_id, i.sample) for i in suite.import_layout(tmp_path))
+    # k counts from 1 upstream: 0000_1 is sample 0, 0000_4 sample 3; ImageEvalKit's folder name for Chinese works too
+    assert found == [("en-0000", 0), ("en-0000", 3), ("zh-0000", 1)]
+    text_image(tmp_path / "en" / "0000_0.png", ["x"], size=(64, 64), font_size=10)
+    with pytest.raises(Exception, match="k counts from 1"):
+        list(suite.import_layout(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(tmp_path_factory) -> Path:
+    pytest.importorskip("torch")
+    from genlens.testing.tiny_vlm import save_tiny_qwen_vl
+
+    # the rigged model always answers the one token "FRESH 每日" (see tiny_vlm): a known transcription
+    return save_tiny_qwen_vl(tmp_path_factory.mktemp("vlm") / "qwen", answer="FRESH 每日")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_vlm_path_end_to_end(cli, tmp_path: Path, tiny_reader: Path, language: str):
+    images = tmp_path / "images"
+    text_image(images / language / "0000_1.png", ["anything"])
+    run = tmp_path / "run"
+    result = cli("run", "longtext", "--model", f"folder:{images}", "--suite-arg", f"language={language}", "--limit", "1",
+                 "--samples", "1", "--judge", f"local:{tiny_reader}", "--scorer-arg", "max_new_tokens=1", "--out", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    name = {"en": "english", "zh": "chinese"}[language]
+    # EN: targets normalise to 14 words (fresh brews every morning every day locally roasted since 1998 central park 2 blocks);
+    #     the reply "FRESH 每日" -> words fresh, 每日: one match -> 1/14.
+    # ZH: 每日新鲜烘焙 (6) + 本地烘焙始于1998 (10) + 中央公园2公里 (7) = 23 characters; the reply's 每, 日 match -> 2/23.
+    expected = {"en": 1 / 14, "zh": 2 / 23}[language]
+    assert results["headline"] == {name: None}  # 1 of 160 prompts: partial, no headline
+    assert results["metrics"][f"{name}_partial"] == pytest.approx(expected)
+    assert results["provenance"]["official_scorer"] is False  # a tiny model, not Qwen2.5-VL-7B-Instruct
+    assert "differ from the official Qwen/Qwen2.5-VL-7B-Instruct" in " ".join(results["provenance"]["caveats"])
+    row = json.loads((run / "rows.jsonl").read_text().splitlines()[0])
+    assert row["reply"] == "FRESH 每日" and row["matched"] == {"en": 1, "zh": 2}[language]
+    assert cli("report", run, "--format", "md").exit_code == 0
+
+
+def test_stand_in_reads_english_with_rapidocr(cli, tmp_path: Path):
+    images = tmp_path / "images"
+    # en-0000's three strings, one per line: all 14 words readable -> 14/14
+    text_image(images / "en" / "0000_1.png", ["FRESH BREWS, EVERY MORNING,", "EVERY DAY", "Locally Roasted Since 1998",
+                                              "CENTRAL PARK - 2 BLOCKS"], size=(900, 420))
+    run = tmp_path / "run"
+    result = cli("run", "longtext", "--model", f"folder:{images}", "--suite-arg", "language=en", "--limit", "1",
+                 "--samples", "1", "--out", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    assert results["metrics"]["english_partial"] == pytest.approx(1.0)
+    assert results["provenance"]["scorer"] == "rapidocr stand-in" and results["provenance"]["official_scorer"] is False
+    assert any(c.startswith("stand-in reader") for c in results["provenance"]["caveats"])
+
+
+@pytest.mark.skipif(not WQY.exists(), reason=f"needs a CJK font to draw Chinese ({WQY})")
+def test_stand_in_reads_chinese_with_rapidocr(cli, tmp_path: Path):
+    from PIL import Image, ImageDraw, ImageFont
+
+    images = tmp_path / "images"
+    (images / "zh").mkdir(parents=True)
+    image = Image.new("RGB", (900, 300), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(WQY), 48)
+    draw.text((20, 20), "每日新鲜烘焙", fill="black", font=font)  # 6 of zh-0000's 23 characters
+    image.save(images / "zh" / "0000_1.png")
+    run = tmp_path / "run"
+    result = cli("run", "longtext", "--model", f"folder:{images}", "--suite-arg", "language=zh", "--limit", "1",
+                 "--samples", "1", "--out", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    # 每日新鲜烘焙 read: 每 日 新 鲜 烘 焙 matched (烘焙 appears twice in the target, once here) -> 6/23
+    assert results["metrics"]["chinese_partial"] == pytest.approx(6 / 23)
