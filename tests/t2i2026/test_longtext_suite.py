@@ -67,7 +67,9 @@ def test_vlm_path_end_to_end(cli, tmp_path: Path, tiny_reader: Path, language: s
     assert "differ from the official Qwen/Qwen2.5-VL-7B-Instruct" in " ".join(results["provenance"]["caveats"])
     row = json.loads((run / "rows.jsonl").read_text().splitlines()[0])
     assert row["reply"] == "FRESH 每日" and row["matched"] == {"en": 1, "zh": 2}[language]
-    assert cli("report", run, "--format", "md").exit_code == 0
+    report = cli("report", run, "--format", "md")
+    # a one-language run stands beside that language's published column (GLM-Image README: EN 0.952, ZH 0.979)
+    assert report.exit_code == 0 and f"| GLM-Image | {dict(en='0.952', zh='0.979')[language]} |" in report.output
 
 
 def test_stand_in_reads_english_with_rapidocr(cli, tmp_path: Path):
@@ -103,3 +105,26 @@ def test_stand_in_reads_chinese_with_rapidocr(cli, tmp_path: Path):
     results = json.loads((run / "results.json").read_text())
     # 每日新鲜烘焙 read: 每 日 新 鲜 烘 焙 matched (烘焙 appears twice in the target, once here) -> 6/23
     assert results["metrics"]["chinese_partial"] == pytest.approx(6 / 23)
+
+
+def test_aggregation_pools_per_language_and_averages_the_two(tmp_path: Path):
+    from genlens.suites.base import ScoreContext
+    from genlens.types import GenerationRecord, ScoredGeneration, ScoreRecord
+
+    suite = get_suite_class("longtext")()
+    by_id = {i.id: i for i in suite.items()}
+
+    def entry(item_id: str, sample: int, reply: str | None) -> ScoredGeneration:
+        status = "refused" if reply is None else "ok"
+        gen = GenerationRecord("g", item_id, sample, 0, status, [] if reply is None else ["x.png"])
+        scores = {} if reply is None else {"longtext_vlm": ScoreRecord("s", "g", "longtext_vlm", "ok", {"reply": reply, "model": "m"})}
+        return ScoredGeneration(by_id[item_id], gen, scores)
+
+    scored = [entry("en-0000", 0, "Fresh brews!"), entry("en-0000", 1, None), entry("zh-0000", 0, "每日新鲜烘焙")]
+    result = suite.aggregate(scored, ScoreContext(run_dir=tmp_path, judge="local:m"))
+    # EN: sample 0 matches fresh, brews = 2 of 14 words; the refusal matches 0 of 14 -> pooled 2/28 = 1/14
+    # ZH: 每日新鲜烘焙 = 6 of 23 characters -> 6/23; average = (1/14 + 6/23) / 2
+    assert result.categories["en"]["score"] == pytest.approx(1 / 14) and result.categories["zh"]["score"] == pytest.approx(6 / 23)
+    assert list(result.headline) == ["average", "english", "chinese"] and result.headline["average"] is None  # 2/320 prompts
+    assert result.metrics["average_partial"] == pytest.approx((1 / 14 + 6 / 23) / 2)
+    assert result.counts["generation_refused"] == 1 and result.extra["languages"] == "en+zh"

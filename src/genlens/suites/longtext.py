@@ -251,16 +251,18 @@ class LongTextSuite(Suite):
             sub = [r for r in measured if r["category"] == language]
             categories[language] = {"score": pooled(sub), "n": len(sub),
                                     **{f"score_{length}": pooled([r for r in sub if r["length"] == length]) for length in ("short", "long")}}
-        headline: dict[str, float | None] = {HEADLINE[lang]: categories[lang]["score"] for lang in self.languages}
-        if len(self.languages) == 2:
-            values = [headline["english"], headline["chinese"]]
-            headline["average"] = None if None in values else (values[0] + values[1]) / 2  # type: ignore[operator]
+        per_language: dict[str, float | None] = {HEADLINE[lang]: categories[lang]["score"] for lang in self.languages}
+        headline: dict[str, float | None] = per_language
+        if len(self.languages) == 2:  # the average (reports' first column) is the mean of the two languages
+            values = [per_language["english"], per_language["chinese"]]
+            average = None if None in values else (values[0] + values[1]) / 2  # type: ignore[operator]
+            headline = {"average": average, **per_language}
         topics = sorted({r["topic"] for r in measured})
         items = self.items()
         samples = run_samples(ctx.run_dir, self.meta.default_samples)
         result = SuiteResult(
             headline=headline, categories=categories, rows=rows, counts={**counts, "items_in_suite": len(items)},
-            extra={"by_topic": {lang: {t: pooled([r for r in measured if r["category"] == lang and r["topic"] == t]) for t in topics}
+            extra={"languages": "+".join(self.languages), "by_topic": {lang: {t: pooled([r for r in measured if r["category"] == lang and r["topic"] == t]) for t in topics}
                                 for lang in self.languages}},
         )
         caveats: list[str] = []
