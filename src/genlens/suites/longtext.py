@@ -194,13 +194,23 @@ class LongTextSuite(Suite):
                 yield ImportedImage(item_id, sample, image)
 
     # -- scoring -------------------------------------------------------------------------------
+    def preflight(self, ctx: ScoreContext) -> list[Any]:
+        """Without a judge the stand-in reads the images: it needs rapidocr (checked before any image is made)."""
+        if _chosen_judge(ctx):
+            return []
+        from genlens.runs.preflight import _module_missing
+
+        return [m for m in (_module_missing("rapidocr"), _module_missing("onnxruntime")) if m]
+
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
         if _chosen_judge(ctx):
             from genlens.judges.base import make_judge
             from genlens.judges.scorer import judge_choice
 
             choice = judge_choice(ctx, OFFICIAL_JUDGE)
-            params = {"max_new_tokens": 1024, **choice.params}  # the official generate() call's limit
+            # the official generate() call's limit (1024 new tokens), under the name the judge kind takes
+            limit = "max_new_tokens" if choice.spec.startswith("local:") else "max_tokens"
+            params = {limit: 1024, **choice.params}
             return [LongTextVlmScorer(make_judge(choice.spec, concurrency=ctx.concurrency, params=params))]
         require(self.meta.name, "rapidocr", "onnxruntime")
         return [LongTextStandInScorer()]
