@@ -83,3 +83,15 @@ def test_partial_runs_have_no_headline_and_refusals_score_zero(tmp_path: Path):
     assert result.metrics["word_accuracy_partial"] == pytest.approx(0.5)
     assert result.extra["coverage"]["prompts"] == [2, 8] and result.counts["generation_refused"] == 1
     assert result.provenance["caveats"][0].startswith("partial run (2/8 prompts")
+
+
+def test_import_reads_eval_py_layout_and_refuses_unknown_indices(tmp_path: Path):
+    suite = get_suite_class("cvtg")(data_dir=write_cvtg_fixture(tmp_path / "data"))
+    out = tmp_path / "out"
+    for name in ("CVTG/2/0.png", "CVTG-Style/5/1.png"):
+        text_image(out / name, ["x"], size=(64, 64), font_size=10)
+    (out / "CVTG" / "2" / "0_rec.json").write_text("{}")  # eval.py's layout file beside the image: ignored
+    assert sorted((i.item_id, i.sample) for i in suite.import_layout(out)) == [("cvtg-2-0", 0), ("style-5-1", 0)]
+    text_image(out / "CVTG" / "3" / "7.png", ["x"], size=(64, 64), font_size=10)
+    with pytest.raises(Exception, match=r"7\.png is not a prompt of CVTG/3\.json"):
+        list(suite.import_layout(out))

@@ -89,7 +89,6 @@ class CvtgOcrScorer(Scorer):
     name = OCR_SCORER
     version = "1"
     batch_size = 4
-    rescoring = True
 
     def identity(self) -> dict[str, Any]:
         import rapidocr
@@ -113,9 +112,6 @@ class CvtgOcrScorer(Scorer):
         rgb = np.asarray(load_image(inp.image_paths[-1]).convert("RGB"))
         read, confidence = read_text(rgb)
         return "ok", {**measure(inp.item.meta["texts"], read), "confidence": confidence}
-
-    def rescore(self, stored_value: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        return None  # the targets live on the item, not in the stored value; re-reading is cheap
 
 
 def measure(targets: list[str], read: str) -> dict[str, Any]:
