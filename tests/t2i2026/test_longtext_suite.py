@@ -128,3 +128,30 @@ def test_aggregation_pools_per_language_and_averages_the_two(tmp_path: Path):
     assert list(result.headline) == ["average", "english", "chinese"] and result.headline["average"] is None  # 2/320 prompts
     assert result.metrics["average_partial"] == pytest.approx((1 / 14 + 6 / 23) / 2)
     assert result.counts["generation_refused"] == 1 and result.extra["languages"] == "en+zh"
+
+
+def test_an_openai_compatible_reader_gets_the_official_instruction(cli, tmp_path: Path):
+    """The reader served over HTTP (as vLLM would serve Qwen2.5-VL): a server this test starts on 127.0.0.1."""
+    from genlens.testing.fake_chat import FakeChat
+    from genlens.testing.http import FakeServer
+
+    images = tmp_path / "images"
+    text_image(images / "en" / "0000_1.png", ["anything"])
+    run = tmp_path / "run"
+    with FakeServer() as server:
+        chat = FakeChat(server, answer=lambda _text: "FRESH BREWS, every morning addCriterion No text recognized.")
+        result = cli("run", "longtext", "--model", f"folder:{images}", "--suite-arg", "language=en", "--limit", "1",
+                     "--samples", "1", "--judge", "openai:Qwen/Qwen2.5-VL-7B-Instruct",
+                     "--scorer-arg", f"base_url={server.url}/v1", "--out", run, "--quiet")
+        assert result.exit_code == 0, result.output
+        body = chat.requests[0]
+    content = body["messages"][-1]["content"]
+    texts = [part["text"] for part in content if part.get("type") == "text"]
+    assert texts == ["Recognize the text in the image, only reply with the text content, but avoid repeating previously "
+                     "mentioned content. If no text is recognized, please reply with 'No text recognized'."]
+    assert body.get("max_tokens") == 1024 or body.get("max_completion_tokens") == 1024
+    results = json.loads((run / "results.json").read_text())
+    # reply words after the official clean-up: fresh brews every morning addcriterion -> fresh, brews, every, morning
+    # match 4 of the 14 target words -> 4/14; the reader is the official model id, so official_scorer holds
+    assert results["metrics"]["english_partial"] == pytest.approx(4 / 14)
+    assert results["provenance"]["official_scorer"] is True
