@@ -95,3 +95,31 @@ def test_import_reads_eval_py_layout_and_refuses_unknown_indices(tmp_path: Path)
     text_image(out / "CVTG" / "3" / "7.png", ["x"], size=(64, 64), font_size=10)
     with pytest.raises(Exception, match=r"7\.png is not a prompt of CVTG/3\.json"):
         list(suite.import_layout(out))
+
+
+def test_vqascore_with_a_local_judge(cli, tmp_path: Path, clip_dir: Path):
+    pytest.importorskip("torch")
+    from genlens.testing.tiny_vlm import save_tiny_qwen_vl
+
+    data = write_cvtg_fixture(tmp_path / "data")
+    images = tmp_path / "images"
+    text_image(images / "cvtg-2-0" / "0.png", ["OPEN DAILY", "HOT COFFEE"])
+    judge = save_tiny_qwen_vl(tmp_path / "qwen")
+    run = tmp_path / "run"
+    result = cli("run", "cvtg", "--model", f"folder:{images}", "--data-dir", data, "--clip", clip_dir, "--limit", "1",
+                 "--judge", f"local:{judge}", "--out", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    row = json.loads((run / "rows.jsonl").read_text().splitlines()[0])
+    # one image: the run's VQAScore is that image's yes-probability (a random tiny model: any value in [0, 1])
+    assert 0.0 <= row["vqa_score"] <= 1.0 and results["metrics"]["vqa_score"] == pytest.approx(row["vqa_score"])
+    assert any(c.startswith("VQAScore = P('Yes')") for c in results["provenance"]["caveats"])
+
+
+def test_vqascore_refuses_a_judge_without_yes_probability(cli, tmp_path: Path, clip_dir: Path):
+    data = write_cvtg_fixture(tmp_path / "data")
+    images = tmp_path / "images"
+    text_image(images / "cvtg-2-0" / "0.png", ["OPEN"])
+    result = cli("run", "cvtg", "--model", f"folder:{images}", "--data-dir", data, "--clip", clip_dir, "--limit", "1",
+                 "--judge", "openai:gpt-4o", "--scorer-arg", "base_url=http://127.0.0.1:9/v1", "--out", tmp_path / "run", "--quiet")
+    assert result.exit_code == 2 and "yes-probability" in result.output and "Traceback" not in result.output

@@ -6,7 +6,8 @@ region count and on average, NED and CLIPScore. Upstream ships no scorer, so gen
 definition (:mod:`genlens.suites._cvtg_metrics`): the whole image is read by the bundled PP-OCR
 (rapidocr, the PaddleOCR models), target words are those of the prompt's quoted strings, Word
 Accuracy = matched / target words per image, NED = 1 − normalised edit distance, both averaged over
-images; CLIPScore = 2.5 · max(cos, 0) of the image and the full prompt with ``--clip`` weights.
+images; CLIPScore = 2.5 · max(cos, 0) of the image and the full prompt with ``--clip`` weights;
+with ``--judge local:<VLM>`` also VQAScore (the yes-probability of t2v_metrics' question).
 
 The data has no declared licence: it is never shipped. Download ``CVTG-2K.zip`` from the Hugging
 Face dataset ``dnkdnk/CVTG-2K``, unzip it and point ``--data-dir`` at the folder holding ``CVTG/``
@@ -121,17 +122,56 @@ def measure(targets: list[str], read: str) -> dict[str, Any]:
             "word_accuracy": matched / total if total else None, "ned": rules.ned(targets, read)}
 
 
+#: VQAScore's question (linzhiqiu/t2v_metrics' default template); the score is P(first answer token = "Yes").
+VQA_QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
+
+
+class CvtgVqaScorer(Scorer):
+    """VQAScore with a local VLM judge: the yes-probability of the VQAScore question about the full prompt."""
+
+    name = "vqascore"
+    version = "1"
+    threaded = False
+
+    def __init__(self, judge: Any):
+        self.judge = judge
+        self.batch_size = 8
+
+    def identity(self) -> dict[str, Any]:
+        return {"judge": self.judge.spec, "settings": self.judge.settings(), "question": VQA_QUESTION, "answer": "Yes"}
+
+    def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        raise NotImplementedError("CvtgVqaScorer is async")
+
+    async def aclose(self) -> None:
+        await self.judge.aclose()
+
+    async def score_batch(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        from genlens.judges.base import JudgeRequest
+
+        requests = [JudgeRequest(None, VQA_QUESTION.format(inp.item.prompt), [inp.image_paths[-1].read_bytes()]) for inp in batch]
+        probabilities = await self.judge.yes_probability(requests)
+        return [("ok", {"vqa_score": float(p)}) for p in probabilities]
+
+
+def _chosen_judge(ctx: ScoreContext) -> str | None:
+    from genlens.judges.scorer import read_judge_choice
+
+    return ctx.judge or read_judge_choice(ctx.run_dir).get("judge")
+
+
 @register_suite
 class CvtgSuite(Suite):
     meta = SuiteMeta(
         name="cvtg", version="1", title="CVTG-2K: multi-region visual text (Word Accuracy, NED, CLIPScore)",
-        task="generate", categories=REGIONS, needs=("ocr", "clip"),
+        task="generate", categories=REGIONS, needs=("ocr", "clip", "judge"),
         data_source="huggingface.co/datasets/dnkdnk/CVTG-2K (CVTG-2K.zip; no licence declared: download it, then --data-dir)",
         default_samples=1, item_count=None,
         description="2,000 prompts with 2-5 quoted text regions; whole-image PP-OCR (rapidocr): Word Accuracy and NED "
-                    "per image (genlens's stated rule, upstream has no scorer); CLIPScore 2.5*max(cos,0).",
+                    "per image (genlens's stated rule, upstream has no scorer); CLIPScore 2.5*max(cos,0); "
+                    "VQAScore with an optional --judge local:<VLM>.",
     )
-    uses = frozenset({"clip"})
+    uses = frozenset({"clip", "judge"})
     scorer_args = (Arg("clipscore", "choice", "on", "compute CLIPScore (needs --clip weights or the cached default)", "off",
                        choices=("on", "off")),
                    Arg("device", "str", None, "torch device for CLIP", "cuda:0"))
@@ -215,6 +255,18 @@ class CvtgSuite(Suite):
             from genlens.suites.prompts import ClipScoreScorer
 
             out.append(ClipScoreScorer(ctx.clip, device=ctx.scorer_args.get("device")))
+        if _chosen_judge(ctx):  # optional VQAScore: needs a judge that gives a yes-probability (local:)
+            from genlens.errors import SpecError
+            from genlens.judges.base import make_judge
+            from genlens.judges.scorer import judge_choice
+
+            choice = judge_choice(ctx, "")
+            params = {k: v for k, v in choice.params.items() if k != "clipscore"}
+            judge = make_judge(choice.spec, concurrency=ctx.concurrency, params=params)
+            if not hasattr(judge, "yes_probability"):
+                raise SpecError(f"VQAScore needs the answer's yes-probability, which judge {choice.spec} does not give",
+                                fix="use --judge local:<Qwen2.5-VL dir or hub id>, or drop --judge (VQAScore is optional)")
+            out.append(CvtgVqaScorer(judge))
         return out
 
     def aggregate(self, scored: Sequence[ScoredGeneration], ctx: ScoreContext) -> SuiteResult:
@@ -255,6 +307,9 @@ class CvtgSuite(Suite):
                 row["clip_score"] = rules.clip_s(clip.value["cosine"])
             else:
                 counts["no_clipscore"] += 1
+            vqa = entry.scores.get("vqascore")
+            if vqa is not None and vqa.status == "ok":
+                row["vqa_score"] = vqa.value["vqa_score"]
             counts["images_scored"] += 1
             measured.append(row)
 
@@ -262,6 +317,7 @@ class CvtgSuite(Suite):
             return {"word_accuracy": mean_or_none([r["word_accuracy"] for r in sub if r["word_accuracy"] is not None]),
                     "ned": mean_or_none([r["ned"] for r in sub]),
                     "clip_score": mean_or_none([r["clip_score"] for r in sub if "clip_score" in r]),
+                    "vqa_score": mean_or_none([r["vqa_score"] for r in sub if "vqa_score" in r]),
                     "n": len(sub)}
 
         categories = {regions: summary([r for r in measured if r["category"] == regions]) for regions in REGIONS}
@@ -273,7 +329,7 @@ class CvtgSuite(Suite):
         samples = run_samples(ctx.run_dir, self.meta.default_samples)
         result = SuiteResult(
             headline={"word_accuracy": overall["word_accuracy"]},
-            metrics={"ned": overall["ned"], "clip_score": overall["clip_score"],
+            metrics={"ned": overall["ned"], "clip_score": overall["clip_score"], "vqa_score": overall["vqa_score"],
                      "word_accuracy_words": matched / total if total else None,
                      "word_accuracy_mean_of_regions": None if None in per_region else float(np.mean(per_region)),
                      **{f"word_accuracy_{s}": summary([r for r in measured if r["subset"] in SUBSETS[s]])["word_accuracy"]
@@ -291,6 +347,10 @@ class CvtgSuite(Suite):
         if overall["clip_score"] is not None:
             caveats.append("CLIPScore = 2.5*max(cos,0) of image and full prompt with the --clip weights; the CLIP model and "
                            "scale published tables used are not documented upstream")
+        if overall["vqa_score"] is not None:
+            caveats.append("VQAScore = P('Yes') to t2v_metrics' question 'Does this figure show \"<prompt>\"? Please answer yes or no.' "
+                           "from the --judge VLM (a Qwen2.5-VL here, one of t2v_metrics' backbones; reports often use CLIP-FlanT5, "
+                           "which transformers cannot load): compare only runs with the same judge")
         coverage = Coverage(prompts=(len({r["item"] for r in measured}), len(items)), images=(len(measured), len(items) * samples),
                             tags=(sum(1 for r in REGIONS if categories[r]["n"]), len(REGIONS)))
         partial = mark_partial(result, coverage, "refusals count as 0")
