@@ -76,7 +76,7 @@ def test_partial_runs_have_no_headline_and_refusals_score_zero(tmp_path: Path):
     suite = get_suite_class("cvtg")(data_dir=write_cvtg_fixture(tmp_path / "data"))
     items = suite.items()
     # one image read perfectly (1.0), one refusal (0.0) -> 0.5 over 2 of 8 prompts: partial
-    scored = [_scored(items[0], 0, "ok", {"read": "x", "matched_words": 4, "target_words": 4, "word_accuracy": 1.0, "ned": 1.0}),
+    scored = [_scored(items[0], 0, "ok", {"read": "open daily hot coffee"}),
               _scored(items[1], 0, "refused", None)]
     result = suite.aggregate(scored, ScoreContext(run_dir=tmp_path))
     assert result.headline == {"word_accuracy": None}

@@ -298,8 +298,8 @@ class CvtgSuite(Suite):
                 counts["scorer_errors"] += 1
                 row["reason"] = f"scorer {record.status}: {record.value.get('reason', '')}"
                 continue
-            value = record.value
-            row.update({k: value[k] for k in ("read", "matched_words", "target_words", "word_accuracy", "ned")})
+            value = measure(item.meta["texts"], record.value["read"])  # the rules applied now to the stored reading
+            row.update(value)
             row["score"], row["passed"] = value["word_accuracy"], value["matched_words"] == value["target_words"]
             row["reason"] = f"{value['matched_words']}/{value['target_words']} words read"
             clip = entry.scores.get("clip")
