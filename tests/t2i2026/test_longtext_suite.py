@@ -33,6 +33,10 @@ def test_import_layout_of_the_readme(tmp_path: Path):
     found = sorted((i.item_id, i.sample) for i in suite.import_layout(tmp_path))
     # k counts from 1 upstream: 0000_1 is sample 0, 0000_4 sample 3; ImageEvalKit's folder name for Chinese works too
     assert found == [("en-0000", 0), ("en-0000", 3), ("zh-0000", 1)]
+    flat = tmp_path / "flat"  # eval.sh's SAMPLE_FOLDER for one language
+    text_image(flat / "0003_2.png", ["x"], size=(64, 64), font_size=10)
+    only_en = get_suite_class("longtext")(suite_args={"language": "en"})
+    assert [(i.item_id, i.sample) for i in only_en.import_layout(flat)] == [("en-0003", 1)]
     text_image(tmp_path / "en" / "0000_0.png", ["x"], size=(64, 64), font_size=10)
     with pytest.raises(Exception, match="k counts from 1"):
         list(suite.import_layout(tmp_path))

@@ -167,9 +167,12 @@ class LongTextSuite(Suite):
 
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
         """``<dir>/<en|zh>/<prompt_id>_<k>.png`` (k from 1) or ``<prompt_id>.png``; ImageEvalKit's
-        ``text_prompts/`` and ``text_prompts_zh/`` folder names too. Else genlens's generic layout."""
+        ``text_prompts/`` and ``text_prompts_zh/`` folder names too; with ``language=en|zh`` also the
+        flat folder eval.sh reads. Else genlens's generic layout."""
         ids = {item.id for item in self.items()}
         found = [(lang, directory / name) for lang in self.languages for name in FOLDERS[lang] if (directory / name).is_dir()]
+        if not found and len(self.languages) == 1:  # eval.sh's SAMPLE_FOLDER: one language's images, flat
+            found = [(self.languages[0], directory)]
         if not found:
             yield from super().import_layout(directory)
             return
