@@ -37,6 +37,7 @@ def test_import_layout_of_the_readme(tmp_path: Path):
     text_image(flat / "0003_2.png", ["x"], size=(64, 64), font_size=10)
     only_en = get_suite_class("longtext")(suite_args={"language": "en"})
     assert [(i.item_id, i.sample) for i in only_en.import_layout(flat)] == [("en-0003", 1)]
+    assert only_en.folder_candidates(only_en.items()[0], 1) == ["en/0000_2", "text_prompts/0000_2", "0000_2"]
     text_image(tmp_path / "en" / "0000_0.png", ["x"], size=(64, 64), font_size=10)
     with pytest.raises(Exception, match="k counts from 1"):
         list(suite.import_layout(tmp_path))

@@ -163,6 +163,8 @@ class LongTextSuite(Suite):
         """The README's layout, one folder per language: ``<pid:04d>_<k>.png`` with k = sample + 1."""
         pid = item.meta["prompt_id"]
         names = [f"{folder}/{pid:04d}_{sample + 1}" for folder in FOLDERS[item.category]]
+        if len(self.languages) == 1:  # one language selected: eval.sh's flat folder too
+            names.append(f"{pid:04d}_{sample + 1}")
         return names + ([f"{folder}/{pid:04d}" for folder in FOLDERS[item.category]] if sample == 0 else [])
 
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
