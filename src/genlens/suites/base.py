@@ -152,10 +152,15 @@ class Suite(ABC):
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
         """Walk a directory in the suite's output layout (``genlens import``).
 
-        The default is genlens's generic layout: ``<item id>/<sample>.<ext>`` or ``<item id>.<ext>``
-        (sample 0). Suites with an official layout (GenEval, WISE …) override this.
+        The default is genlens's generic layout: ``<item id>/<sample>.<ext>``, ``<item id>.<ext>`` (sample 0)
+        or a run's own flat ``<item>_s<sample>.<ext>`` (so a run's ``images/`` folder imports as it is).
+        Suites with an official layout (GenEval, WISE …) override this.
         """
+        from genlens.runs.engine import parse_image_stem, path_component
+
         ids = {item.id for item in self.items()}
+        by_component = {path_component(item_id): item_id for item_id in ids}
+        flat_seen: dict[tuple[str, int], Path] = {}
         for entry in sorted(directory.iterdir()):
             if entry.is_dir() and entry.name in ids:
                 seen: dict[int, Path] = {}
@@ -168,12 +173,21 @@ class Suite(ABC):
                         seen[sample] = image
                         yield ImportedImage(entry.name, sample, image)
             elif entry.is_file() and entry.suffix.lower() in IMAGE_EXTENSIONS:
+                parsed = parse_image_stem(entry.stem)
                 if entry.stem in ids:
                     yield ImportedImage(entry.stem, 0, entry)
+                elif parsed is not None and parsed[0] in by_component:
+                    key = (by_component[parsed[0]], parsed[1])
+                    if key in flat_seen:
+                        raise InputError(f"two images for item {key[0]!r} sample {key[1]}: {flat_seen[key].name} and "
+                                         f"{entry.name}", path=entry, fix="keep one file per item and sample")
+                    flat_seen[key] = entry
+                    yield ImportedImage(key[0], key[1], entry)
                 else:
                     raise InputError(
                         f"file name {entry.name!r} is not an item of suite {self.meta.name}", path=entry,
-                        fix="name files <item id>.png or <item id>/<sample>.png (item ids: `genlens suites` / docs)",
+                        fix="name files <item id>.png, <item id>/<sample>.png or <item id>_s<sample>.png "
+                            "(item ids: `genlens suites` / docs)",
                     )
 
 
