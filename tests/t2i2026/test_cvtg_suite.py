@@ -123,3 +123,14 @@ def test_vqascore_refuses_a_judge_without_yes_probability(cli, tmp_path: Path, c
     result = cli("run", "cvtg", "--model", f"folder:{images}", "--data-dir", data, "--clip", clip_dir, "--limit", "1",
                  "--judge", "openai:gpt-4o", "--scorer-arg", "base_url=http://127.0.0.1:9/v1", "--out", tmp_path / "run", "--quiet")
     assert result.exit_code == 2 and "yes-probability" in result.output and "Traceback" not in result.output
+
+
+def test_clip_weights_are_needed_only_while_clipscore_is_on(tmp_path: Path):
+    from genlens.runs.preflight import check
+
+    suite = get_suite_class("cvtg")(data_dir=write_cvtg_fixture(tmp_path / "data"))
+    absent = str(tmp_path / "no-clip-here")
+    on = check(suite, ScoreContext(run_dir=tmp_path / "run", clip=absent))
+    assert any(m.what.startswith("CLIP") for m in on)
+    off = check(suite, ScoreContext(run_dir=tmp_path / "run", clip=absent, scorer_args={"clipscore": "off"}))
+    assert not any(m.what.startswith("CLIP") for m in off), [m.what for m in off]

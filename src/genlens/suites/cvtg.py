@@ -164,7 +164,7 @@ def _chosen_judge(ctx: ScoreContext) -> str | None:
 class CvtgSuite(Suite):
     meta = SuiteMeta(
         name="cvtg", version="1", title="CVTG-2K: multi-region visual text (Word Accuracy, NED, CLIPScore)",
-        task="generate", categories=REGIONS, needs=("ocr", "clip", "judge"),
+        task="generate", categories=REGIONS, needs=("ocr", "clip (unless --scorer-arg clipscore=off)", "judge"),
         data_source="huggingface.co/datasets/dnkdnk/CVTG-2K (CVTG-2K.zip; no licence declared: download it, then --data-dir)",
         default_samples=1, item_count=None,
         description="2,000 prompts with 2-5 quoted text regions; whole-image PP-OCR (rapidocr): Word Accuracy and NED "
@@ -180,6 +180,15 @@ class CvtgSuite(Suite):
         super().__init__(data_dir, suite_args)
         self._items: list[Item] | None = None
         self._files: dict[str, str] = {}
+
+    def preflight(self, ctx: ScoreContext) -> list[Any]:
+        """CLIP weights only when CLIPScore is on (the ``needs`` word is not checked generically for that reason)."""
+        from genlens.runs.preflight import _weights
+        from genlens.scorers.clip import DEFAULT_CLIP
+
+        if str(ctx.scorer_args.get("clipscore", "on")) == "off":
+            return []
+        return list(_weights("CLIP", ctx.clip or DEFAULT_CLIP, "--clip"))
 
     @property
     def cvtg_dir(self) -> Path:
