@@ -313,6 +313,9 @@ def test_a_kris_run_stands_beside_the_published_bagel_table(cli, kris_setup, tmp
     assert run.values["overall"] == pytest.approx(82.8125)
     assert run.deltas["overall"] == pytest.approx(82.8125 - 80.09)  # same 0-100 scale, no conversion
     assert next(r.label for r in summary.anchor_rows) == "GPT-4o"
+    for kind in ("factual", "conceptual", "procedural"):  # per knowledge type from metrics, beside BAGEL's columns
+        assert run.values[kind] == pytest.approx(res["metrics"][kind])
+        assert run.deltas[kind] is None  # GPT-4o's row publishes no per-type numbers
 
 
 def test_gpt_imgeval_study_takes_the_2026_editing_suites_as_optional_parts(cli, tmp_path: Path, monkeypatch):
