@@ -42,3 +42,15 @@ def test_a_run_writes_no_folder_per_item_and_its_images_folder_imports(cli, tmp_
     assert store_rows.exit_code == 0, store_rows.output
     again = {(r["item"], r["sample"]) for r in map(json.loads, (tmp_path / "again" / "rows.jsonl").read_text().splitlines())}
     assert again == original and len(again) == 6
+
+
+def test_a_runs_images_folder_is_a_folder_model(cli, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert cli("run", "image-props", "-m", "synthetic:gradient", "-o", run, "--limit", "2", "--samples", "2", "-q").exit_code == 0
+    again = tmp_path / "again"
+    result = cli("run", "image-props", "-m", f"folder:{run / 'images'}", "-o", again, "--limit", "2", "--samples", "2", "-q")
+    assert result.exit_code == 0, result.output
+    rows = {(r["item"], r["sample"]): r for r in map(json.loads, (again / "rows.jsonl").read_text().splitlines())}
+    assert len(rows) == 4
+    for key, row in rows.items():  # byte-identical copies of the first run's images
+        assert (again / row["image"]).read_bytes() == (run / "images" / f"{image_stem(*key)}.png").read_bytes()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from genlens._modules import import_submodules
+from genlens._modules import PluginRegistry
 from genlens.args import Arg, check_args, merge_decls
 from genlens.errors import InputError, SpecError
 from genlens.types import Item, ScoredGeneration
@@ -211,51 +211,30 @@ def check_scoring_options(suite: type[Suite] | Suite, ctx: ScoreContext) -> None
     check_args(decls, ctx.scorer_args, option="--scorer-arg", owner=f"suite {name}" + ("'s scorers and judge" if "judge" in suite.uses else ""))
 
 
-_SUITES: dict[str, type[Suite]] = {}
-_DISCOVERED = False
+def _plugin_check(cls: Any) -> str | None:
+    if isinstance(cls, type) and issubclass(cls, Suite) and isinstance(getattr(cls, "meta", None), SuiteMeta):
+        return None
+    return "is not a Suite subclass with a SuiteMeta 'meta'"
+
+
+REGISTRY: PluginRegistry[type[Suite]] = PluginRegistry("genlens.suites", "genlens.suites", _plugin_check)
+_SUITES = REGISTRY.entries  # name -> class (benches and tests register in-process suites here)
 
 
 def register_suite(cls: type[Suite]) -> type[Suite]:
     """Class decorator: make a suite available by its ``meta.name``."""
-    _SUITES[cls.meta.name] = cls
+    REGISTRY.register(cls.meta.name, cls)
     return cls
-
-
-def _discover() -> None:
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
-    import_submodules("genlens.suites")
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="genlens.suites"):
-        if ep.name in _SUITES:
-            continue
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a broken plugin must not break the built-ins
-            _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Suite) and isinstance(getattr(cls, "meta", None), SuiteMeta)):
-            _PLUGIN_ERRORS[ep.name] = f"{ep.value} is not a Suite subclass with a SuiteMeta 'meta'"
-            continue
-        _SUITES[ep.name] = cls
-
-
-_PLUGIN_ERRORS: dict[str, str] = {}
 
 
 def suite_plugin_errors() -> dict[str, str]:
     """Entry-point suites that failed to load, with why (``genlens suites`` shows them)."""
-    _discover()
-    return dict(_PLUGIN_ERRORS)
+    return REGISTRY.errors()
 
 
 def suite_classes() -> dict[str, type[Suite]]:
     """Every registered suite, by name, sorted."""
-    _discover()
-    return dict(sorted(_SUITES.items()))
+    return REGISTRY.classes()
 
 
 def get_suite_class(name: str) -> type[Suite]:
