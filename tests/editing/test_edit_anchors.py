@@ -26,5 +26,7 @@ def test_rise_table_only_beside_the_360_item_set():
     assert anchor_column(table, "logical_reasoning") == "logical_reasoning"
 
 
-def test_kris_has_no_table_rather_than_an_unsourced_one():
-    assert anchor_for({"suite": "kris"}) is None
+def test_kris_runs_get_the_sourced_bagel_table():
+    table = anchor_for({"suite": "kris"})  # sourced in data/anchors/kris/SOURCE.md (BAGEL repository)
+    assert table is not None and table.key == "kris_bagel_published"
+    assert table.reference is not None and table.reference.values["overall"] == pytest.approx(80.09)

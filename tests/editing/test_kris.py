@@ -295,6 +295,29 @@ def test_official_texts_missing_refuse_the_run_before_generation(cli, tmp_path: 
     assert not (tmp_path / "r" / "images").exists()
 
 
+def test_a_kris_run_stands_beside_the_published_bagel_table(cli, kris_setup, tmp_path: Path):
+    from genlens.report.anchors import anchor_column, anchor_for
+    from genlens.report.summary import suite_summary
+
+    res = kris_run(cli, kris_setup, tmp_path / "run")
+    table = anchor_for(res)
+    assert table is not None and table.key == "kris_bagel_published" and table.suites == ("kris",)
+    assert table.columns == ("overall", "factual", "conceptual", "procedural")
+    assert table.reference is not None and table.reference.values["overall"] == 80.09  # GPT-4o, Bagel README
+    bagel = next(r for r in table.rows if r.model == "BAGEL")
+    assert bagel.values == {"overall": 56.21, "factual": 60.26, "conceptual": 55.86, "procedural": 51.69}
+    assert next(r for r in table.rows if r.model == "Step1X-Edit").values["factual"] is None  # not published
+    assert anchor_column(table, "physics") is None  # task folders are not the table's knowledge-type columns
+    summary = suite_summary("kris", [res])
+    run = summary.run_rows[0]
+    assert run.values["overall"] == pytest.approx(82.8125)
+    assert run.deltas["overall"] == pytest.approx(82.8125 - 80.09)  # same 0-100 scale, no conversion
+    assert next(r.label for r in summary.anchor_rows) == "GPT-4o"
+    for kind in ("factual", "conceptual", "procedural"):  # per knowledge type from metrics, beside BAGEL's columns
+        assert run.values[kind] == pytest.approx(res["metrics"][kind])
+        assert run.deltas[kind] is None  # GPT-4o's row publishes no per-type numbers
+
+
 def test_gpt_imgeval_study_takes_the_2026_editing_suites_as_optional_parts(cli, tmp_path: Path, monkeypatch):
     """`genlens run gpt-imgeval,kris,imgedit,imgedit-uge,rise`: the study's own parts, forensics and report, plus these."""
     from genlens.studies import load_study
