@@ -185,7 +185,7 @@ def test_a_local_tiny_qwen_vl_judge_scores_through_the_production_loader(cli, tm
     pytest.importorskip("transformers")
     from genlens.testing.tiny_vlm import save_tiny_qwen_vl
 
-    model = save_tiny_qwen_vl(tmp_path / "qwen", answer="yes\u010ano")  # byte-level spelling of "yes\nno"
+    model = save_tiny_qwen_vl(tmp_path / "qwen", answer="yes\nno")
     data = write_tiif_data(tmp_path / "few", dims=("numeracy", "negation"))
     images = write_images(tmp_path / "imgs", dims=("numeracy", "negation"))
     result = cli("run", "tiif", "--model", f"folder:{images}", "--data-dir", data, "--out", tmp_path / "run",
