@@ -199,8 +199,8 @@ class LocalJudge(Judge):
 
         model, tokenizer, _image_processor, _device = self.load()
         inputs, _encoded = self._inputs(requests)
-        with torch.inference_mode():
-            logits = model(**inputs).logits[:, -1, :].float()  # left padding: the last position is the answer's start
+        with torch.inference_mode():  # left padding: the last position is the answer's start; only its logits are made
+            logits = model(**inputs, logits_to_keep=1).logits[:, -1, :].float()
         probs = torch.softmax(logits, dim=-1).cpu()
         ids = [[tokenizer.encode(a, add_special_tokens=leading_token_of)[0] for a in row] for row in answers]
         return [float(sum(probs[i, t] for t in row)) for i, row in enumerate(ids)]
