@@ -158,3 +158,25 @@ def test_manifest_pins_the_upstream_commit():
     manifest = load_manifest("geneval2")
     assert manifest.commit == "a6e82d2289e8d418f27f0adee77908b07060eea3" and "CC BY-NC" in manifest.license
     assert [f.path for f in manifest.files] == ["geneval2_data.jsonl"] and len(manifest.files[0].sha256) == 64
+
+
+def test_an_image_shared_by_several_questions_is_processed_once_with_the_same_result(tiny_qwen3):
+    """Soft-TIFA sends one image with every atom: the judge processes it once and repeats its patches; the
+    probabilities equal those of one question at a time."""
+    from genlens.judges import make_judge
+    from genlens.judges.base import JudgeRequest
+
+    random_dir = tiny_qwen3.parent / "random-shared"
+    if not random_dir.exists():
+        save_tiny_qwen_vl(random_dir, kind="qwen3_vl")
+    shared, other = png((10, 200, 30), (96, 64)), png((240, 240, 0))
+    questions = ["How many kites are in the image?", "Is the kite red?", "Are there any kites in the image?"]
+    requests = [JudgeRequest(None, g2.question_text(q), [shared]) for q in questions]
+    requests.insert(1, JudgeRequest(None, g2.question_text("Is the cat red?"), [other]))
+    answers = [g2.accepted_answers("How many kites are in the image?", "one")] + [g2.YES_ANSWERS] * 3
+    judge = make_judge(f"local:{random_dir}", params={"batch_size": 4})
+    inputs, _ = judge._inputs(requests)
+    assert inputs["image_grid_thw"].shape[0] == 4  # one grid per question, in order
+    together = asyncio.run(judge.answer_probability(requests, answers))
+    alone = asyncio.run(make_judge(f"local:{random_dir}", params={"batch_size": 1}).answer_probability(requests, answers))
+    assert together == pytest.approx(alone, abs=1e-6)

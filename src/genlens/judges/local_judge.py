@@ -207,14 +207,30 @@ class LocalJudge(Judge):
 
     def _inputs(self, requests: list[JudgeRequest]) -> tuple[dict[str, Any], Any]:
         """The batch's model inputs (chat text with image tokens, pixel values) and the tokenizer output."""
+        import torch
         from PIL import Image
 
         model, tokenizer, image_processor, device = self.load()
-        images = [Image.open(io.BytesIO(data)).convert("RGB") for r in requests for data in r.images]
+        # an image asked about several times in one batch (Soft-TIFA: every atom of a prompt) is decoded and
+        # processed once; its patch rows are then repeated where each question needs them
+        order = [data for r in requests for data in r.images]
+        unique: dict[bytes, int] = {}
+        for data in order:
+            unique.setdefault(data, len(unique))
         vision: dict[str, Any] = {}
         counts: list[int] = []
-        if images:
-            vision = dict(image_processor(images=images, return_tensors="pt"))
+        if order:
+            decoded = [Image.open(io.BytesIO(data)).convert("RGB") for data in unique]
+            processed = dict(image_processor(images=decoded, return_tensors="pt"))
+            grids = processed["image_grid_thw"]
+            if len(unique) == len(order):
+                vision = processed
+            else:
+                sizes = grids.prod(-1).tolist()
+                starts = [sum(sizes[:i]) for i in range(len(sizes))]
+                picks = [unique[data] for data in order]
+                vision = {"pixel_values": torch.cat([processed["pixel_values"][starts[i]:starts[i] + sizes[i]] for i in picks]),
+                          "image_grid_thw": grids[picks]}
             merge = int(getattr(image_processor, "merge_size", 2))
             counts = (vision["image_grid_thw"].prod(-1) // (merge * merge)).tolist()
         texts, cursor = [], 0
