@@ -175,3 +175,12 @@ def test_git_blob_fetch_verifies_and_refuses(tmp_path):
     with pytest.raises(InputError, match="git blob id mismatch"):
         fetch(manifest, tmp_path / "bad", client=Client(b"tampered\n"))
     assert not (tmp_path / "bad" / "x.csv").exists()
+
+
+def test_suites_lists_both_with_what_scoring_needs(cli):
+    r = cli("suites", "--json")
+    assert r.exit_code == 0
+    rows = {row["name"]: row for row in json.loads(r.output)}
+    assert rows["dpg-bench"]["items"] == 1065 and "data" in rows["dpg-bench"]["needs"]
+    assert any("mplug" in need for need in rows["dpg-bench"]["needs"])
+    assert rows["geneval2"]["items"] == 800 and rows["geneval2"]["needs"] == ["judge", "data"]
