@@ -11,7 +11,10 @@ in minutes (speed does not depend on weight values); images are ``--size`` pixel
   output_scores=True)``, the image processed again for every question.
 
 Rounds are interleaved with the order rotated and the best time of each method counts (a shared
-machine). Prints the machine line (cores, load) at the start and the end.
+machine). Prints the machine line (cores, load) at the start and the end. All three run their forwards
+in worker threads, as the production path does: on this shared 2-core machine under load, the same
+forward in the main thread took about 3× the wall and CPU time of one in a worker thread (torch's
+intra-op threads spinning under contention), which would measure threading, not the scorer.
 
     PYTHONPATH=src python bench/t2i2026_scoring.py --images 4 --rounds 3
 """
@@ -132,27 +135,44 @@ def requests_for(folder: Path, images: int) -> tuple[list[JudgeRequest], list[tu
 
 
 def bare_forwards(judge: Any, batches: list[dict[str, Any]]) -> Clock:
+    """Each batch's forward in a worker thread, as the production path runs it (see the module note)."""
     import torch
 
     model = judge.load()[0]
-    with Clock() as clock, torch.inference_mode():
-        for inputs in batches:
+
+    def forward(inputs: dict[str, Any]) -> None:
+        with torch.inference_mode():
             model(**inputs, logits_to_keep=1)
+
+    async def all_batches() -> None:
+        for inputs in batches:
+            await asyncio.to_thread(forward, inputs)
+
+    with Clock() as clock:
+        asyncio.run(all_batches())
     return clock
 
 
 def naive_loop(judge: Any, requests: list[JudgeRequest], answers: list[tuple[str, ...]]) -> Clock:
+    """Upstream's shape, one question per call (in a worker thread too, so only the method differs)."""
     import torch
 
     model, tokenizer, _processor, _device = judge.load()
-    with Clock() as clock:
+
+    def one(request: JudgeRequest, accepted: tuple[str, ...]) -> float:
+        inputs, _ = judge._inputs([request])  # the image processed again for every question, as upstream
+        with torch.inference_mode():
+            out = model.generate(**inputs, max_new_tokens=1, do_sample=False, output_scores=True,
+                                 return_dict_in_generate=True)
+        probs = torch.softmax(out.scores[0], dim=-1)
+        return sum(float(probs[0, tokenizer.encode(a)[0]]) for a in accepted)
+
+    async def every_question() -> None:
         for request, accepted in zip(requests, answers, strict=True):
-            inputs, _ = judge._inputs([request])  # the image processed again for every question, as upstream
-            with torch.inference_mode():
-                out = model.generate(**inputs, max_new_tokens=1, do_sample=False, output_scores=True,
-                                     return_dict_in_generate=True)
-            probs = torch.softmax(out.scores[0], dim=-1)
-            sum(float(probs[0, tokenizer.encode(a)[0]]) for a in accepted)
+            await asyncio.to_thread(one, request, accepted)
+
+    with Clock() as clock:
+        asyncio.run(every_question())
     return clock
 
 

@@ -94,11 +94,14 @@ class JudgeVqa:
     async def answers(self, pairs: list[tuple[Any, str]]) -> list[str]:
         from genlens.judges.base import JudgeRequest
 
+        encoded: dict[int, bytes] = {}  # each tile once: every question of a tile then carries the same bytes
         requests = []
         for image, question in pairs:
-            buf = io.BytesIO()
-            image.save(buf, format="PNG")
-            requests.append(JudgeRequest(None, question, [buf.getvalue()]))
+            if id(image) not in encoded:
+                buf = io.BytesIO()
+                image.save(buf, format="PNG")
+                encoded[id(image)] = buf.getvalue()
+            requests.append(JudgeRequest(None, question, [encoded[id(image)]]))
         replies = await self.judge.ask_batch(requests)
         if any(r.status == "error" for r in replies):
             raise RuntimeError(next(r.error for r in replies if r.status == "error"))
