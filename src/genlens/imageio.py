@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -33,30 +33,35 @@ def sniff_format(data: bytes) -> str:
     return "bin"
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where the OS allows (Linux: /proc)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+#: Temporary names are ``.tmp-<pid>-<n>`` (``engine`` sweeps ``.tmp-*`` left by a killed run).
+_TMP_NUMBERS = itertools.count()
+_TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write bytes so that ``path`` holds either the old content or all of the new, never a prefix.
 
-    The file gets the mode an ordinary ``open()`` would give it (0666 minus the user's umask):
-    ``mkstemp`` alone makes 0600, which hides results from the rest of a shared cluster.
+    The temporary file is created with mode 0666 and ``O_EXCL``, so the kernel gives it the mode an
+    ordinary ``open()`` would (0666 minus the user's umask; ``mkstemp`` would make 0600, which hides
+    results from the rest of a shared cluster) and never reuses a name another writer holds. The parent
+    directory is created only when the open says it is missing: one system call per image in the
+    common case, which is what the engine's per-image cost is made of.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    made_parent = False
+    while True:
+        tmp = path.parent / f".tmp-{os.getpid()}-{next(_TMP_NUMBERS)}"
+        try:
+            fd = os.open(tmp, _TMP_FLAGS, 0o666)
+        except FileExistsError:
+            continue  # a name left by another process with our pid (another host, a reused pid): take the next
+        except FileNotFoundError:
+            if made_parent:
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made_parent = True
+            continue
+        break
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

@@ -24,6 +24,7 @@ import yaml
 from PIL import Image
 from tests.conftest import count_generations, subprocess_env
 
+from genlens.runs.engine import image_stem
 from genlens.suites.geneval import load_metadata
 from genlens.testing.http import FakeServer
 from genlens.testing.web_chat import MockChatApp, recipe
@@ -99,7 +100,7 @@ def test_geneval_through_the_browser_keeps_served_bytes_and_frames(geneval_run) 
         assert (run / record["images"][0]).read_bytes() == job.final  # byte-identical to what the server sent
         frames = [(run / rel).read_bytes() for rel in record["trace"]]
         assert frames == job.partials  # every intermediate image, in the order served
-        assert record["trace"] == [f"images/{item}/0.trace/{k:03d}.png" for k in range(4)]
+        assert record["trace"] == [f"images/{image_stem(item, 0)}.trace/{k:03d}.png" for k in range(4)]
         assert record["meta"]["frames"] == 4 and "?" not in record["meta"]["final_url"]
     run_json = json.loads((run / "run.json").read_text())
     assert run_json["backend"]["site"] == "mock-chat" and len(run_json["backend"]["recipe_sha256"]) == 64

@@ -30,15 +30,8 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "[genlens.backends]\necho = echo_plugin:EchoBackend\nbroken = echo_plugin:DoesNotExist\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    registry.backend_classes()  # discover the built-ins first, so the snapshot restored below is complete
-    saved = dict(registry._BACKENDS), registry._DISCOVERED, dict(registry._PLUGIN_ERRORS)
-    registry._DISCOVERED = False
-    yield tmp_path
-    registry._BACKENDS.clear()
-    registry._BACKENDS.update(saved[0])
-    registry._DISCOVERED = saved[1]
-    registry._PLUGIN_ERRORS.clear()
-    registry._PLUGIN_ERRORS.update(saved[2])
+    with registry.REGISTRY.rediscovered():
+        yield tmp_path
     sys.modules.pop("echo_plugin", None)
 
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from genlens.runs.engine import image_stem
+
 pytest.importorskip("cv2")
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -291,7 +293,7 @@ def test_an_unreadable_output_is_one_line_not_an_aborted_run(cli, tmp_path):
         save(folder, item.id, np.full((height, width, 3), 90))
     out = tmp_path / "run"
     assert cli("generate", "diag-size", "--model", f"folder:{folder}", "--out", out, "--quiet", "--limit", "3").exit_code == 0
-    stored = out / "images" / items[1].id / "0.png"
+    stored = out / "images" / f"{image_stem(items[1].id, 0)}.png"
     good = stored.read_bytes()
     stored.write_bytes(b"not a png at all")
     result = cli("score", out, "--quiet")

@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+from genlens.runs.engine import image_stem
+
 
 def test_items_jsonl_and_csv_name_the_files_folder_expects(cli, tmp_path: Path) -> None:
     r = cli("items", "image-props")
@@ -30,7 +32,7 @@ def test_a_folder_laid_out_from_items_imports_cleanly_and_a_missing_file_is_name
     for row in rows:  # lay out images "made elsewhere" by the names `items` gave
         target = made / row["folder_path"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(next((source / "images" / row["id"]).glob("0.*")), target)
+        shutil.copy(next((source / "images").glob(f"{image_stem(row['id'], 0)}.*")), target)
     r = cli("run", "image-props", "-m", f"folder:{made}", "-o", tmp_path / "run", "--limit", "3", "-q")
     assert r.exit_code == 0, r.output
     r = cli("run", "image-props", "-m", f"folder:{made}", "-o", tmp_path / "run2", "--limit", "4", "-q")

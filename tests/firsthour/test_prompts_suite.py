@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from genlens.runs.engine import image_stem
 from tests.conftest import write_png
 
 ROWS = [
@@ -102,7 +103,7 @@ def test_clip_score_is_100_times_the_positive_cosine(cli, tmp_path: Path) -> Non
     model = ClipModel.load(str(clip_dir))
     rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
     for row, item in zip(rows, ROWS[:2], strict=True):
-        image = load_rgb(next((run / "images" / item["id"]).glob("0.*")))
+        image = load_rgb(next((run / "images").glob(f"{image_stem(item['id'], 0)}.*")))
         cosine = float((model.image_embeddings([image]) * model.text_embeddings([item["prompt"]])).sum())
         assert row["clip_score"] == pytest.approx(clip_score(cosine), abs=1e-4)
 

@@ -56,15 +56,8 @@ def suite_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (dist / "entry_points.txt").write_text(
         "[genlens.suites]\nlab-widths = lab_suites:LabSuite\nlab-broken = lab_suites:Missing\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    registry.suite_classes()
-    saved = dict(registry._SUITES), registry._DISCOVERED, dict(registry._PLUGIN_ERRORS)
-    registry._DISCOVERED = False
-    yield tmp_path
-    registry._SUITES.clear()
-    registry._SUITES.update(saved[0])
-    registry._DISCOVERED = saved[1]
-    registry._PLUGIN_ERRORS.clear()
-    registry._PLUGIN_ERRORS.update(saved[2])
+    with registry.REGISTRY.rediscovered():
+        yield tmp_path
     sys.modules.pop("lab_suites", None)
 
 

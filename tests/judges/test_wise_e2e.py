@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from genlens.runs.engine import image_stem
 from genlens.testing.fake_chat import FakeChat
 from genlens.testing.http import FakeServer, Fault
 from tests.judges.wise_fixture import EXPECTED_CATEGORIES, EXPECTED_OVERALL, scripted_answer, write_images, write_wise_data
@@ -136,7 +137,7 @@ def test_rejudge_with_another_judge_reparses_nothing_and_calls_nothing(cli, setu
 def test_an_image_lost_after_generation_is_one_line_not_a_crash(cli, setup):
     tmp, data, images, server, _chat = setup
     assert cli("generate", "wise", "--model", f"folder:{images}", "--data-dir", data, "--out", tmp / "run", "--quiet").exit_code == 0
-    (tmp / "run" / "images" / "1" / "0.png").unlink()
+    (tmp / "run" / "images" / f"{image_stem('1', 0)}.png").unlink()
     result = cli("score", tmp / "run", "--judge", "openai:gpt-4o-2024-05-13", "--scorer-arg", f"base_url={server.url}/v1", "--quiet")
     # the lost image is one line naming it (exit 2), not a crash; the others are scored
     assert result.exit_code == 2 and "is missing" in result.output and "Traceback" not in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,94 @@ def test_reason_edit_headline_stands_beside_fig4() -> None:
     assert run.values == {"overall": 0.5, "1-Left-Right": 0.6}  # the category's gpt_score, not its PSNR
     assert run.deltas["overall"] == pytest.approx(0.5 - 0.929)  # -0.429
     assert [r.label for r in summary.anchor_rows][:2] == ["GPT-4o", "IP2P"]
+
+
+def _declared_anchor_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tables: dict) -> None:
+    """Point the anchor loader at a copy of the package's anchors plus one declarative file."""
+    import shutil
+    from importlib import resources
+
+    from genlens.report import anchors
+
+    root = tmp_path / "genlens"
+    shutil.copytree(Path(str(resources.files("genlens").joinpath("data/anchors"))), root / "data" / "anchors")
+    (root / "data" / "anchors" / "zz-bench").mkdir()
+    (root / "data" / "anchors" / "zz-bench" / "published_numbers.json").write_text(json.dumps({"tables": tables}))
+
+    class _Files:
+        def files(self, _package: str) -> Path:
+            return root
+
+    monkeypatch.setattr(anchors, "resources", _Files())
+    anchors.declared_tables.cache_clear()
+    anchors.anchor_table.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_anchor_caches() -> Iterator[None]:
+    """Tables read from a test's temporary anchors never outlive the test."""
+    from genlens.report import anchors
+
+    yield
+    anchors.declared_tables.cache_clear()
+    anchors.anchor_table.cache_clear()
+
+
+_TABLE = {"suites": ["zz"], "title": "ZZ (Table 3)", "paper": "ZZ paper (arXiv 0000.00000)", "metric": "score 0-100",
+          "source": "README @ abc", "reference": "Ref", "category_aliases": {"Global Scene": "global"},
+          "rows": [{"model": "Ref", "group": "closed", "overall": 80.0, "global": 90.0, "entity": 70.0},
+                   {"model": "Other", "overall": 60.0, "global": None, "entity": 50.0}]}
+
+
+def test_declared_table_is_found_by_suite_and_maps_categories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _declared_anchor_dir(tmp_path, monkeypatch, {"zz_table3": _TABLE})
+    table = anchor_for({"suite": "zz"})
+    assert table is not None and table.key == "zz_table3" and table.paper == "ZZ paper (arXiv 0000.00000)"
+    assert table.columns == ("overall", "global", "entity")
+    assert anchor_column(table, "global scene") == "global"  # declared alias, after normalising
+    assert anchor_column(table, "Entity") == "entity"        # a column by its own name
+    assert anchor_column(table, "relation") is None
+    assert anchor_for({"suite": "geneval"}).key == "geneval_table1_v3"  # GPT-ImgEval tables unchanged
+    # Differences against the declared reference row: run 75 vs Ref 80 -> -5; entity 72 vs 70 -> +2.
+    result = {"suite": "zz", "run": "r", "model": "m", "headline": {"overall": 75.0},
+              "categories": {"Entity": {"score": 72.0, "n": 3}}}
+    summary = suite_summary("zz", [result])
+    assert summary.reference is not None and summary.reference.label == "Ref"
+    assert summary.run_rows[0].deltas["overall"] == pytest.approx(-5.0)
+    assert summary.run_rows[0].deltas["entity"] == pytest.approx(2.0)
+    assert [r.label for r in summary.anchor_rows] == ["Ref", "Other"]
+
+
+def test_declared_table_match_and_no_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    long_table = dict(_TABLE, reference=None, match={"extra.prompt_set": "long"}, title="ZZ long prompts")
+    _declared_anchor_dir(tmp_path, monkeypatch, {"zz_long": long_table})
+    assert anchor_for({"suite": "zz", "extra": {"prompt_set": "short"}}) is None
+    table = anchor_for({"suite": "zz", "extra": {"prompt_set": "long"}})
+    assert table is not None and table.reference is None
+    summary = suite_summary("zz", [{"suite": "zz", "run": "r", "model": "m", "headline": {"overall": 1.0},
+                                    "extra": {"prompt_set": "long"}}])
+    assert summary.run_rows[0].deltas == {}  # nothing to compare against
+
+
+def test_malformed_declared_table_names_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _declared_anchor_dir(tmp_path, monkeypatch, {"zz_bad": {"suites": ["zz"], "rows": []}})
+    with pytest.raises(ValueError, match=r"zz-bench/published_numbers\.json: anchor table 'zz_bad' is malformed"):
+        anchor_for({"suite": "zz"})
+
+
+def test_every_shipped_anchor_table_loads_and_serves_a_registered_suite() -> None:
+    """Package data is checked here, not at report time: each declared table parses, has a SOURCE.md, names real suites."""
+    from importlib import resources
+
+    from genlens.report.anchors import declared_tables
+    from genlens.suites.base import suite_classes
+
+    known = set(suite_classes())
+    root = resources.files("genlens").joinpath("data/anchors")
+    for table in declared_tables():
+        assert set(table.suites) <= known, (table.key, table.suites)
+        assert table.rows and all(row.values.get("overall") is not None or len(table.columns) > 1 for row in table.rows)
+        assert table.reference_model is None or table.reference is not None, f"{table.key}: reference row missing"
+    for directory in root.iterdir():
+        if directory.is_dir():
+            assert directory.joinpath("SOURCE.md").is_file(), f"data/anchors/{directory.name} has no SOURCE.md"

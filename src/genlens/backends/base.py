@@ -12,11 +12,10 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
-from genlens._modules import import_submodules
+from genlens._modules import PluginRegistry
 from genlens.args import Arg, check_args
 from genlens.backends.families import check_family, family_record
 from genlens.errors import SpecError
@@ -176,44 +175,23 @@ class Backend(ABC):
         """Release clients and pools at the end of a run."""
 
 
-_BACKENDS: dict[str, type[Backend]] = {}
-_DISCOVERED = False
+REGISTRY: PluginRegistry[type[Backend]] = PluginRegistry("genlens.backends", "genlens.backends")
+_BACKENDS = REGISTRY.entries  # scheme -> class (tests register in-process backends here)
 
 
 def register_backend(cls: type[Backend]) -> type[Backend]:
     """Class decorator: make a backend available by its ``info.scheme``."""
-    _BACKENDS[cls.info.scheme] = cls
+    REGISTRY.register(cls.info.scheme, cls)
     return cls
 
 
-def _discover() -> None:
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
-    import_submodules("genlens.backends")
-    for ep in entry_points(group="genlens.backends"):
-        if ep.name in _BACKENDS:
-            continue
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a broken plugin must not break the built-ins
-            _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        _BACKENDS[ep.name] = cls
-
-
-_PLUGIN_ERRORS: dict[str, str] = {}
-
-
 def backend_classes() -> dict[str, type[Backend]]:
-    _discover()
-    return dict(sorted(_BACKENDS.items()))
+    return REGISTRY.classes()
 
 
 def plugin_errors() -> dict[str, str]:
-    _discover()
-    return dict(_PLUGIN_ERRORS)
+    """Entry-point backends that failed to load, with why."""
+    return REGISTRY.errors()
 
 
 def parse_model_spec(spec: str) -> tuple[str, str]:

@@ -23,8 +23,15 @@ GENERIC_LAYOUTS = (  # the documented one first: it is the one a missing-file me
 
 
 def generic_candidates(item_id: str, sample: int) -> list[str]:
-    """Stems (no extension) a folder may use for an item's sample; ``<item>.png`` for sample 0."""
+    """Stems (no extension) a folder may use for an item's sample; ``<item>.png`` for sample 0.
+
+    A genlens run's own ``images/`` folder (``<item>_s<sample>``) is one of them, so one run's images
+    can be scored again by another suite or run without copying.
+    """
+    from genlens.runs.engine import image_stem
+
     stems = [layout.format(item=item_id, sample=sample) for layout in GENERIC_LAYOUTS]
+    stems.append(image_stem(item_id, sample))
     if sample == 0:
         stems.append(item_id)
     return stems

@@ -330,7 +330,7 @@ def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int
                                 comparisons=[c for c in comparisons if c.suite == summary.suite]))
     return {
         "title": "genlens report", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "version": __version__, "paper": PAPER, "runs": views, "suites": suites, "comparisons": comparisons,
+        "version": __version__, "paper": ", ".join(dict.fromkeys(s.anchor.paper for s in sums if s.anchor)) or PAPER, "runs": views, "suites": suites, "comparisons": comparisons,
         "suite_radar": _suite_radar(views, list(grouped)), "findings": findings(sums, views),
     }
 

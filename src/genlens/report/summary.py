@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from genlens.report.anchors import PAPER, AnchorTable, anchor_column, anchor_for
+from genlens.report.anchors import AnchorTable, anchor_column, anchor_for
 
 #: |run - GPT-4o| below this is shown as level rather than better/worse.
 LEVEL_TOLERANCE = 0.005
@@ -194,4 +194,4 @@ def delta_class(delta: float | None) -> str:
 
 def source_line(summary: SuiteSummary) -> str:
     """'Published: <paper>, <table>' for captions."""
-    return f"Published rows: {PAPER}, {summary.anchor.title}" if summary.anchor else ""
+    return f"Published rows: {summary.anchor.paper}, {summary.anchor.title}" if summary.anchor else ""

@@ -122,7 +122,9 @@ def _md_summary(summary: Any) -> list[str]:
         body.append([label, *cells])
     lines = [f"### {_md_cell(str(summary.suite))}", ""]
     if summary.anchor:
-        lines += [html.escape(f"{source_line(summary)}. Differences in brackets are yours minus GPT-4o's. {summary.anchor.caveat}", quote=False), ""]
+        differences = (f" Differences in brackets are yours minus {summary.anchor.reference_model}'s."
+                       if summary.reference is not None else "")
+        lines += [html.escape(f"{source_line(summary)}.{differences} {summary.anchor.caveat}".rstrip(), quote=False), ""]
     return [*lines, *_md_table(header, body), ""]
 
 

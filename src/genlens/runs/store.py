@@ -137,12 +137,12 @@ class RunStore:
 
     # -- generations --------------------------------------------------------------------------
     @staticmethod
-    def _generation_row(record: GenerationRecord, now: float) -> tuple[Any, ...]:
+    def _generation_row(record: GenerationRecord, now: float, secrets: list[str] | None = None) -> tuple[Any, ...]:
         payload = {
             "images": record.images, "image_sizes": record.image_sizes, "formats": record.formats,
             "trace": record.trace, "reason": record.reason, "meta": record.meta,
         }
-        payload = scrub_value(payload)  # an error body that echoes a key or a URL password is never stored
+        payload = scrub_value(payload, secrets)  # an error body that echoes a key or a URL password is never stored
         return (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
                 json.dumps(payload, ensure_ascii=False, default=str), now)
 
@@ -158,7 +158,8 @@ class RunStore:
         if not records:
             return
         now = time.time()
-        rows = [self._generation_row(r, now) for r in records]
+        secrets = active_secrets()  # read once per transaction, not per row
+        rows = [self._generation_row(r, now, secrets) for r in records]
         with self.conn:
             self.conn.execute("BEGIN")
             self.conn.executemany(

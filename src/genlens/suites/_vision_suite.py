@@ -206,6 +206,47 @@ def load_pipeline(task: str, model: str) -> Any:
     return pipeline(task, model=str(path), device=pick_device(), model_kwargs={"use_safetensors": True})
 
 
+class SpecialistScorer(Scorer):
+    """A specialist model (transformers ``pipeline(task)``) on the same input photos as the generator.
+
+    Subclasses set ``task`` (the pipeline task) and ``what`` (how errors name the model) and implement
+    :meth:`run` for one input photo; samples of one item share its input, so it runs once per item.
+    """
+
+    name = "vision_specialist"
+    version = "1"
+    batch_size = 4
+    task = ""
+    what = "model"
+
+    def __init__(self, model: str):
+        self.model = model
+        self.pipe: Any = None
+        self.done: dict[str, tuple[str, dict[str, Any]]] = {}  # by item id: samples share one input
+
+    def identity(self) -> dict[str, Any]:
+        from genlens.scorers.clip import resolve_pretrained
+
+        return {**resolve_pretrained(self.model, what=self.what).identity, "task": self.task}
+
+    def load(self) -> None:
+        if self.pipe is None:
+            self.pipe = load_pipeline(self.task, self.model)
+
+    def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
+        return score_each(batch, self.score_one)
+
+    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+        if inp.item.id not in self.done:
+            self.load()
+            self.done[inp.item.id] = self.run(inp)
+        return self.done[inp.item.id]
+
+    def run(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+
+
 def flag_partial(result: Any, suite: Suite, measured: Sequence[tuple[ScoredGeneration, dict[str, Any]]],
                  counts: dict[str, int], ctx: ScoreContext) -> Any:
     """Mark a run that does not cover every item and sample of the suite as partial (no headline).

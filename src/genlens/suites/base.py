@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from genlens._modules import import_submodules
+from genlens._modules import PluginRegistry
 from genlens.args import Arg, check_args, merge_decls
 from genlens.errors import InputError, SpecError
 from genlens.types import Item, ScoredGeneration
@@ -152,10 +152,15 @@ class Suite(ABC):
     def import_layout(self, directory: Path) -> Iterator[ImportedImage]:
         """Walk a directory in the suite's output layout (``genlens import``).
 
-        The default is genlens's generic layout: ``<item id>/<sample>.<ext>`` or ``<item id>.<ext>``
-        (sample 0). Suites with an official layout (GenEval, WISE …) override this.
+        The default is genlens's generic layout: ``<item id>/<sample>.<ext>``, ``<item id>.<ext>`` (sample 0)
+        or a run's own flat ``<item>_s<sample>.<ext>`` (so a run's ``images/`` folder imports as it is).
+        Suites with an official layout (GenEval, WISE …) override this.
         """
+        from genlens.runs.engine import parse_image_stem, path_component
+
         ids = {item.id for item in self.items()}
+        by_component = {path_component(item_id): item_id for item_id in ids}
+        flat_seen: dict[tuple[str, int], Path] = {}
         for entry in sorted(directory.iterdir()):
             if entry.is_dir() and entry.name in ids:
                 seen: dict[int, Path] = {}
@@ -168,12 +173,21 @@ class Suite(ABC):
                         seen[sample] = image
                         yield ImportedImage(entry.name, sample, image)
             elif entry.is_file() and entry.suffix.lower() in IMAGE_EXTENSIONS:
+                parsed = parse_image_stem(entry.stem)
                 if entry.stem in ids:
                     yield ImportedImage(entry.stem, 0, entry)
+                elif parsed is not None and parsed[0] in by_component:
+                    key = (by_component[parsed[0]], parsed[1])
+                    if key in flat_seen:
+                        raise InputError(f"two images for item {key[0]!r} sample {key[1]}: {flat_seen[key].name} and "
+                                         f"{entry.name}", path=entry, fix="keep one file per item and sample")
+                    flat_seen[key] = entry
+                    yield ImportedImage(key[0], key[1], entry)
                 else:
                     raise InputError(
                         f"file name {entry.name!r} is not an item of suite {self.meta.name}", path=entry,
-                        fix="name files <item id>.png or <item id>/<sample>.png (item ids: `genlens suites` / docs)",
+                        fix="name files <item id>.png, <item id>/<sample>.png or <item id>_s<sample>.png "
+                            "(item ids: `genlens suites` / docs)",
                     )
 
 
@@ -197,51 +211,30 @@ def check_scoring_options(suite: type[Suite] | Suite, ctx: ScoreContext) -> None
     check_args(decls, ctx.scorer_args, option="--scorer-arg", owner=f"suite {name}" + ("'s scorers and judge" if "judge" in suite.uses else ""))
 
 
-_SUITES: dict[str, type[Suite]] = {}
-_DISCOVERED = False
+def _plugin_check(cls: Any) -> str | None:
+    if isinstance(cls, type) and issubclass(cls, Suite) and isinstance(getattr(cls, "meta", None), SuiteMeta):
+        return None
+    return "is not a Suite subclass with a SuiteMeta 'meta'"
+
+
+REGISTRY: PluginRegistry[type[Suite]] = PluginRegistry("genlens.suites", "genlens.suites", _plugin_check)
+_SUITES = REGISTRY.entries  # name -> class (benches and tests register in-process suites here)
 
 
 def register_suite(cls: type[Suite]) -> type[Suite]:
     """Class decorator: make a suite available by its ``meta.name``."""
-    _SUITES[cls.meta.name] = cls
+    REGISTRY.register(cls.meta.name, cls)
     return cls
-
-
-def _discover() -> None:
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
-    import_submodules("genlens.suites")
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="genlens.suites"):
-        if ep.name in _SUITES:
-            continue
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a broken plugin must not break the built-ins
-            _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Suite) and isinstance(getattr(cls, "meta", None), SuiteMeta)):
-            _PLUGIN_ERRORS[ep.name] = f"{ep.value} is not a Suite subclass with a SuiteMeta 'meta'"
-            continue
-        _SUITES[ep.name] = cls
-
-
-_PLUGIN_ERRORS: dict[str, str] = {}
 
 
 def suite_plugin_errors() -> dict[str, str]:
     """Entry-point suites that failed to load, with why (``genlens suites`` shows them)."""
-    _discover()
-    return dict(_PLUGIN_ERRORS)
+    return REGISTRY.errors()
 
 
 def suite_classes() -> dict[str, type[Suite]]:
     """Every registered suite, by name, sorted."""
-    _discover()
-    return dict(sorted(_SUITES.items()))
+    return REGISTRY.classes()
 
 
 def get_suite_class(name: str) -> type[Suite]:

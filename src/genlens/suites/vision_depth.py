@@ -21,16 +21,16 @@ import numpy as np
 
 from genlens.args import Arg
 from genlens.scorers.base import Scorer
-from genlens.suites._diag import base_row, score_each
+from genlens.suites._diag import base_row
 from genlens.suites._vision_data import DEPTH_RANGES, Sample, depth_truth
 from genlens.suites._vision_suite import (
     DEFAULT_SCENES,
     FRAMING,
+    SpecialistScorer,
     VisionScorer,
     VisionSuite,
     flag_partial,
     input_rgb,
-    load_pipeline,
     mean_key,
     panel_path,
     require_scoring,
@@ -113,40 +113,16 @@ class DepthScorer(VisionScorer):
         return value
 
 
-class SpecialistDepthScorer(Scorer):
+class SpecialistDepthScorer(SpecialistScorer):
     """A depth model on the same input photos (transformers ``pipeline("depth-estimation")``)."""
 
-    name = "vision_specialist"
-    version = "1"
-    batch_size = 4
+    task = "depth-estimation"
+    what = "depth model"
 
-    def __init__(self, model: str):
-        self.model = model
-        self.pipe: Any = None
-        self.done: dict[str, tuple[str, dict[str, Any]]] = {}  # by item id: samples share one input
-
-    def identity(self) -> dict[str, Any]:
-        from genlens.scorers.clip import resolve_pretrained
-
-        return {**resolve_pretrained(self.model, what="depth model").identity, "task": "depth-estimation"}
-
-    def load(self) -> None:
-        if self.pipe is None:
-            self.pipe = load_pipeline("depth-estimation", self.model)
-
-    def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        return score_each(batch, self.score_one)
-
-    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
-        if inp.item.id not in self.done:
-            self.done[inp.item.id] = self._run(inp)
-        return self.done[inp.item.id]
-
-    def _run(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+    def run(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
         import cv2
         from PIL import Image
 
-        self.load()
         sample = sample_of(inp.item)
         source = input_rgb(sample, inp.data_dir)
         output = self.pipe(Image.fromarray(source))

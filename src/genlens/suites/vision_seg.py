@@ -29,16 +29,16 @@ from typing import Any
 import numpy as np
 
 from genlens.scorers.base import Scorer
-from genlens.suites._diag import base_row, score_each
+from genlens.suites._diag import base_row
 from genlens.suites._vision_data import Sample, palette_for, seg_truth
 from genlens.suites._vision_suite import (
     DEFAULT_SCENES,
     FRAMING,
+    SpecialistScorer,
     VisionScorer,
     VisionSuite,
     flag_partial,
     input_rgb,
-    load_pipeline,
     mean_key,
     panel_path,
     require_scoring,
@@ -120,39 +120,15 @@ def _name_key(name: str) -> str:
     return name.replace(";", ",").split(",")[0].strip().lower()
 
 
-class SpecialistSegScorer(Scorer):
+class SpecialistSegScorer(SpecialistScorer):
     """A segmentation model on the same input photos (transformers ``pipeline("image-segmentation")``)."""
 
-    name = "vision_specialist"
-    version = "1"
-    batch_size = 4
+    task = "image-segmentation"
+    what = "image-segmentation model"
 
-    def __init__(self, model: str):
-        self.model = model
-        self.pipe: Any = None
-        self.done: dict[str, tuple[str, dict[str, Any]]] = {}
-
-    def identity(self) -> dict[str, Any]:
-        from genlens.scorers.clip import resolve_pretrained
-
-        return {**resolve_pretrained(self.model, what="image-segmentation model").identity, "task": "image-segmentation"}
-
-    def load(self) -> None:
-        if self.pipe is None:
-            self.pipe = load_pipeline("image-segmentation", self.model)
-
-    def score_batch_sync(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
-        return score_each(batch, self.score_one)
-
-    def score_one(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
-        if inp.item.id not in self.done:
-            self.done[inp.item.id] = self._run(inp)
-        return self.done[inp.item.id]
-
-    def _run(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
+    def run(self, inp: ScoreInput) -> tuple[str, dict[str, Any]]:
         from PIL import Image
 
-        self.load()
         sample = sample_of(inp.item)
         source = input_rgb(sample, inp.data_dir)
         classes, _instances, valid = seg_truth(sample, inp.data_dir)
