@@ -109,6 +109,8 @@ def test_run_end_to_end_with_a_stand_in_judge(cli, tmp_path, yes_judge):
     prov = results["provenance"]
     assert prov["scorer"]["official"] is False and any("not comparable" in c for c in prov["caveats"])
     assert prov["data"]["license"] == "Apache-2.0" and len(prov["data"]["sha256"]) == 64
+    rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
+    assert {r["item"] for r in rows if r.get("score") == 100.0} == {"b", "c"} and all("score" not in r for r in rows if r["item"] == "a")
     assert cli("report", run).exit_code == 0
 
 

@@ -128,6 +128,7 @@ def test_run_end_to_end_with_a_tiny_qwen3_vl(cli, tmp_path, tiny_qwen3):
     assert prov["data"]["sha256"] and prov["data"]["license"] == "CC BY-NC 4.0"
     rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
     assert rows[0]["atoms"] == pytest.approx([6 / 264, 4 / 264, 4 / 264, 6 / 264, 4 / 264], rel=1e-4)
+    assert rows[0]["score"] == pytest.approx(100 * (6 * 4 * 4 * 6 * 4) ** (1 / 5) / 264, rel=1e-4) and "passed" not in rows[0]
     report = cli("report", run)
     assert report.exit_code == 0, report.output
 

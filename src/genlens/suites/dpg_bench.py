@@ -313,8 +313,8 @@ class DpgBenchSuite(Suite):
             unit_score.setdefault(item_id, []).append(value)
             category_input.append((tiles[-1], prompt.tuples))
         for row in rows:
-            if row["item"] in unit_score and "answers" in row:
-                row["dpg_score"] = 100 * sum(unit_score[row["item"]]) / len(unit_score[row["item"]])
+            if row["item"] in unit_score and "answers" in row:  # the prompt's score; paired comparisons read "score"
+                row["dpg_score"] = row["score"] = 100 * sum(unit_score[row["item"]]) / len(unit_score[row["item"]])
         l1, l2, l2_n = rules.category_scores(category_input)
         headline = {"dpg_score": 100 * sum(scores) / len(scores) if scores else None}
         categories: dict[str, dict[str, float | int | None]] = {name: {"score": value, "n": sum(

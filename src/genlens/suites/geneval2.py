@@ -255,7 +255,7 @@ class GenEval2Suite(Suite):
                 value = record.value
                 row.update({"atoms": value["atoms"], "skills": item.meta["skills"],
                             "soft_tifa_am": 100 * value["am"], "soft_tifa_gm": 100 * value["gm"],
-                            "passed": value["gm"] >= 0.5})
+                            "score": 100 * value["gm"]})  # what paired comparisons of two runs read (no pass/fail upstream)
                 per_item.setdefault(item.id, []).append({"am": value["am"], "gm": value["gm"], "atoms": value["atoms"]})
             rows.append(row)
         by_id = {item.id: item for item in items}
