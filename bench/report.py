@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -113,20 +114,26 @@ def main() -> None:
         from genlens.report import fmt_html
 
         spent: dict[str, float] = {}
-        timed(fmt_html, "fill_thumbnails", spent)
+        timed(fmt_html, "fill_tiles", spent)
         timed(fmt_html, "compare_runs", spent)
+        timed(fmt_html, "page_figures", spent)
         start = time.perf_counter()
         render(dirs, "html", out)
         build = time.perf_counter() - start
         size = out.stat().st_size
         naive = full_bytes * 4 / 3  # every full image inlined as base64
-        thumbs = out.read_text(encoding="utf-8").count("data:image/webp;base64,")
-        print(f"html build: {build:.2f}s for {images} images ({thumbs} thumbnails, {len(dirs) * (len(dirs) - 1) // 2} paired comparisons)")
-        print(f"page size: {size / 1e6:.2f} MB")
-        print(f"  of which thumbnails {spent['fill_thumbnails']:.2f}s, paired comparisons {spent['compare_runs']:.2f}s")
+        page = out.read_text(encoding="utf-8")
+        thumbs = page.count("data:image/webp;base64,")
+        aligned = page.count('class="aligned-row"')
+        print(f"html build: {build:.2f}s for {images} images ({thumbs} thumbnails, {aligned} item rows aligned across runs, "
+              f"{len(dirs) * (len(dirs) - 1) // 2} paired comparisons)")
+        print(f"page size: {size / 1e6:.2f} MB (figures inline as SVG plus SVG and PDF downloads as data URIs: "
+              f"{sum(len(m) for m in re.findall(r'data:(?:image/svg[+]xml|application/pdf);base64,[A-Za-z0-9+/=]+', page)) / 1e6:.2f} MB)")
+        print(f"  of which thumbnails {spent['fill_tiles']:.2f}s, paired comparisons {spent['compare_runs']:.2f}s, "
+              f"figures (matplotlib) {spent['page_figures']:.2f}s")
         decode = decode_floor(dirs, thumbs)
         print(f"thumbnails vs bare decode of the same number of images ({decode:.2f}s, one thread): "
-              f"{spent['fill_thumbnails'] / decode:.2f}x")
+              f"{spent['fill_tiles'] / decode:.2f}x")
         print(f"build vs bare read of results+rows ({floor:.2f}s): {build / floor:.1f}x")
         print(f"page vs naive all-images-inlined page ({naive / 1e6:.0f} MB): {naive / size:.0f}x smaller")
         print(f"targets: build < 30 s -> {'ok' if build < 30 else 'MISSED'}; page < 50 MB -> {'ok' if size < 50e6 else 'MISSED'}")

@@ -166,3 +166,25 @@ def test_official_texts_are_read_as_module_constants_never_executed():
     assert [o.path for o in extract.outputs] == [f"judge_prompts/{v}.txt" for v in OFFICIAL_NAMES.values()]
     assert manifest.commit in extract.url and all(manifest.commit in f.url for f in manifest.files)
     assert any(f.path == "data_total.json" for f in manifest.files)
+
+
+def test_per_subtask_table_as_upstreams_groupby(cli, rise_setup, tmp_path: Path):
+    """The 360-item data's subtask column gives upstream's per-subtask accuracy and score rows."""
+    data, edits, server = rise_setup
+    records = json.loads((data / "data_total.json").read_text())
+    for rec, subtask in zip(records, ["aging", "aging", "melting", None, "path", "maze"], strict=True):
+        if subtask:
+            rec["subtask"] = subtask
+    (data / "data_total.json").write_text(json.dumps(records))
+    out = tmp_path / "sub"
+    result = cli("run", "rise", "--model", f"folder:{edits}", "--data-dir", data, "--out", out, "--judge", JUDGE,
+                 "--scorer-arg", f"base_url={server.url}/v1", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    subtasks = json.loads((out / "results.json").read_text())["metrics"]["subtasks"]
+    assert set(subtasks) == {"temporal_reasoning-aging", "causal_reasoning-melting", "logical_reasoning-path",
+                             "logical_reasoning-maze"}
+    aging = subtasks["temporal_reasoning-aging"]
+    assert aging["n"] == 2 and aging["accuracy"] == 0.5 and aging["score"] == pytest.approx((5 + 4.7) / 2)
+    melting = subtasks["causal_reasoning-melting"]  # unreadable: not complete, no score (as pandas' mean skips NaN)
+    assert melting["accuracy"] == 0.0 and melting["score"] is None
+    assert subtasks["logical_reasoning-maze"]["score"] == pytest.approx(1.1)

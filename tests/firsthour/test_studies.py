@@ -135,6 +135,6 @@ def test_the_editing_study_runs_what_it_can_and_names_what_the_rest_needs(cli, t
     assert result.exit_code == 0, result.stderr
     study = json.loads((tmp_path / "study" / "study.json").read_text())
     assert study["ran"] == ["multiturn-edit"]
-    assert set(study["skipped"]) == {"gedit", "imgedit", "imgedit-uge", "rise", "reason-edit"}
+    assert set(study["skipped"]) == {"gedit", "imgedit", "imgedit-uge", "rise", "kris", "reason-edit"}
     assert "genlens data fetch imgedit" in study["skipped"]["imgedit"] and "genlens data fetch rise" in study["skipped"]["rise"]
     assert (tmp_path / "study" / "report.html").is_file()

@@ -194,3 +194,15 @@ def test_every_shipped_anchor_table_loads_and_serves_a_registered_suite() -> Non
     for directory in root.iterdir():
         if directory.is_dir():
             assert directory.joinpath("SOURCE.md").is_file(), f"data/anchors/{directory.name} has no SOURCE.md"
+
+
+def test_declared_metric_columns_put_a_runs_metrics_beside_published_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = dict(_TABLE, columns=["overall", "ned"], rows=[{"model": "Ref", "overall": 0.8, "ned": 0.9}],
+                 metric_columns={"ned": "ned"}, category_aliases={})
+    _declared_anchor_dir(tmp_path, monkeypatch, {"zz_metrics": table})
+    result = {"suite": "zz", "run": "r", "model": "m", "headline": {"word_accuracy": 0.7},
+              "metrics": {"ned": 0.85, "other": 0.1}}
+    run = suite_summary("zz", [result]).run_rows[0]
+    assert run.values == {"overall": 0.7, "ned": 0.85}  # only declared metrics; 'other' stays out
+    assert run.deltas["ned"] == pytest.approx(0.85 - 0.9)  # -0.05 against the reference row
+    assert anchor_for({"suite": "cvtg"}).metric_columns == (("ned", "ned"), ("clip_score", "clip_score"))

@@ -52,9 +52,10 @@ def test_probe_with_text_counts_draws_an_empty_histogram_and_a_note() -> None:
         label = "run"
     view = View()
     view.probe = probe  # type: ignore[attr-defined]
-    [svg] = _probe_plots([view])  # type: ignore[list-item]
-    assert "<rect x=" in svg and 'fill-opacity="0.5"' not in svg  # legend only, no bars
-    assert "nan" not in svg and "inf" not in svg
+    view.result = {"suite": "s", "run": "r"}  # type: ignore[attr-defined]
+    [figure] = _probe_plots([view], 1)  # type: ignore[list-item]
+    assert 'data-counts="[null,null]"' in figure.svg  # both counts missing: gaps, never zeros
+    assert "nan" not in figure.svg.lower() and "inf" not in figure.svg.lower()
 
 
 def test_plots_skip_non_finite_values() -> None:

@@ -21,7 +21,13 @@ def test_two_models_from_the_engine_make_one_page(cli, tmp_path: Path) -> None:
     html = page.read_text(encoding="utf-8")
     rows = [json.loads(line) for line in (runs[0] / "rows.jsonl").read_text().splitlines()]
     assert len(rows) == 4
-    assert html.count("data:image/webp;base64,") == 8  # every image of both runs (4 per side at most)
+    # 4 items × 2 runs aligned by item, and beside them the per-run gallery's 2 per side and category (each run
+    # passes or fails everything, so one side per category); an image shown in both is embedded in each place
+    per_category: dict[str, int] = {}
+    for row in rows:
+        per_category[row["category"]] = per_category.get(row["category"], 0) + 1
+    assert html.count("data:image/webp;base64,") == 8 + 2 * sum(min(2, n) for n in per_category.values())
+    assert html.count('class="aligned-row"') == 4
     results = [json.loads((r / "results.json").read_text()) for r in runs]
     assert results[0]["headline"]["pass_rate"] == 1.0 and results[1]["headline"]["pass_rate"] == 0.0
     # the comparison: gradient passes all 4, blank fails all 4 -> McNemar b=4, c=0 -> p = 2/16 = 0.125

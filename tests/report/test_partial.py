@@ -56,6 +56,7 @@ def test_html_says_partial_and_draws_no_difference(fixture_runs, tmp_path: Path)
     (run / "results.json").write_text(json.dumps(_partial(full)))
     html = render([run], "html", None)
     assert f"partial: {TEXT} — not compared with published numbers" in html
-    assert f"overall 0.625 (partial: {TEXT}; no headline, not compared with published numbers)" in html
+    assert ('no headline (partial: 6/553 prompts)</span> overall_partial 0.625 over what was scored '
+            f"({TEXT}), not compared with published numbers") in html
     assert "vs GPT-4o&#39;s published" not in html and "vs GPT-4o's published" not in html
     assert '<span class="delta">-0.215</span>' not in html

@@ -31,6 +31,36 @@ MODEL_CLASSES = {
 }
 #: Model types whose chat template adds no system turn when a conversation has none (Qwen3-VL's).
 NO_DEFAULT_SYSTEM = frozenset({"qwen3_vl"})
+
+#: Named open judges published by benchmark authors: ``local:<name>`` loads the folder genlens finds for it.
+#: name -> (folder under the data dir, where the weights are published, how to get them)
+PRESETS: dict[str, tuple[str, str, str]] = {
+    "imgedit-judge": (
+        "imgedit-judge",
+        "ImgEdit-Judge: the ImgEdit authors' Qwen2.5-VL-7B fine-tune, folder ImgEdit_judge/ of the Hugging Face "
+        "dataset sysuyy/ImgEdit (safetensors, Qwen2.5-VL format)",
+        "huggingface-cli download --repo-type dataset sysuyy/ImgEdit --include 'ImgEdit_judge/*' "
+        "--local-dir \"$(genlens data dir)/imgedit-judge\" (or set GENLENS_IMGEDIT_JUDGE=DIR)",
+    ),
+}
+
+
+def preset_dir(name: str) -> Path:
+    """The folder a preset loads from: ``$GENLENS_<NAME>`` (dashes as underscores), else ``<data dir>/<folder>``;
+    a download that kept the upstream folder (``…/ImgEdit_judge/``) is found inside it."""
+    import os
+
+    from genlens.data.fetch import data_root
+
+    folder, _source, fix = PRESETS[name]
+    env = "GENLENS_" + name.upper().replace("-", "_")
+    root = Path(os.environ[env]).expanduser() if os.environ.get(env) else data_root() / folder
+    for candidate in (root, *sorted(p for p in root.glob("*") if p.is_dir())) if root.is_dir() else ():
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise SpecError(f"judge local:{name} is not downloaded (looked in {root})", fix=fix)
+
+
 # Qwen's chat template adds this system turn when a conversation has none.
 QWEN_DEFAULT_SYSTEM = "You are a helpful assistant."
 
@@ -81,6 +111,7 @@ class LocalJudge(Judge):
         self._loaded: tuple[Any, Any, Any, Any] | None = None
         self.model_type = ""
         self._lock = threading.Lock()
+        self.preset = target if target in PRESETS else None
 
     def settings(self) -> dict[str, Any]:
         out: dict[str, Any] = {"decoding": "greedy", "max_new_tokens": self.max_new_tokens}
@@ -102,8 +133,9 @@ class LocalJudge(Judge):
         import transformers
         from transformers import AutoConfig, AutoTokenizer
 
+        source = str(preset_dir(self.preset)) if self.preset else self.target  # a preset resolves to its folder
         try:
-            config = AutoConfig.from_pretrained(self.target)
+            config = AutoConfig.from_pretrained(source)
         except (OSError, ValueError) as exc:
             raise SpecError(f"cannot load judge {self.spec} ({str(exc).splitlines()[0][:200]})",
                             fix="give a local model dir or a hub id that is downloaded (HF_HUB_OFFLINE blocks downloads)") from None
@@ -114,17 +146,17 @@ class LocalJudge(Judge):
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = getattr(torch, self.dtype_name) if self.dtype_name else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
         extra = {k: self.params[k] for k in ("device_map", "attn_implementation") if self.params.get(k)}
-        local = Path(self.target)
+        local = Path(source)
         if local.is_dir():
             refuse_pickle_only(local, what=f"judge {self.spec}", library="transformers")
         try:  # weights that fail to load are a setup error (one line, before any item), never one error per image
-            model = getattr(transformers, class_name).from_pretrained(self.target, dtype=dtype, use_safetensors=True, **extra)
+            model = getattr(transformers, class_name).from_pretrained(source, dtype=dtype, use_safetensors=True, **extra)
             if "device_map" in extra:  # sharded over the GPUs by accelerate: inputs go where the embeddings are
                 device = str(model.get_input_embeddings().weight.device)
             else:
                 model = model.to(device)
             model = model.eval()
-            tokenizer = AutoTokenizer.from_pretrained(self.target)
+            tokenizer = AutoTokenizer.from_pretrained(source)
         except Exception as exc:
             if is_missing_safetensors(exc) and not local.is_dir():
                 raise SpecError(f"judge {self.spec} has no safetensors weights; genlens never loads pickles",
@@ -134,9 +166,9 @@ class LocalJudge(Judge):
                             fix="give a complete save_pretrained folder (safetensors) or a downloaded hub id; "
                                 "re-download or re-save a damaged one") from None
         tokenizer.padding_side = "left"
-        image_processor = self._image_processor()
+        image_processor = self._image_processor(source)
         if local.is_dir():
-            self.version = f"{self.target}@{directory_version(local)}"
+            self.version = f"{source}@{directory_version(local)}"
         else:
             commit = getattr(config, "_commit_hash", None)
             self.version = f"{self.target}@{commit}" if commit else self.target
@@ -144,14 +176,14 @@ class LocalJudge(Judge):
         self.model_type = config.model_type
         return model, tokenizer, image_processor, device
 
-    def _image_processor(self) -> Any:
+    def _image_processor(self, source: str) -> Any:
         import transformers
 
         # The PIL variant needs no torchvision (the default class only falls back to it, with a warning).
         processor_cls = getattr(transformers, "Qwen2VLImageProcessorPil", None) or transformers.Qwen2VLImageProcessor
         overrides = {k: int(v) for k, v in (("min_pixels", self.min_pixels), ("max_pixels", self.max_pixels)) if v is not None}
         try:
-            return processor_cls.from_pretrained(self.target, **overrides)
+            return processor_cls.from_pretrained(source, **overrides)
         except OSError:
             return processor_cls(**overrides)
 

@@ -21,6 +21,7 @@ Two sources:
           "caveat": "",                                # optional: shown under the table
           "reference": null,                           # optional: a row's model name to compute differences against
           "category_aliases": {"global": "global"},    # optional: run category (normalised) -> column
+          "metric_columns": {"ned": "ned"},            # optional: results.json metric -> column (explicit only)
           "columns": ["overall", "global", "entity"],  # optional: default = keys of the first row
           "rows": [{"model": "SDXL", "group": "diffusion", "architecture_label": "Diffusion",
                     "overall": 74.65, "global": 83.27, "entity": 82.43}]
@@ -111,6 +112,7 @@ class AnchorTable:
     aliases: tuple[tuple[str, str], ...] = ()  # declared run category -> column (declarative tables)
     suites: tuple[str, ...] = ()
     match: tuple[tuple[str, str], ...] = ()
+    metric_columns: tuple[tuple[str, str], ...] = ()  # results.json metric -> column, declared per table
 
     @property
     def reference(self) -> AnchorRow | None:
@@ -167,7 +169,8 @@ def _declared_table(key: str, block: dict[str, Any], where: str) -> AnchorTable:
             reference_model=block.get("reference"),
             aliases=tuple((normalise_category(k), str(v)) for k, v in (block.get("category_aliases") or {}).items()),
             suites=tuple(str(s) for s in block["suites"]),
-            match=tuple((str(k), str(v)) for k, v in (block.get("match") or {}).items()))
+            match=tuple((str(k), str(v)) for k, v in (block.get("match") or {}).items()),
+            metric_columns=tuple((str(k), str(v)) for k, v in (block.get("metric_columns") or {}).items()))
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise ValueError(f"{where}: anchor table {key!r} is malformed ({type(exc).__name__}: {exc})") from exc
 

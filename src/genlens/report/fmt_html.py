@@ -17,13 +17,18 @@ from typing import Any
 import jinja2
 
 from genlens import __version__
-from genlens.report import plots
+from genlens.report.aligned import AlignedGallery, aligned_gallery, tiles_of
 from genlens.report.anchors import PAPER
 from genlens.report.compare import Comparison, compare_runs, load_rows
-from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_thumbnails, plan, relative_href
+from genlens.report.facts import RunFacts, run_facts
+from genlens.report.figures import PageFigure, histogram_figure, line_figure, page_figures, radar_figure
+from genlens.report.gallery import PER_SIDE, CategoryGallery, fill_tiles, plan, relative_href
+from genlens.report.overview import MetricLine, metric_lines, overview
 from genlens.report.summary import SuiteSummary, by_suite, delta_class, finite, headline_value, is_number, summaries
 
 TEMPLATES = Path(__file__).parent / "templates"
+MIN_RADAR_AXES = 5  # a radar with fewer comparable axes draws a shape that means nothing
+OPEN_SUITES = 4  # with more suites than this, suite sections start collapsed (the summary and contents lead to them)
 DETECT_JSON = "detect.json"
 PROBE_JSON = "probe.json"
 
@@ -41,6 +46,7 @@ class RunView:
     probe: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # unreadable side files
     galleries: list[CategoryGallery] = field(default_factory=list)
+    facts: RunFacts | None = None
 
     @property
     def anchor_id(self) -> str:
@@ -59,6 +65,10 @@ class SuiteView:
     runs: list[RunView]
     plots: list[Any]
     comparisons: list[Comparison]
+    number: int = 0
+    figures: list[PageFigure] = field(default_factory=list)
+    metrics: list[MetricLine] = field(default_factory=list)
+    aligned: AlignedGallery | None = None
 
 
 def _read_json(path: Path, notes: list[str]) -> Any:
@@ -198,67 +208,58 @@ def load_views(results: list[dict[str, Any]], base: Path) -> list[RunView]:
     return views
 
 
-def _summary_plots(summary: SuiteSummary) -> list[Any]:
-    # a partial run's headline is not drawn beside the published bars (its categories are, unlabelled as overall)
-    series = [plots.Series(r.label, [None if r.partial and i == 0 else r.values.get(c) for i, c in enumerate(summary.columns)])
-              for r in summary.run_rows]
-    ref = summary.reference
-    if ref is not None:
-        series.append(plots.Series(f"{ref.label} (published)", [ref.values.get(c) for c in summary.columns], reference=True))
-    out = [plots.bar_chart(summary.columns, series, title=f"{summary.suite}: per category")]
-    categories = [c for c in summary.columns if c not in ("overall", summary.headline)]
-    if len(categories) >= 3:
-        index = [summary.columns.index(c) for c in categories]
-        radial = [plots.Series(s.name, [s.values[i] for i in index], reference=s.reference) for s in series]
-        out.append(plots.radar(categories, radial, title=f"{summary.suite}: category profile"))
-    return out
-
-
-def _curve_plots(views: list[RunView]) -> list[Any]:
+def _curve_plots(views: list[RunView], number: int) -> list[PageFigure]:
     """Multi-round curves from results.extra['curves']: one chart per metric, one line per run."""
-    metrics: dict[str, list[tuple[str, list[float], list[float]]]] = {}
+    metrics: dict[str, list[tuple[str, list[Any], list[Any]]]] = {}
     for view in views:
         curves = (view.result.get("extra") or {}).get("curves") or {}
         for metric, curve in curves.items() if isinstance(curves, dict) else ():
             if isinstance(curve, dict) and isinstance(curve.get("rounds"), list) and isinstance(curve.get("values"), list) \
                     and curve["rounds"] and curve["values"]:
                 metrics.setdefault(str(metric), []).append((view.label, list(curve["rounds"]), list(curve["values"])))
-    return [plots.line_chart(lines, title=f"{metric} by round", xlabel="round", ylabel=metric) for metric, lines in metrics.items()]
+    suite = str(views[0].result.get("suite")) if views else ""
+    out = [line_figure(lines, prefix=f"f{number}l{k}", suite=suite, filename=f"{suite}_{metric}_by_round",
+                       title=f"{metric} by round", xlabel="round", ylabel=metric)
+           for k, (metric, lines) in enumerate(metrics.items())]
+    return [f for f in out if f is not None]
 
 
-def _roc_plots(views: list[RunView]) -> list[Any]:
+def _roc_plots(views: list[RunView], number: int) -> list[PageFigure]:
     out = []
-    for view in views:
+    for k, view in enumerate(views):
         lines = [(d["name"], list(d["roc"]["fpr"]), list(d["roc"]["tpr"])) for d in view.detect
                  if isinstance(d.get("roc"), dict) and d["roc"].get("fpr") and d["roc"].get("tpr")]
-        if lines:
-            out.append(plots.line_chart(lines, title=f"ROC: {view.label}", xlabel="false positive rate",
-                                        ylabel="true positive rate", diagonal=True, unit_square=True, markers=False))
+        figure = line_figure(lines, prefix=f"f{number}r{k}", suite=str(view.result.get("suite")),
+                             filename=f"{view.result.get('run')}_roc", title=f"ROC: {view.label}", xlabel="false positive rate",
+                             ylabel="true positive rate", diagonal=True, unit_square=True, markers=False) if lines else None
+        if figure is not None:
+            out.append(figure)
     return out
 
 
-def _probe_plots(views: list[RunView]) -> list[Any]:
+def _probe_plots(views: list[RunView], number: int) -> list[PageFigure]:
     out = []
-    for view in views:
+    for k, view in enumerate(views):
         hist = (view.probe or {}).get("histogram")
         if isinstance(hist, dict) and isinstance(hist.get("counts"), dict) and hist["counts"]:
-            out.append(plots.histogram(list(hist.get("bins") or []), hist["counts"], title=f"probe: {view.label}",
-                                       xlabel=str(hist.get("label") or "probability")))
+            figure = histogram_figure(list(hist.get("bins") or []), hist["counts"], prefix=f"f{number}p{k}",
+                                      suite=str(view.result.get("suite")), filename=f"{view.result.get('run')}_probe",
+                                      title=f"probe: {view.label}", xlabel=str(hist.get("label") or "probability"))
+            if figure is not None:
+                out.append(figure)
     return out
 
 
-def _suite_radar(views: list[RunView], suite_names: list[str]) -> Any:
-    """Radar across suites (headline of each) when there are at least three suites."""
-    if len(suite_names) < 3:
+def _suite_radar(views: list[RunView], suite_names: list[str]) -> PageFigure | None:
+    """Radar across suites (headline of each) when there are at least five suites (fewer axes read better as bars)."""
+    if len(suite_names) < MIN_RADAR_AXES:
         return None
     models: dict[str, dict[str, float | None]] = {}
     for view in views:
         models.setdefault(str(view.result.get("model")), {})[str(view.result.get("suite"))] = headline_value(view.result)
-    series = [plots.Series(model, [vals.get(s) for s in suite_names]) for model, vals in models.items()
+    series = [(model, [float(vals[s]) for s in suite_names]) for model, vals in models.items()  # type: ignore[arg-type]
               if all(vals.get(s) is not None for s in suite_names)]  # a missing suite would read as zero
-    if not series:
-        return None
-    return plots.radar(suite_names, series, title="headline per suite")
+    return radar_figure(suite_names, series, prefix="fradar", title="headline per suite") if series else None
 
 
 @dataclass
@@ -283,18 +284,18 @@ class Finding:
 
 def findings(summaries_: list[SuiteSummary], views: list[RunView]) -> list[Finding]:
     """Per run: headline (beside GPT-4o's), the category furthest below GPT-4o (or the lowest), top failure reason."""
-    by_run = {(str(v.result.get("suite")), str(v.result.get("run"))): v for v in views}
     out = []
     for summary in summaries_:
         ref = summary.reference
-        for row in summary.run_rows:
+        # run rows follow the suite's runs in order (two runs may share a directory name: never match by name)
+        suite_views = [v for v in views if str(v.result.get("suite")) == summary.suite]
+        for row, view in zip(summary.run_rows, suite_views, strict=False):
             head_col = summary.columns[0]
             cats = [c for c in summary.columns[1:] if row.values.get(c) is not None]
             if ref is not None and any(row.deltas.get(c) is not None for c in cats):
                 weakest = min((c for c in cats if row.deltas.get(c) is not None), key=lambda c: row.deltas[c])
             else:
                 weakest = min(cats, key=lambda c: row.values[c]) if cats else None
-            view = by_run.get((summary.suite, str(row.run)))
             reasons: dict[str, int] = {}
             for gallery in view.galleries if view else []:
                 for reason, count in gallery.reasons:
@@ -312,26 +313,44 @@ def findings(summaries_: list[SuiteSummary], views: list[RunView]) -> list[Findi
 
 def build_context(results: list[dict[str, Any]], out: Path | None, per_side: int = PER_SIDE,
                   resamples: int = 2000) -> dict[str, Any]:
-    """Everything the template needs: summaries, per-suite sections, comparisons, galleries."""
+    """Everything the template needs: overview, per-suite sections, comparisons, aligned and per-run galleries."""
     base = out.parent if out is not None else Path.cwd()
     views = load_views(results, base)
+    runs_per_suite: dict[str, int] = {}
     for view in views:
-        view.galleries = plan(view.result, view.rows, base, per_side)
-    fill_thumbnails(results, [v.galleries for v in views])
+        runs_per_suite[str(view.result.get("suite"))] = runs_per_suite.get(str(view.result.get("suite")), 0) + 1
+    for view in views:
+        # beside the aligned gallery (two or more runs), the per-run one shows half as many: the decoded images stay
+        # what the page showed before it had an aligned gallery (the 10-run budget in bench/report.py)
+        side = per_side if runs_per_suite[str(view.result.get("suite"))] < 2 else max(1, per_side // 2)
+        view.galleries = plan(view.result, view.rows, base, side)
+        view.facts = run_facts(view.result, len(view.rows) or None)
     comparisons = compare_runs(results, {v.result["run_dir"]: v.rows for v in views}, resamples=resamples)
     sums = summaries(results)
-    grouped = by_suite([v.result for v in views])
+    figures = page_figures(results)
     suites = []
-    for summary in sums:
+    tiles = [(tile, Path(v.result["run_dir"])) for v in views for g in v.galleries for tile in g.good + g.bad]
+    for number, summary in enumerate(sums, start=1):
         suite_views = [v for v in views if str(v.result.get("suite")) == summary.suite]
-        suites.append(SuiteView(summary=summary, runs=suite_views,
-                                plots=_summary_plots(summary) + _curve_plots(suite_views) + _roc_plots(suite_views)
-                                + _probe_plots(suite_views),
-                                comparisons=[c for c in comparisons if c.suite == summary.suite]))
+        aligned = aligned_gallery(suite_views, base)
+        tiles += tiles_of(aligned, suite_views)
+        suites.append(SuiteView(summary=summary, runs=suite_views, number=number,
+                                plots=_curve_plots(suite_views, number) + _roc_plots(suite_views, number)
+                                + _probe_plots(suite_views, number),
+                                comparisons=[c for c in comparisons if c.suite == summary.suite],
+                                figures=figures.get(summary.suite, []), metrics=metric_lines([v.result for v in suite_views]),
+                                aligned=aligned))
+    fill_tiles(tiles)
+    grouped = by_suite([v.result for v in views])
+    facts: dict[str, list[RunFacts]] = {}
+    for view in views:
+        if view.facts is not None:
+            facts.setdefault(str(view.result.get("suite")), []).append(view.facts)
     return {
         "title": "genlens report", "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "version": __version__, "paper": ", ".join(dict.fromkeys(s.anchor.paper for s in sums if s.anchor)) or PAPER, "runs": views, "suites": suites, "comparisons": comparisons,
         "suite_radar": _suite_radar(views, list(grouped)), "findings": findings(sums, views),
+        "overview": overview(sums, facts), "open_suites": OPEN_SUITES,
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -208,6 +209,15 @@ def _reasons(rows: list[dict[str, Any]], top: int = 5) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
 
 
+def tile_for(row: dict[str, Any], verdict: str, run_dir: Path, base: Path) -> Tile:
+    """A tile for one row: its image only when it lies inside the run directory (no image is read yet)."""
+    path = inside_run(run_dir, str(row["image"])) if row.get("image") else None
+    # A suite may give a composed strip (e.g. input | output | ground truth | error) to show instead.
+    strip = inside_run(run_dir, str(row["gallery_image"])) if row.get("gallery_image") else None
+    return Tile(row=row, verdict=verdict, boxes=[] if strip else valid_boxes(row), path=strip or path,
+                href=relative_href(path, base) if path else None, side=STRIP_SIDE if strip else THUMB_SIDE)
+
+
 def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_side: int = PER_SIDE) -> list[CategoryGallery]:
     """Which images each category shows (no image is read yet)."""
     run_dir = Path(result["run_dir"])
@@ -221,14 +231,7 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
         good_label, bad_label, good, bad = _verdicts(cat_rows)
 
         def tiles(chosen: list[dict[str, Any]], verdict: str) -> list[Tile]:
-            out = []
-            for row in chosen:
-                path = inside_run(run_dir, str(row["image"])) if row.get("image") else None
-                # A suite may give a composed strip (e.g. input | output | ground truth | error) to show instead.
-                strip = inside_run(run_dir, str(row["gallery_image"])) if row.get("gallery_image") else None
-                out.append(Tile(row=row, verdict=verdict, boxes=[] if strip else valid_boxes(row), path=strip or path,
-                                href=relative_href(path, base) if path else None, side=STRIP_SIDE if strip else THUMB_SIDE))
-            return out
+            return [tile_for(row, verdict, run_dir, base) for row in chosen]
 
         galleries.append(CategoryGallery(
             run=str(result.get("run")), category=category, good_label=good_label, bad_label=bad_label,
@@ -241,24 +244,34 @@ def plan(result: dict[str, Any], rows: list[dict[str, Any]], base: Path, per_sid
 
 def fill_thumbnails(results: list[dict[str, Any]], galleries: list[list[CategoryGallery]], workers: int = 4) -> None:
     """Read and downscale every planned image (threads: PIL decodes outside the GIL)."""
-    jobs: list[tuple[Tile, Path, Path]] = []
+    tiles: list[tuple[Tile, Path]] = []
     for result, run_galleries in zip(results, galleries, strict=True):
         run_dir = Path(result["run_dir"])
         for gallery in run_galleries:
-            for tile in gallery.good + gallery.bad:
-                if tile.path is not None:
-                    jobs.append((tile, tile.path, run_dir))
-                elif tile.row.get("image"):
-                    tile.missing = OUTSIDE_RUN
-                else:
-                    tile.missing = f"no image ({tile.row.get('status') or 'not generated'})"
+            tiles += [(tile, run_dir) for tile in gallery.good + gallery.bad]
+    fill_tiles(tiles, workers)
 
-    def one(job: tuple[Tile, Path, Path]) -> None:
-        tile, path, run_dir = job
+
+def fill_tiles(tiles: list[tuple[Tile, Path]], workers: int = 4) -> None:
+    """Give each (tile, its run directory) a thumbnail, or say why it has none (outside the run, unreadable …)."""
+    jobs: dict[tuple[Path, int, str], list[tuple[Tile, Path]]] = {}
+    for tile, run_dir in tiles:
+        if tile.path is not None:  # the same row shown twice (aligned and per-run gallery) is drawn once
+            key = (tile.path, tile.side, json.dumps(tile.boxes, sort_keys=True, default=str))
+            jobs.setdefault(key, []).append((tile, run_dir))
+        elif tile.row.get("image"):
+            tile.missing = OUTSIDE_RUN
+        else:
+            tile.missing = f"no image ({tile.row.get('status') or 'not generated'})"
+
+    def one(same: list[tuple[Tile, Path]]) -> None:
+        first, run_dir = same[0]
         try:
-            tile.thumb = thumbnail(path, tile.boxes, side=tile.side, run_dir=run_dir)
+            thumb, missing = thumbnail(first.path, first.boxes, side=first.side, run_dir=run_dir), ""  # type: ignore[arg-type]
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-            tile.missing = f"image unreadable: {type(exc).__name__}"
+            thumb, missing = None, f"image unreadable: {type(exc).__name__}"
+        for tile, _run_dir in same:
+            tile.thumb, tile.missing = thumb, missing
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, math.ceil(len(jobs) / 8) or 1))) as pool:
-        list(pool.map(one, jobs))
+        list(pool.map(one, jobs.values()))

@@ -128,6 +128,8 @@ def run_values(result: dict[str, Any], anchor: AnchorTable | None) -> dict[str, 
     head = headline_value(result)
     values: dict[str, float | None] = {("overall" if anchor else (name or "overall")):
                                        head if head is not None else partial_headline_value(result)}
+    for metric, column in anchor.metric_columns if anchor else ():  # e.g. NED beside a published NED column
+        values[column] = finite((result.get("metrics") or {}).get(metric))
     for category, metrics in (result.get("categories") or {}).items():
         column = anchor_column(anchor, category) if anchor else None
         if isinstance(metrics, dict):

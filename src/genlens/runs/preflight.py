@@ -117,6 +117,13 @@ def _judge(suite: Suite, ctx: ScoreContext, *, required: bool = False) -> list[M
         if not (os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")):
             return [Missing(f"GEMINI_API_KEY for the judge {spec}", "export GEMINI_API_KEY=… (or --judge another judge)")]
     elif scheme == "local":
+        from genlens.judges.local_judge import PRESETS, preset_dir
+
+        if target in PRESETS:  # a named open judge: its folder must be downloaded
+            try:
+                target = str(preset_dir(target))
+            except GenlensError as exc:
+                return [Missing(f"judge weights {spec} ({exc.message})", exc.fix or "download them")]
         return _weights("judge", target, "--judge local:")
     return []
 

@@ -128,8 +128,19 @@ def load_study(name: str) -> Study:
     import yaml
 
     if "," in name:
-        suites = [s.strip() for s in name.split(",") if s.strip()]
-        return parse_study({"name": "+".join(suites), "suites": suites}, Path("<command line>"))
+        entries = [s.strip() for s in name.split(",") if s.strip()]
+        base = next((e for e in entries if is_study_request(e)), None)
+        if base is None:
+            return parse_study({"name": "+".join(entries), "suites": entries}, Path("<command line>"))
+        # ``STUDY,suite,…``: the study (its forensics and report) with more suites appended, e.g.
+        # ``genlens run gpt-imgeval,kris,imgedit,rise`` adds the 2026 editing benchmarks to GPT-ImgEval's set
+        study = load_study(base)
+        others = [e for e in entries if e != base]
+        if any(is_study_request(e) for e in others):
+            raise SpecError(f"{name!r} names more than one study", fix="combine one study with suites: STUDY,suite,suite")
+        extra = parse_study({"name": "+".join(others), "suites": others}, Path("<command line>")).parts
+        have = {p.suite for p in study.parts}
+        return replace(study, name="+".join(entries), parts=study.parts + tuple(p for p in extra if p.suite not in have))
     path = Path(name) if name.endswith((".yaml", ".yml")) else study_files().get(name)
     if path is None:
         raise SpecError(f"unknown study {name!r}", fix=f"choose one of: {', '.join(study_files())} (see `genlens studies`)")

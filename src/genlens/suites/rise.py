@@ -470,6 +470,13 @@ class RiseSuite(Suite):
                 "score": mean_or_none(scores), "score_percentage": as_percentage(mean_or_none(scores)), "n": len(chosen),
                 **{f"{d}_mean": mean_or_none([r[d] for r in chosen if r.get(d) is not None]) for d in DIMENSIONS},
             }
+        subtasks: dict[str, dict[str, Any]] = {}  # upstream's per-subtask rows (the 360-item data has a subtask column)
+        for key in sorted({(r["category"], r["subtask"]) for r in counted if r.get("subtask")}, key=str):
+            chosen = [r for r in counted if (r["category"], r["subtask"]) == key]
+            sub_scores = [r["score"] for r in chosen if r["score"] is not None]
+            subtasks[f"{key[0]}-{key[1]}"] = {
+                "accuracy": mean_or_none([float(r["complete"]) for r in chosen]), "score": mean_or_none(sub_scores),
+                "score_percentage": as_percentage(mean_or_none(sub_scores)), "n": len(chosen)}
         accuracy = mean_or_none([float(r["complete"]) for r in counted])
         scores = [r["score"] for r in counted if r["score"] is not None]
         expected = len(self.items())
@@ -477,7 +484,8 @@ class RiseSuite(Suite):
         coverage = Coverage(prompts=(len({r["item"] for r in counted}), expected), images=(len(counted), len(rows) or expected),
                             tags=(len({r["category"] for r in counted}), len(present)))
         metrics: dict[str, Any] = {"score": mean_or_none(scores), "score_percentage": as_percentage(mean_or_none(scores)),
-                                   **{f"{d}_mean": mean_or_none([r[d] for r in counted if r.get(d) is not None]) for d in DIMENSIONS}}
+                                   **{f"{d}_mean": mean_or_none([r[d] for r in counted if r.get(d) is not None]) for d in DIMENSIONS},
+                                   "subtasks": subtasks}
         notes = [
             "accuracy = share of items with every judged dimension at 5 (unreadable answers count as not complete, as upstream)",
             "score: 0.3 consistency + 0.5 reasoning + 0.2 plausibility (logical 0.3/0.7; consistency-free 0.8/0.2), "

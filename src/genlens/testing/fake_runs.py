@@ -36,6 +36,8 @@ class FakeRun:
     side_files: dict[str, Any] = field(default_factory=dict)  # e.g. {"detect.json": {...}}
     item_prefix: str = "item"
     image_pool: list[Path] = field(default_factory=list)  # hard-link these (cycled) instead of drawing images
+    provenance: dict[str, Any] = field(default_factory=dict)  # merged into results.json's provenance (judge, scorers, caveat …)
+    cost: dict[str, Any] | None = None  # results.json's cost block (as genlens.runs.cost.cost_summary writes it)
 
 
 def _image(path: Path, size: tuple[int, int], rng: np.random.Generator, passed: bool) -> None:
@@ -103,7 +105,8 @@ def results_for(spec: FakeRun, rows: list[dict[str, Any]], run_name: str) -> dic
         "metrics": {f"pooled_{metric}": pooled}, "categories": categories,
         "counts": {"generations_ok": len(rows), "images_scored": len(rows)},
         "intervals": {spec.headline: [max(0.0, head - 0.1), min(1.0, head + 0.1)]},
-        "extra": spec.extra, "provenance": {"fabricated": True}, "samples": spec.samples, "seed": spec.seed,
+        "extra": spec.extra, "provenance": {"fabricated": True, **spec.provenance}, "samples": spec.samples, "seed": spec.seed,
+        **({"cost": spec.cost} if spec.cost is not None else {}),
     }
 
 

@@ -22,8 +22,10 @@ def save_tiny_qwen_vl(path: Path, *, answer: str | None = None, kind: str = "qwe
     from transformers import Qwen2Tokenizer
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-    byte_chars = list(bytes_to_unicode().values())
-    tokens = ([answer.replace(" ", "Ġ")] if answer else []) + byte_chars + list(QWEN_SPECIALS)
+    byte_encoder = bytes_to_unicode()
+    byte_chars = list(byte_encoder.values())
+    # the answer token in byte-level form (UTF-8 bytes mapped as the tokenizer does), so any text decodes back
+    tokens = (["".join(byte_encoder[b] for b in answer.encode("utf-8"))] if answer else []) + byte_chars + list(QWEN_SPECIALS)
     vocab = {token: index for index, token in enumerate(tokens)}
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token=None, bos_token=None, eos_token="<|im_end|>",
                                pad_token="<|endoftext|>")

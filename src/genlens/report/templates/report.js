@@ -27,6 +27,42 @@
       th.addEventListener("click", function () { sortBy(table, i, th); });
     });
   });
-  var toggle = document.getElementById("toggle-baselines");
-  if (toggle) toggle.addEventListener("change", function () { document.body.classList.toggle("hide-baselines", !toggle.checked); });
+  var toggles = document.querySelectorAll("input.toggle-baselines");
+  toggles.forEach(function (toggle) {
+    toggle.addEventListener("change", function () {
+      document.body.classList.toggle("hide-baselines", !toggle.checked);
+      toggles.forEach(function (other) { other.checked = toggle.checked; });
+    });
+  });
+  function setAll(open) {
+    document.querySelectorAll("details.section").forEach(function (d) { d.open = open; });
+  }
+  var expand = document.getElementById("expand-all"), collapse = document.getElementById("collapse-all");
+  if (expand) expand.addEventListener("click", function () { setAll(true); });
+  if (collapse) collapse.addEventListener("click", function () { setAll(false); });
+  // a link to a section (contents, summary table, or the address's #fragment) opens it
+  function openTarget(id) {
+    var target = id ? document.getElementById(id) : null;
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  document.querySelectorAll("a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function () { openTarget(link.getAttribute("href").slice(1)); });
+  });
+  if (location.hash) openTarget(decodeURIComponent(location.hash.slice(1)));
+  // aligned galleries: filter rows by category and by pass/fail disagreement between runs
+  document.querySelectorAll("div.aligned").forEach(function (box) {
+    var cat = box.querySelector("select.f-cat"), dis = box.querySelector("input.f-disagree"), shown = box.querySelector(".shown");
+    function apply() {
+      var count = 0;
+      box.querySelectorAll("tr.aligned-row").forEach(function (row) {
+        var keep = (!cat.value || row.getAttribute("data-category") === cat.value) &&
+          (!dis.checked || row.getAttribute("data-disagree") === "1");
+        row.hidden = !keep;
+        if (keep) count += 1;
+      });
+      shown.textContent = count + " shown";
+    }
+    cat.addEventListener("change", apply);
+    dis.addEventListener("change", apply);
+  });
 })();
