@@ -131,6 +131,8 @@ def test_run_end_to_end_with_a_tiny_qwen3_vl(cli, tmp_path, tiny_qwen3):
     assert rows[0]["score"] == pytest.approx(100 * (6 * 4 * 4 * 6 * 4) ** (1 / 5) / 264, rel=1e-4) and "passed" not in rows[0]
     report = cli("report", run)
     assert report.exit_code == 0, report.output
+    html = cli("report", run, "--format", "html", "--out", tmp_path / "report.html")
+    assert html.exit_code == 0 and "soft_tifa_gm" in (tmp_path / "report.html").read_text()
 
 
 def test_missing_images_make_the_headline_partial(cli, tmp_path, tiny_qwen3):

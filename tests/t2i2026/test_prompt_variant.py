@@ -32,6 +32,8 @@ def test_run_records_the_variant_and_refuses_to_mix_variants(cli, tmp_path):
     assert again.exit_code == 2 and "prompt_variant='rewritten'" in again.output
     report = cli("report", run, "--format", "md")
     assert report.exit_code == 0 and "(prompts: rewritten)" in report.output
+    html = cli("report", run, "--format", "html", "--out", tmp_path / "report.html")
+    assert html.exit_code == 0 and "prompts: rewritten" in (tmp_path / "report.html").read_text()
     plain = tmp_path / "plain"
     assert cli("run", "image-props", "-m", "synthetic:gradient", "--limit", "2", "-o", plain, "-q").exit_code == 0
     assert json.loads((plain / "results.json").read_text())["prompt_variant"] == "original"
