@@ -61,3 +61,15 @@ def test_reports_show_the_variant_and_never_compare_it_with_published_rows():
     assert "prompts:" not in to_markdown([_geneval("original")]).split("###")[0]
     table = results_table([_geneval("rewritten")])
     assert any("prompts: rewritten" in str(cell) for column in table.columns for cell in column._cells)
+
+
+def test_the_python_api_takes_the_variant(tmp_path):
+    import pytest
+
+    import genlens
+    from genlens.errors import SpecError
+
+    run = genlens.run("image-props", "synthetic:gradient", tmp_path / "api", limit=1, prompt_variant="flux2-enhancer")
+    assert run.results["prompt_variant"] == "flux2-enhancer"
+    with pytest.raises(SpecError, match="prompt-variant"):
+        genlens.run("image-props", "synthetic:gradient", tmp_path / "bad", limit=1, prompt_variant="two words")
