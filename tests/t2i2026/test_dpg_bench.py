@@ -186,3 +186,14 @@ def test_suites_lists_both_with_what_scoring_needs(cli):
     assert rows["dpg-bench"]["items"] == 1065 and "data" in rows["dpg-bench"]["needs"]
     assert any("mplug" in need for need in rows["dpg-bench"]["needs"])
     assert rows["geneval2"]["items"] == 800 and rows["geneval2"]["needs"] == ["judge", "data"]
+
+
+def test_published_dpg_table_stands_only_beside_official_scorer_runs():
+    from genlens.report.anchors import anchor_for
+
+    official = {"suite": "dpg-bench", "provenance": {"scorer": {"official": True}}}
+    table = anchor_for(official)
+    assert table is not None and table.key == "dpg_bench_glm_image_readme" and table.reference is None
+    by_model = {row.model: row.values["overall"] for row in table.rows}
+    assert by_model["SD XL"] == 74.65 and by_model["Qwen-Image"] == 88.32  # GLM-Image README @ 12a4eef
+    assert anchor_for({"suite": "dpg-bench", "provenance": {"scorer": {"official": False}}}) is None
