@@ -54,6 +54,7 @@ class RunOptions:
     data_dir: str | Path | None = None
     generate_only: bool = False
     quiet: bool = True
+    prompt_variant: str = "original"  # which prompts the model was given (recorded, fingerprinted, reported)
 
     @classmethod
     def from_kwargs(cls, options: dict[str, Any]) -> RunOptions:
@@ -236,6 +237,7 @@ def run_suite(suite: str, model: str | Any, out: str | Path | None, opts: RunOpt
     """One suite: pre-flight check, phase 1, phase 2 and aggregation (each resumable)."""
     from genlens.runs import engine
     from genlens.runs.preflight import require
+    from genlens.runs.rundir import check_prompt_variant
 
     suite_cls = get_suite_class(suite)
     data_dir = Path(opts.data_dir) if opts.data_dir else None
@@ -250,7 +252,7 @@ def run_suite(suite: str, model: str | Any, out: str | Path | None, opts: RunOpt
         concurrency=int(opts.concurrency),
         shard=parse_shard(opts.shard) if isinstance(opts.shard, str) else opts.shard,
         mode=str(opts.suite_args.get("mode", "native")) if suite_obj.meta.task == "multiturn" else "",
-        quiet=opts.quiet,
+        quiet=opts.quiet, prompt_variant=check_prompt_variant(opts.prompt_variant),
     )
     generated = engine.generate(run_dir, suite_obj, backend, gen_opts, data_dir=data_dir)
     if opts.generate_only:

@@ -11,13 +11,13 @@ import yaml
 from genlens.errors import SpecError
 
 CONFIG_KEYS = {
-    "suite", "model", "out", "samples", "limit", "seed", "concurrency", "model_args", "suite_args",
+    "suite", "model", "out", "samples", "limit", "seed", "concurrency", "model_args", "suite_args", "prompt_variant",
     "scorer_args", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard", "quiet",
     "executor", "ray_address", "workers", "gpus_per_worker",
 }
 _POSITIVE_INTS = ("samples", "limit", "concurrency", "workers")
 _STRINGS = ("suite", "model", "out", "judge", "judge_prompt", "detector", "clip", "data_dir", "shard", "executor",
-            "ray_address")
+            "ray_address", "prompt_variant")
 _MAPPINGS = ("model_args", "suite_args", "scorer_args")
 
 

@@ -19,6 +19,7 @@ from genlens.errors import SpecError
 from genlens.runs import engine
 from genlens.runs.engine import GenerateOptions, PhaseSummary
 from genlens.runs.executors import ExecutorOptions
+from genlens.runs.rundir import check_prompt_variant
 from genlens.suites.base import ScoreContext, Suite, check_scoring_options, get_suite_class, suite_classes
 
 # -- shared option types ----------------------------------------------------------------------
@@ -29,6 +30,7 @@ LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Base seed; each (item, sample) gets its own derived seed.")]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once (API backends and judges).")]
 ModelArgOpt = Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Backend argument key=value (repeatable; a=1,b=2 is two): size, steps, guidance, base_url … — each backend's are listed by `genlens models --json`.")]
+PromptVariantOpt = Annotated[str | None, typer.Option("--prompt-variant", help="Which prompts the model was given: original (default), rewritten, or an enhancer's name. Part of the run's identity; reports show it and never compare a non-original variant with published numbers silently.")]
 SuiteArgOpt = Annotated[list[str] | None, typer.Option("--suite-arg", help="Suite argument key=value (repeatable), e.g. mode=reupload — each suite's are listed by `genlens suites --json`.")]
 ScorerArgOpt = Annotated[list[str] | None, typer.Option("--scorer-arg", help="Scorer or judge argument key=value (repeatable), e.g. temperature=0 — listed by `genlens suites --json`.")]
 JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Judge spec for judged suites: openai:<model>, gemini:<model>, local:<id or dir>.")]
@@ -135,7 +137,8 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
                     model_arg: list[str] | None, suite_arg: list[str] | None, data_dir: Path | None,
                     shard: str | None, quiet: bool, executor: ExecutorOptions | None = None,
                     hold: ExitStack | None = None,
-                    check: Callable[[Suite, Path], None] | None = None) -> tuple[Path, PhaseSummary]:
+                    check: Callable[[Suite, Path], None] | None = None,
+                    prompt_variant: str | None = None) -> tuple[Path, PhaseSummary]:
     """Generate into the run directory; with ``hold``, its lock is taken there and kept until ``hold`` closes."""
     suite_name = pick(suite_name, config, "suite")
     model = pick(model, config, "model")
@@ -156,6 +159,7 @@ def _generate_phase(suite_name: str, model: str | None, out: Path | None, config
         shard=parse_shard(pick(shard, config, "shard")),
         mode=str(suite_args.get("mode", "native")) if suite.meta.task == "multiturn" else "",
         quiet=quiet,
+        prompt_variant=check_prompt_variant(pick(prompt_variant, config, "prompt_variant", "original")),
     )
     if check is not None:  # pre-flight: refuse before phase 1 when scoring cannot happen here
         check(suite, run_dir)
@@ -311,7 +315,7 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False, as_json: JsonOpt = False, executor: ExecutorOpt = None,
         ray_address: RayAddressOpt = None, workers: WorkersOpt = None, gpus_per_worker: GpusPerWorkerOpt = None,
         generate_only: GenerateOnlyOpt = False, real: RealOpt = None, probe: ProbeOpt = None,
-        offline: OfflineOpt = False, data: PromptDataOpt = None,
+        offline: OfflineOpt = False, data: PromptDataOpt = None, prompt_variant: PromptVariantOpt = None,
     ) -> None:
         """Generate then score into a run directory; SUITE may be a study (`genlens studies`) or a,b,c. Resumes."""
         cfg = load_config(config)
@@ -352,7 +356,7 @@ def register(app: typer.Typer) -> None:
             run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                                concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
                                                data_dir=data_dir, shard=shard, quiet=quiet, executor=ex, hold=hold,
-                                               check=None if generate_only else check)
+                                               check=None if generate_only else check, prompt_variant=prompt_variant)
             _print_phase("generate", summary, quiet)
             if generate_only:
                 if not quiet:
@@ -380,7 +384,7 @@ def register(app: typer.Typer) -> None:
         suite_arg: SuiteArgOpt = None, data_dir: DataDirOpt = None, shard: ShardOpt = None,
         config: ConfigOpt = None, quiet: QuietOpt = False, executor: ExecutorOpt = None,
         ray_address: RayAddressOpt = None, workers: WorkersOpt = None, gpus_per_worker: GpusPerWorkerOpt = None,
-        data: PromptDataOpt = None,
+        data: PromptDataOpt = None, prompt_variant: PromptVariantOpt = None,
     ) -> None:
         """Phase 1 only: generate (or collect) the images into a run directory."""
         suite_arg = [*(suite_arg or []), f"data={data}"] if data else suite_arg
@@ -389,7 +393,8 @@ def register(app: typer.Typer) -> None:
         ex = _executor(cfg, executor, ray_address, workers, gpus_per_worker)
         run_dir, summary = _generate_phase(suite, model, out, cfg, samples=samples, limit=limit, seed=seed,
                                            concurrency=concurrency, model_arg=model_arg, suite_arg=suite_arg,
-                                           data_dir=data_dir, shard=shard, quiet=quiet, executor=ex)
+                                           data_dir=data_dir, shard=shard, quiet=quiet, executor=ex,
+                                           prompt_variant=prompt_variant)
         _print_phase("generate", summary, quiet)
         if not quiet:
             err_console.print(f"run directory: {run_dir} (score it with `genlens score {run_dir}`)")
@@ -426,11 +431,12 @@ def register(app: typer.Typer) -> None:
         directory: Annotated[Path, typer.Argument(help="Folder of images in the suite's official layout.")],
         suite: Annotated[str, typer.Option("--suite", "-s", help="Suite whose layout the folder follows.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to create or resume.")],
-        data_dir: DataDirOpt = None, quiet: QuietOpt = False,
+        data_dir: DataDirOpt = None, quiet: QuietOpt = False, prompt_variant: PromptVariantOpt = None,
     ) -> None:
         """Register images made elsewhere (official layout, e.g. GenEval's <index>/samples/<n>.png)."""
         suite_obj = get_suite_class(suite)(data_dir=data_dir)
-        summary = engine.import_images(directory, suite_obj, out, quiet=quiet)
+        summary = engine.import_images(directory, suite_obj, out, quiet=quiet,
+                                       prompt_variant=check_prompt_variant(prompt_variant or "original"))
         _print_phase("import", summary, quiet)
         if not quiet:
             err_console.print(f"run directory: {out} (score it with `genlens score {out}`)")

@@ -34,6 +34,9 @@ class ManifestFile:
     path: str
     url: str
     sha256: str
+    #: Only where no sha256 could be pinned (the file was not retrievable when the manifest was written):
+    #: git's blob id of the file at the pinned commit, from the commit's tree. The sha256 is then computed and shown.
+    git_blob_sha1: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class Manifest:
         return cls(
             name=data["name"], suites=tuple(data.get("suites") or [data["name"]]), dir=data.get("dir", data["name"]),
             source=data.get("source", ""), commit=data.get("commit", ""), license=data.get("license", ""),
-            files=[ManifestFile(f["path"], f["url"], f["sha256"]) for f in data.get("files", [])],
+            files=[ManifestFile(f["path"], f["url"], f.get("sha256", ""), f.get("git_blob_sha1", "")) for f in data.get("files", [])],
             extracts=[
                 ManifestExtract(e["url"], e["function"], tuple(ManifestFile(o["path"], e["url"], o["sha256"]) for o in e["outputs"]),
                                 e.get("kind", "python-message-texts"))
@@ -169,6 +172,9 @@ def fetch(manifest: Manifest, dest: Path, *, force: bool = False, client: Any = 
     try:
         for entry in manifest.files:
             target = dest / entry.path
+            if not entry.sha256:
+                results.append(_fetch_by_git_blob(entry, target, client, force=force))
+                continue
             if not force and _present(target, entry.sha256):
                 results.append(FetchResult(entry.path, "present", entry.sha256))
                 continue
@@ -204,6 +210,27 @@ def fetch(manifest: Manifest, dest: Path, *, force: bool = False, client: Any = 
         if own_client:
             client.close()
     return results
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """git's object id of a file's bytes (``git hash-object``): sha1 of ``blob <size>\\0`` + the bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _fetch_by_git_blob(entry: ManifestFile, target: Path, client: Any, *, force: bool) -> FetchResult:
+    """A file pinned by its git blob id at the pinned commit (no sha256 in the manifest); refused when neither is set."""
+    if not entry.git_blob_sha1:
+        raise SpecError(f"manifest entry {entry.path} pins no digest", fix="add its sha256 to the manifest")
+    if not force and target.is_file() and git_blob_sha1(target.read_bytes()) == entry.git_blob_sha1:
+        return FetchResult(entry.path, "present", sha256_of(target.read_bytes()))
+    data = download(entry.url, client)
+    actual = git_blob_sha1(data)
+    if actual != entry.git_blob_sha1:
+        raise InputError(f"git blob id mismatch for {entry.path} from {entry.url}: got {actual[:12]}…, expected "
+                         f"{entry.git_blob_sha1[:12]}…; nothing was written",
+                         fix="the download was corrupted or upstream changed: run again, or report it if it persists")
+    atomic_write(target, data)
+    return FetchResult(entry.path, "downloaded", sha256_of(data))
 
 
 # -- archives ----------------------------------------------------------------------------------------------

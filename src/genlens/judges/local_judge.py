@@ -1,10 +1,11 @@
-"""``local:<hub id or dir>`` — a transformers VLM judge on this machine: Qwen2.5-VL and Qwen2-VL.
+"""``local:<hub id or dir>`` — a transformers VLM judge on this machine: Qwen3-VL, Qwen2.5-VL and Qwen2-VL.
 
 Greedy decoding (deterministic), batched with left padding, on the GPU when there is one
 (bfloat16) and on the CPU otherwise (float32). Inputs are built from the tokenizer and the Qwen
 image processor directly — the Qwen processor class needs torchvision, which this project avoids —
 using Qwen's chat format: each image becomes ``<|vision_start|>`` + one ``<|image_pad|>`` per merged
-patch + ``<|vision_end|>`` before the text. The recorded version is the hub commit, or a hash of
+patch + ``<|vision_end|>`` before the text. Qwen2/2.5-VL's template adds a default system turn to a
+conversation without one; Qwen3-VL's adds none, and neither does this judge for a ``qwen3_vl`` model. The recorded version is the hub commit, or a hash of
 the directory's config and weight files.
 """
 
@@ -26,7 +27,11 @@ from genlens.weights import CONVERT, is_missing_safetensors, refuse_pickle_only
 MODEL_CLASSES = {
     "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration",
     "qwen2_vl": "Qwen2VLForConditionalGeneration",
+    "qwen3_vl": "Qwen3VLForConditionalGeneration",
 }
+#: Model types whose chat template adds no system turn when a conversation has none (Qwen3-VL's).
+NO_DEFAULT_SYSTEM = frozenset({"qwen3_vl"})
+
 #: Named open judges published by benchmark authors: ``local:<name>`` loads the folder genlens finds for it.
 #: name -> (folder under the data dir, where the weights are published, how to get them)
 PRESETS: dict[str, tuple[str, str, str]] = {
@@ -71,11 +76,13 @@ def directory_version(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def chat_text(system: str | None, text: str, image_tokens: list[int]) -> str:
-    """Qwen chat format with each image expanded to its number of ``<|image_pad|>`` tokens."""
+def chat_text(system: str | None, text: str, image_tokens: list[int], *, default_system: bool = True) -> str:
+    """Qwen chat format with each image expanded to its number of ``<|image_pad|>`` tokens.
+
+    ``default_system=False`` (Qwen3-VL) writes a system turn only when ``system`` is given."""
     vision = "".join(f"<|vision_start|>{'<|image_pad|>' * n}<|vision_end|>" for n in image_tokens)
-    return (f"<|im_start|>system\n{system or QWEN_DEFAULT_SYSTEM}<|im_end|>\n"
-            f"<|im_start|>user\n{vision}{text}<|im_end|>\n<|im_start|>assistant\n")
+    head = f"<|im_start|>system\n{system or QWEN_DEFAULT_SYSTEM}<|im_end|>\n" if (system or default_system) else ""
+    return f"{head}<|im_start|>user\n{vision}{text}<|im_end|>\n<|im_start|>assistant\n"
 
 
 class LocalJudge(Judge):
@@ -102,6 +109,7 @@ class LocalJudge(Judge):
         self.min_pixels = p.get("min_pixels")
         self.max_pixels = p.get("max_pixels")
         self._loaded: tuple[Any, Any, Any, Any] | None = None
+        self.model_type = ""
         self._lock = threading.Lock()
         self.preset = target if target in PRESETS else None
 
@@ -134,7 +142,7 @@ class LocalJudge(Judge):
         class_name = MODEL_CLASSES.get(config.model_type)
         if class_name is None:
             raise SpecError(f"judge {self.spec} is a {config.model_type!r} model",
-                            fix="local judges support Qwen2.5-VL and Qwen2-VL (model_type qwen2_5_vl / qwen2_vl)")
+                            fix="local judges support Qwen3-VL, Qwen2.5-VL and Qwen2-VL (model_type qwen3_vl / qwen2_5_vl / qwen2_vl)")
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = getattr(torch, self.dtype_name) if self.dtype_name else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
         extra = {k: self.params[k] for k in ("device_map", "attn_implementation") if self.params.get(k)}
@@ -165,6 +173,7 @@ class LocalJudge(Judge):
             commit = getattr(config, "_commit_hash", None)
             self.version = f"{self.target}@{commit}" if commit else self.target
         self._image_token_id = config.image_token_id
+        self.model_type = config.model_type
         return model, tokenizer, image_processor, device
 
     def _image_processor(self, source: str) -> Any:
@@ -197,36 +206,69 @@ class LocalJudge(Judge):
 
     async def yes_probability(self, requests: list[JudgeRequest]) -> list[float]:
         """P(first answer token = "Yes") per question (VQAScore's yes-probability), one forward pass each batch."""
+        return await self.answer_probability(requests, [("Yes",)] * len(requests), leading_token_of=False)
+
+    async def answer_probability(self, requests: list[JudgeRequest], answers: list[tuple[str, ...]], *,
+                                 leading_token_of: bool = True) -> list[float]:
+        """Per question, the summed next-token probability of its answers' first tokens (one entry per answer
+        string, so a token two answers share counts twice, as a plain loop over them would).
+
+        The probability is the softmax over the whole vocabulary of the float32 logits at the answer's first
+        position: what greedy ``generate(max_new_tokens=1, output_scores=True)`` returns as ``scores[0]`` when
+        the generation config sets no logits processor. ``leading_token_of`` encodes each answer as
+        ``tokenizer.encode(answer)`` does by default (special tokens allowed, none added by Qwen tokenizers);
+        False encodes without special tokens."""
         out: list[float] = []
         for start in range(0, len(requests), self.batch_size):
-            out.extend(await asyncio.to_thread(self._yes_probability, requests[start:start + self.batch_size]))
+            out.extend(await asyncio.to_thread(self.answer_probability_sync, requests[start:start + self.batch_size],
+                                               answers[start:start + self.batch_size], leading_token_of))
         return out
 
-    def _yes_probability(self, requests: list[JudgeRequest]) -> list[float]:
+    def answer_probability_sync(self, requests: list[JudgeRequest], answers: list[tuple[str, ...]],
+                                leading_token_of: bool = True) -> list[float]:
+        """:meth:`answer_probability` for one batch, in this thread (one forward pass)."""
         import torch
 
         model, tokenizer, _image_processor, _device = self.load()
         inputs, _encoded = self._inputs(requests)
-        yes = tokenizer.encode("Yes", add_special_tokens=False)[0]
-        with torch.inference_mode():
-            logits = model(**inputs).logits[:, -1, :].float()  # left padding: the last position is the answer's start
-        return [float(p) for p in torch.softmax(logits, dim=-1)[:, yes].cpu()]
+        with torch.inference_mode():  # left padding: the last position is the answer's start; only its logits are made
+            logits = model(**inputs, logits_to_keep=1).logits[:, -1, :].float()
+        probs = torch.softmax(logits, dim=-1).cpu()
+        ids = [[tokenizer.encode(a, add_special_tokens=leading_token_of)[0] for a in row] for row in answers]
+        return [float(sum(probs[i, t] for t in row)) for i, row in enumerate(ids)]
 
     def _inputs(self, requests: list[JudgeRequest]) -> tuple[dict[str, Any], Any]:
         """The batch's model inputs (chat text with image tokens, pixel values) and the tokenizer output."""
+        import torch
         from PIL import Image
 
         model, tokenizer, image_processor, device = self.load()
-        images = [Image.open(io.BytesIO(data)).convert("RGB") for r in requests for data in r.images]
+        # an image asked about several times in one batch (Soft-TIFA: every atom of a prompt) is decoded and
+        # processed once; its patch rows are then repeated where each question needs them
+        order = [data for r in requests for data in r.images]
+        unique: dict[bytes, int] = {}
+        for data in order:
+            unique.setdefault(data, len(unique))
         vision: dict[str, Any] = {}
         counts: list[int] = []
-        if images:
-            vision = dict(image_processor(images=images, return_tensors="pt"))
+        if order:
+            decoded = [Image.open(io.BytesIO(data)).convert("RGB") for data in unique]
+            processed = dict(image_processor(images=decoded, return_tensors="pt"))
+            grids = processed["image_grid_thw"]
+            if len(unique) == len(order):
+                vision = processed
+            else:
+                sizes = grids.prod(-1).tolist()
+                starts = [sum(sizes[:i]) for i in range(len(sizes))]
+                picks = [unique[data] for data in order]
+                vision = {"pixel_values": torch.cat([processed["pixel_values"][starts[i]:starts[i] + sizes[i]] for i in picks]),
+                          "image_grid_thw": grids[picks]}
             merge = int(getattr(image_processor, "merge_size", 2))
             counts = (vision["image_grid_thw"].prod(-1) // (merge * merge)).tolist()
         texts, cursor = [], 0
         for request in requests:
-            texts.append(chat_text(request.system, request.text, counts[cursor:cursor + len(request.images)]))
+            texts.append(chat_text(request.system, request.text, counts[cursor:cursor + len(request.images)],
+                                   default_system=self.model_type not in NO_DEFAULT_SYSTEM))
             cursor += len(request.images)
         encoded = tokenizer(texts, return_tensors="pt", padding=True)
         inputs = {k: v.to(device) for k, v in {**encoded, **vision}.items()}

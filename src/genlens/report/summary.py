@@ -47,6 +47,13 @@ def partial_coverage(result: dict[str, Any]) -> str | None:
     return None
 
 
+def prompt_variant(result: dict[str, Any]) -> str | None:
+    """The run's prompt variant when it is not the suite's original prompts (``--prompt-variant``), else None."""
+    provenance = result.get("provenance") if isinstance(result.get("provenance"), dict) else {}
+    variant = result.get("prompt_variant") or provenance.get("prompt_variant")
+    return None if not variant or variant == "original" else str(variant)
+
+
 def partial_headline_value(result: dict[str, Any]) -> float | None:
     """A partial run's ``<headline>_partial`` number (None for complete runs): shown with its coverage, never compared."""
     name = headline_name(result)
@@ -87,6 +94,7 @@ class SummaryRow:
     model: str | None = None
     reference: bool = False  # GPT-4o's published row
     partial: str | None = None  # a partial run's coverage ('12/553 prompts, …'): its numbers are never compared
+    variant: str | None = None  # prompts other than the suite's own (rewritten, an enhancer): never set against published rows
     deltas: dict[str, float | None] = field(default_factory=dict)  # run minus GPT-4o
 
 
@@ -143,8 +151,9 @@ def _columns(results: list[dict[str, Any]], anchor: AnchorTable | None) -> list[
 def suite_summary(suite: str, results: list[dict[str, Any]]) -> SuiteSummary:
     """The summary table of one suite's runs, with the published rows when the suite has an anchor."""
     anchor = anchor_for(results[0])
-    rows = [SummaryRow(label=f"{res.get('model')} ({res.get('run')})", kind="run", values=run_values(res, anchor),
-                       run=str(res.get("run")), model=str(res.get("model")), partial=partial_coverage(res)) for res in results]
+    rows = [SummaryRow(label=f"{res.get('model')} ({res.get('run')})" + (f" [prompts: {prompt_variant(res)}]" if prompt_variant(res) else ""),
+                       kind="run", values=run_values(res, anchor), run=str(res.get("run")), model=str(res.get("model")),
+                       partial=partial_coverage(res), variant=prompt_variant(res)) for res in results]
     if anchor:
         ordered = sorted(anchor.rows, key=lambda a: a is not anchor.reference)  # GPT-4o first, then the paper's order
         for arow in ordered:
@@ -152,7 +161,8 @@ def suite_summary(suite: str, results: list[dict[str, Any]]) -> SuiteSummary:
                                    reference=arow is anchor.reference))
         ref = anchor.reference
         for row in rows:
-            if row.kind == "run" and ref is not None and row.partial is None:  # a partial run is never set against it
+            # a partial run, or one given other prompts than the published rows were, is never set against them
+            if row.kind == "run" and ref is not None and row.partial is None and row.variant is None:
                 row.deltas = {col: (v - ref.values[col]) if v is not None and ref.values.get(col) is not None else None
                               for col, v in row.values.items()}
     title = str(results[0].get("title") or suite)

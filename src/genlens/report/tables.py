@@ -58,10 +58,11 @@ def _wide(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Suite/scope/metric rows × one column per run (same items side by side)."""
     header = ["suite", "scope", "metric"] + [f"{r.get('run')} ({r.get('model')})" for r in results]
     keyed: dict[tuple[str, str, str], list[Any]] = {}
-    from genlens.report.summary import partial_coverage
+    from genlens.report.summary import partial_coverage, prompt_variant
 
     for index, res in enumerate(results):
         partial = partial_coverage(res)
+        variant = prompt_variant(res)
         for row in long_rows([res]):
             if row["metric"] == "n" and row["scope"] == "headline":
                 continue
@@ -69,6 +70,8 @@ def _wide(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
             value = row["value"]
             if partial and row["scope"] == "run" and row["metric"].endswith("_partial") and value is not None:
                 value = f"{fmt_value(value)} (partial: {partial})"  # the coverage stands beside the number
+            if variant and row["scope"] == "headline" and value is not None:
+                value = f"{fmt_value(value)} (prompts: {variant})"  # which prompts made it stands beside the headline
             keyed.setdefault(key, [None] * len(results))[index] = value
         if partial:
             keyed.setdefault((str(res.get("suite")), "run", "coverage"), [None] * len(results))[index] = f"partial: {partial}"
@@ -114,6 +117,8 @@ def _md_summary(summary: Any) -> list[str]:
         label = f"**{row.label}**" if row.kind == "run" else (f"{row.label} (published)" if row.reference else row.label)
         if row.partial:
             label += f" — partial: {row.partial}; not compared with published numbers"
+        if row.variant and summary.anchor:
+            label += " — not compared: the published rows used the original prompts"
         body.append([label, *cells])
     lines = [f"### {_md_cell(str(summary.suite))}", ""]
     if summary.anchor:

@@ -237,6 +237,7 @@ class GenerateOptions:
     shard: tuple[int, int] | None = None
     mode: str = ""  # multi-round: "native" (session) or "reupload" (edit of the previous result)
     quiet: bool = False
+    prompt_variant: str = "original"  # which prompts the model got: recorded, fingerprinted, reported
 
 
 @dataclass
@@ -276,6 +277,7 @@ def _plan_units(
             fp = generation_fingerprint(
                 suite=suite.meta.name, suite_version=suite.meta.version, item_id=item.id, item_hash=item_hash,
                 model=spec.model, params=spec.params, seed=seed, sample=sample, mode=opts.mode,
+                prompt_variant=spec.prompt_variant,
             )
             state = states.get(fp)
             if state is not None and state[0] in FINAL_STATUSES:
@@ -614,7 +616,7 @@ def generate(
     spec = RunSpec(
         suite=suite.meta.name, suite_version=suite.meta.version, model=backend.spec,
         params=identity_params(backend.params), samples=opts.samples, seed=opts.seed, limit=opts.limit,
-        mode=opts.mode, suite_args=public_params(suite.suite_args),
+        mode=opts.mode, suite_args=public_params(suite.suite_args), prompt_variant=opts.prompt_variant,
     )
     with locked_run(run_dir) as store:
         prepare_run(run_dir, store, suite, spec, {
@@ -655,7 +657,8 @@ def generate(
 # ----------------------------------------------------------------------------------------------
 # import (images made elsewhere, in a suite's official layout)
 # ----------------------------------------------------------------------------------------------
-def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = False) -> PhaseSummary:
+def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = False,
+                  prompt_variant: str = "original") -> PhaseSummary:
     """Register images laid out in the suite's official layout as a ``folder:`` run (copies them)."""
     started = time.perf_counter()
     if not source.is_dir():
@@ -669,7 +672,7 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
     items = {item.id: item for item in suite.items()}
     samples = max(f.sample for f in found) + 1
     spec = RunSpec(suite=suite.meta.name, suite_version=suite.meta.version, model=f"folder:{source.resolve()}",
-                   samples=samples)
+                   samples=samples, prompt_variant=prompt_variant)
     summary = PhaseSummary(total=len(found))
     with locked_run(run_dir) as store:
         prepare_run(run_dir, store, suite, spec, {
@@ -692,6 +695,7 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                 fp = generation_fingerprint(
                     suite=suite.meta.name, suite_version=suite.meta.version, item_id=item.id,
                     item_hash=item.content_hash(), model=spec.model, params={}, seed=seed, sample=entry.sample,
+                    prompt_variant=spec.prompt_variant,
                 )
                 state = states.get(fp)
                 if state is not None and state[0] in FINAL_STATUSES and _files_intact(run_dir, state[1], state[2]):
@@ -1007,7 +1011,9 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         "samples": spec.get("samples"),
         "limit": spec.get("limit"),
         "seed": spec.get("seed"),
+        "prompt_variant": spec.get("prompt_variant") or "original",
     }
+    results["provenance"]["prompt_variant"] = results["prompt_variant"]
     if outside:
         results["provenance"].setdefault("notes", []).append(
             f"{outside} stored generation(s) lie outside this run's --limit/--samples: kept on disk, not scored or counted")

@@ -21,12 +21,15 @@ def sample_seed(base_seed: int, item_id: str, sample: int) -> int:
 
 def generation_fingerprint(
     *, suite: str, suite_version: str, item_id: str, item_hash: str, model: str,
-    params: dict[str, Any], seed: int, sample: int, mode: str = "",
+    params: dict[str, Any], seed: int, sample: int, mode: str = "", prompt_variant: str = "original",
 ) -> str:
-    return fingerprint({
+    payload = {
         "suite": suite, "suite_version": suite_version, "item": item_id, "item_hash": item_hash,
         "model": model, "params": params, "seed": seed, "sample": sample, "mode": mode,
-    })
+    }
+    if prompt_variant != "original":  # only then, so every fingerprint of an original-prompt run stays as it was
+        payload["prompt_variant"] = prompt_variant
+    return fingerprint(payload)
 
 
 def score_fingerprint(generation_fp: str, scorer_name: str, scorer_key: str) -> str:

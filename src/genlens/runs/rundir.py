@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from genlens import __version__
-from genlens.errors import RunDirError
+from genlens.errors import RunDirError, SpecError
 from genlens.imageio import atomic_write_text
 from genlens.redact import scrub_value
 
@@ -76,13 +77,27 @@ class RunSpec:
     limit: int | None = None
     mode: str = ""  # e.g. multi-round mode (native / reupload)
     suite_args: dict[str, Any] = field(default_factory=dict)
+    #: Which prompts the model was given: ``original`` (the suite's), or what the user says (``rewritten``, an enhancer).
+    prompt_variant: str = "original"
 
     def identity(self) -> dict[str, Any]:
         """The fields that must match for a run directory to be resumed."""
         return {
             "suite": self.suite, "suite_version": self.suite_version, "model": self.model,
-            "params": self.params, "seed": self.seed, "mode": self.mode,
+            "params": self.params, "seed": self.seed, "mode": self.mode, "prompt_variant": self.prompt_variant,
         }
+
+
+_VARIANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}")
+
+
+def check_prompt_variant(name: object) -> str:
+    """A prompt-variant name as recorded: 1–64 of letters, digits and ``._:+-``, starting with a letter or digit."""
+    text = str(name).strip()
+    if not _VARIANT.fullmatch(text):
+        raise SpecError(f"--prompt-variant {text[:40]!r} is not a variant name",
+                        fix="give original, rewritten or an enhancer's name (letters, digits, . _ : + -; up to 64)")
+    return text
 
 
 def write_run_json(run_dir: Path, spec: RunSpec, extra: dict[str, Any] | None = None) -> None:
@@ -152,6 +167,8 @@ def check_compatible(run_dir: Path, spec: RunSpec) -> None:
             theirs = theirs or {}
         if key == "mode":
             theirs = theirs or ""
+        if key == "prompt_variant":  # runs made before the field existed used the suite's own prompts
+            theirs = theirs or "original"
         if theirs != value:
             raise RunDirError(
                 f"was made with {key}={theirs!r}, this command asks for {key}={value!r}",

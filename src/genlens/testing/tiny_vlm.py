@@ -1,4 +1,4 @@
-"""Tiny random-init Qwen2.5-VL / Qwen2-VL judges saved to a directory, for tests (no hub, ~0.2 M params).
+"""Tiny random-init Qwen3-VL / Qwen2.5-VL / Qwen2-VL judges saved to a directory, for tests (no hub, ~0.2 M params).
 
 ``save_tiny_qwen_vl(dir)`` writes config, safetensors weights, a byte-level tokenizer with Qwen's
 special tokens and an image processor, so ``local:<dir>`` loads it through the production
@@ -16,7 +16,7 @@ QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|
 
 
 def save_tiny_qwen_vl(path: Path, *, answer: str | None = None, kind: str = "qwen2_5_vl") -> Path:
-    """Build, seed and save a tiny model of ``kind`` (``qwen2_5_vl`` or ``qwen2_vl``) into ``path``."""
+    """Build, seed and save a tiny model of ``kind`` (``qwen2_5_vl``, ``qwen2_vl`` or ``qwen3_vl``) into ``path``."""
     import torch
     import transformers
     from transformers import Qwen2Tokenizer
@@ -40,6 +40,13 @@ def save_tiny_qwen_vl(path: Path, *, answer: str | None = None, kind: str = "qwe
         vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                   "window_size": 56, "fullatt_block_indexes": [1], "patch_size": 14, "spatial_merge_size": 2,
                   "temporal_patch_size": 2}
+    elif kind == "qwen3_vl":  # 16-pixel patches, interleaved M-RoPE, one deepstack layer, like Qwen3-VL-8B in miniature
+        config_cls, model_cls = transformers.Qwen3VLConfig, transformers.Qwen3VLForConditionalGeneration
+        text = {**text, "head_dim": 16,
+                "rope_parameters": {**text["rope_parameters"], "mrope_section": [4, 2, 2], "mrope_interleaved": True}}
+        vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                  "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2, "num_position_embeddings": 64,
+                  "deepstack_visual_indexes": [0]}
     else:
         config_cls, model_cls = transformers.Qwen2VLConfig, transformers.Qwen2VLForConditionalGeneration
         vision = {"depth": 1, "embed_dim": 32, "hidden_size": 64, "num_heads": 2, "mlp_ratio": 2, "patch_size": 14,
@@ -57,5 +64,8 @@ def save_tiny_qwen_vl(path: Path, *, answer: str | None = None, kind: str = "qwe
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     processor_cls = getattr(transformers, "Qwen2VLImageProcessorPil", None) or transformers.Qwen2VLImageProcessor
-    processor_cls(min_pixels=56 * 56, max_pixels=112 * 112).save_pretrained(path)
+    if kind == "qwen3_vl":
+        processor_cls(patch_size=16, min_pixels=64 * 64, max_pixels=128 * 128).save_pretrained(path)
+    else:
+        processor_cls(min_pixels=56 * 56, max_pixels=112 * 112).save_pretrained(path)
     return path
