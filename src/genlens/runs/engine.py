@@ -18,7 +18,9 @@ import re
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +69,8 @@ from genlens.types import (
 IMAGES_DIR = "images"
 ROWS_JSONL = "rows.jsonl"
 #: Generation rows are committed in groups: at most this many, at most this many seconds apart.
+#: Chunks whose files may still be being written while the next one is generated (bounds memory).
+FILES_AHEAD = 2
 COMMIT_ROWS = 64
 COMMIT_SECONDS = 0.25
 
@@ -481,7 +485,33 @@ class _Generator:
                                             reason=f"invalid image: {exc.message}")
         return None
 
-    def _record(self, unit: _Unit, result: list[GeneratedImage] | BaseException) -> None:
+    @staticmethod
+    def _stops(result: object) -> bool:
+        """True for a result that ends the run when recorded (:meth:`_record` raises for it)."""
+        if isinstance(result, InputError):
+            return False
+        return (isinstance(result, SpecError | Blocked) or setup_error(result) is not None
+                or isinstance(result, PROGRAMMING_ERRORS))
+
+    def _store_files(self, unit: _Unit, result: list[GeneratedImage] | BaseException) -> GenerationRecord | OSError | None:
+        """The file half of recording a unit (runs on the file thread): verify the images, then write them.
+
+        None for a result that is an exception (nothing to write); an ``OSError`` is returned, not raised,
+        so the event loop turns it into its one-line disk error when it records the unit.
+        """
+        if isinstance(result, BaseException):
+            return None
+        record = self._verify(unit, result)
+        if record is not None:
+            return record
+        try:
+            return self._save(unit, result)
+        except OSError as exc:
+            return exc
+
+    def _record(self, unit: _Unit, result: list[GeneratedImage] | BaseException,
+                stored: GenerationRecord | OSError | None = None) -> None:
+        """Record one unit (on the event loop); ``stored`` is what :meth:`_store_files` returned for it."""
         if isinstance(result, InputError):
             self.summary.input_errors.append(str(result))
             self.summary.count("input_error")
@@ -500,12 +530,11 @@ class _Generator:
             self.first_errors.note(type(result).__name__, scrub(f"item {unit.item.id} sample {unit.sample}: {str(result)[:300]}"))
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "error", [], reason=reason)
         else:
-            record = self._verify(unit, result)
-            if record is None:
-                try:
-                    record = self._save(unit, result)
-                except OSError as exc:
-                    raise disk_error(exc, self.run_dir) from None
+            done = stored if stored is not None else self._store_files(unit, result)
+            if isinstance(done, OSError):
+                raise disk_error(done, self.run_dir) from None
+            assert done is not None
+            record = done
         self._commit(record)
         self.summary.count(record.status)
         self.summary.done += 1
@@ -519,6 +548,18 @@ class _Generator:
         self._pending.append(record)
         if len(self._pending) >= COMMIT_ROWS or time.monotonic() - self._last_commit >= COMMIT_SECONDS:
             self.flush()
+
+    def _keep_written(self, ahead: deque[tuple[list[_Unit], list[Any], Future[list[Any]]]]) -> None:
+        """After an error or Ctrl-C: commit the units whose files the file thread had written (nothing raises here)."""
+        while ahead:
+            _chunk, _results, future = ahead.popleft()
+            if future.cancelled() or future.exception() is not None:
+                continue
+            for done in future.result():
+                if isinstance(done, GenerationRecord):
+                    self._pending.append(done)
+                    self.summary.count(done.status)
+                    self.summary.done += 1
 
     def flush(self) -> None:
         if self._pending:
@@ -552,6 +593,26 @@ class _Generator:
         with progress_bar("generate", len(units), quiet=self.opts.quiet,
                           errors=lambda: self.summary.statuses.get("error", 0)) as advance:
 
+            # The file work of a chunk (decode check, atomic writes) runs on one file thread while the
+            # next chunk is generated; its rows are committed on the loop, in order, once its files are
+            # written, so a committed row still means complete images. At most FILES_AHEAD chunks wait.
+            files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genlens-files")
+            ahead: deque[tuple[list[_Unit], list[Any], Future[list[Any]]]] = deque()
+            settling = asyncio.Lock()
+
+            def store_chunk(chunk: list[_Unit], results: list[Any]) -> list[Any]:
+                return [self._store_files(unit, result) for unit, result in zip(chunk, results, strict=True)]
+
+            async def settle(keep: int) -> None:
+                async with settling:
+                    while len(ahead) > keep:
+                        chunk, results, future = ahead[0]
+                        stored = await asyncio.wrap_future(future)
+                        ahead.popleft()
+                        for unit, result, done in zip(chunk, results, stored, strict=True):
+                            self._record(unit, result, done)
+                        advance(len(chunk))
+
             async def worker() -> None:
                 while True:
                     try:
@@ -559,16 +620,25 @@ class _Generator:
                     except asyncio.QueueEmpty:
                         return
                     results = await self._produce(chunk)
-                    for unit, result in zip(chunk, results, strict=True):
-                        self._record(unit, result)
-                    advance(len(chunk))
+                    if any(self._stops(result) for result in results):  # record in order now: the run ends here
+                        await settle(0)
+                        async with settling:
+                            for unit, result in zip(chunk, results, strict=True):
+                                self._record(unit, result)
+                            advance(len(chunk))
+                        continue
+                    ahead.append((chunk, results, files.submit(store_chunk, chunk, results)))
+                    await settle(FILES_AHEAD)
 
             tasks = [asyncio.create_task(worker()) for _ in range(workers)]
             try:
                 await asyncio.gather(*tasks)
+                await settle(0)
             finally:
                 for task in tasks:
                     task.cancel()
+                files.shutdown(wait=True)  # the file thread finishes what it started: no write after we return
+                self._keep_written(ahead)
                 self.flush()  # every finished unit is committed, also on an error or Ctrl-C
         return self.summary
 
