@@ -135,3 +135,24 @@ def test_figure_ids_and_marks_come_from_markup_only(fixture_runs) -> None:
     assert 'data-label="x id=&quot;f1h-bar-0&quot; url(#p1) (geneval_a)"' in headline  # the label kept as typed
     ids = re.findall(r'<[^>]*\sid="([^"]+)"', headline)
     assert len(ids) == len(set(ids)) and all(i.startswith("f1h-") for i in ids)
+
+
+def test_overview_sets_no_variant_run_and_no_overall_less_table_against_published() -> None:
+    """A rewritten-prompt run and a table without an 'overall' column give no difference and no tint."""
+    from genlens.report.facts import run_facts
+    from genlens.report.overview import overview
+    from genlens.report.summary import suite_summary
+
+    plain = {"suite": "geneval", "run": "a", "model": "m1", "headline": {"overall": 0.5}}
+    rewritten = {"suite": "geneval", "run": "b", "model": "m2", "headline": {"overall": 0.9}, "prompt_variant": "rewritten"}
+    summary = suite_summary("geneval", [plain, rewritten])
+    table = overview([summary], {"geneval": [run_facts(plain), run_facts(rewritten)]})
+    (row,) = table.rows
+    assert row.reference == 0.84  # GPT-4o's published overall (GPT-ImgEval Table 1)
+    first, second = row.cells[0][0], row.cells[1][0]
+    assert first.delta is not None and abs(first.delta - (0.5 - 0.84)) < 1e-9 and first.tint == "below"
+    assert second.delta is None and second.tint == ""  # other prompts: never compared
+
+    oneig = {"suite": "oneig", "run": "c", "model": "m3", "headline": {"alignment": 1.0}, "extra": {"lang": "en"}}
+    table = overview([suite_summary("oneig", [oneig])], {"oneig": [run_facts(oneig)]})
+    assert table.rows[0].reference is None and table.rows[0].cells[0][0].delta is None

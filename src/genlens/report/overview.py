@@ -51,11 +51,14 @@ def overview(summaries_: list[SuiteSummary], facts: dict[str, list[RunFacts]]) -
     table = Overview(models=models)
     for number, summary in enumerate(summaries_, start=1):
         ref = summary.reference
-        ref_value = finite(ref.values.get(summary.columns[0])) if ref is not None and summary.columns else None
+        # the published headline is the table's "overall" column; a table without one (per-dimension
+        # leaderboards such as OneIG's) gives no single number to set a run's headline against
+        ref_value = finite(ref.values.get("overall")) if ref is not None else None
         cells: list[list[OverviewEntry]] = [[] for _ in models]
         for row, run_facts in zip(summary.run_rows, facts[summary.suite], strict=True):
             delta = None
-            if ref_value is not None and run_facts.partial is None and run_facts.value is not None:
+            # partial runs and runs on other prompts (--prompt-variant) are never set against published numbers
+            if ref_value is not None and run_facts.partial is None and row.variant is None and run_facts.value is not None:
                 delta = run_facts.value - ref_value
             cells[models.index(str(row.model))].append(OverviewEntry(facts=run_facts, delta=delta))
         table.rows.append(OverviewRow(suite=summary.suite, title=summary.title, number=number, headline=summary.headline,
