@@ -40,14 +40,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from genlens.args import Arg
 from genlens.data.paths import inside_data_dir, relative_inside
-from genlens.errors import InputError, SpecError
+from genlens.errors import InputError
 from genlens.judges.scorer import JudgeScorer, parse_disagreements
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
 from genlens.suites._coverage import Coverage
-from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
+from genlens.suites._official_text import OfficialTextJudgedSuite
+from genlens.suites.base import ImportedImage, ScoreContext, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
 UPSTREAM = "mercurystraw/Kris_Bench"
@@ -310,7 +310,7 @@ def reencoded(path: Path, quality: int) -> bytes:
 # suite
 # ---------------------------------------------------------------------------------------------
 @register_suite
-class KrisSuite(Suite):
+class KrisSuite(OfficialTextJudgedSuite):
     meta = SuiteMeta(
         name="kris",
         version="1",
@@ -323,19 +323,6 @@ class KrisSuite(Suite):
         item_count=1267,
         description="Scores mapped (s-1)*25 to 0-100; per metric, per task, per knowledge type and overall (mean of item means).",
     )
-    uses = frozenset({"judge"})
-    args = (Arg("prompt", "choice", "genlens", "judge prompt wording (official: the upstream text, fetched)", "official",
-                choices=("genlens", "official")),)
-    scorer_args = (Arg("parse", "choice", "genlens", "answer reader: genlens (strict) or official (the upstream script's)",
-                       "official", choices=("genlens", "official")),)
-
-    def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
-        super().__init__(data_dir, suite_args)
-        prompt = str(self.suite_args.get("prompt", "genlens"))
-        if prompt not in ("genlens", "official"):
-            raise SpecError(f"unknown --suite-arg prompt={prompt}", fix="use prompt=genlens (default) or prompt=official")
-        self.prompt_choice = prompt
-        self._items: list[Item] | None = None
 
     @property
     def root(self) -> Path:

@@ -38,14 +38,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from genlens.args import Arg
 from genlens.data.paths import inside_data_dir, relative_inside
-from genlens.errors import InputError, SpecError
+from genlens.errors import InputError
 from genlens.judges.scorer import JudgeScorer, parse_disagreements
 from genlens.scorers.base import Scorer
 from genlens.stats import mean_or_none
 from genlens.suites._coverage import Coverage
-from genlens.suites.base import ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
+from genlens.suites._official_text import OfficialTextJudgedSuite
+from genlens.suites.base import ImportedImage, ScoreContext, SuiteMeta, SuiteResult, register_suite
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
 UPSTREAM = "PhoenixZ810/RISEBench"
@@ -273,7 +273,7 @@ class RiseDimensionScorer(JudgeScorer):
 # suite
 # ---------------------------------------------------------------------------------------------
 @register_suite
-class RiseSuite(Suite):
+class RiseSuite(OfficialTextJudgedSuite):
     meta = SuiteMeta(
         name="rise",
         version="1",
@@ -286,19 +286,6 @@ class RiseSuite(Suite):
         item_count=None,
         description="Accuracy = share of items with every judged dimension at 5; weighted score beside it.",
     )
-    uses = frozenset({"judge"})
-    args = (Arg("prompt", "choice", "genlens", "judge prompt wording (official: the upstream text, fetched)", "official",
-                choices=("genlens", "official")),)
-    scorer_args = (Arg("parse", "choice", "genlens", "answer reader: genlens (strict) or official (the upstream script's)",
-                       "official", choices=("genlens", "official")),)
-
-    def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
-        super().__init__(data_dir, suite_args)
-        prompt = str(self.suite_args.get("prompt", "genlens"))
-        if prompt not in ("genlens", "official"):
-            raise SpecError(f"unknown --suite-arg prompt={prompt}", fix="use prompt=genlens (default) or prompt=official")
-        self.prompt_choice = prompt
-        self._items: list[Item] | None = None
 
     @property
     def root(self) -> Path:

@@ -1,0 +1,34 @@
+"""The head shared by judged suites that can send upstream's own judge text and read answers upstream's way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genlens.args import Arg
+from genlens.errors import SpecError
+from genlens.suites.base import Suite
+from genlens.types import Item
+
+PROMPT_CHOICES = ("genlens", "official")
+
+
+class OfficialTextJudgedSuite(Suite):
+    """A judged suite: genlens's wording or upstream's fetched text (``prompt=``), genlens's or upstream's reader (``parse=``).
+
+    Subclasses read :attr:`prompt_choice` and fill :attr:`_items` lazily.
+    """
+
+    uses = frozenset({"judge"})
+    args = (Arg("prompt", "choice", "genlens", "judge prompt wording (official: the upstream text, fetched)", "official",
+                choices=PROMPT_CHOICES),)
+    scorer_args = (Arg("parse", "choice", "genlens", "answer reader: genlens (strict) or official (the upstream script's)",
+                       "official", choices=PROMPT_CHOICES),)
+
+    def __init__(self, data_dir: Path | None = None, suite_args: dict[str, Any] | None = None):
+        super().__init__(data_dir, suite_args)
+        prompt = str(self.suite_args.get("prompt", "genlens"))
+        if prompt not in PROMPT_CHOICES:  # the Python API can build a suite without the CLI's typed-arg check
+            raise SpecError(f"unknown --suite-arg prompt={prompt}", fix="use prompt=genlens (default) or prompt=official")
+        self.prompt_choice = prompt
+        self._items: list[Item] | None = None
