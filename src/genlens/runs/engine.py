@@ -607,7 +607,8 @@ class _Generator:
                 async with settling:
                     while len(ahead) > keep:
                         chunk, results, future = ahead[0]
-                        stored = await asyncio.wrap_future(future)
+                        # a finished chunk is read directly (no wake-up through the loop's self-pipe)
+                        stored = future.result() if future.done() else await asyncio.wrap_future(future)
                         ahead.popleft()
                         for unit, result, done in zip(chunk, results, stored, strict=True):
                             self._record(unit, result, done)
