@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from genlens.args import Arg
-from genlens.errors import SpecError
+from genlens.errors import InputError, SpecError
 from genlens.suites.base import Suite
 from genlens.types import Item
 
@@ -32,3 +33,22 @@ class OfficialTextJudgedSuite(Suite):
             raise SpecError(f"unknown --suite-arg prompt={prompt}", fix="use prompt=genlens (default) or prompt=official")
         self.prompt_choice = prompt
         self._items: list[Item] | None = None
+
+    def fetched_texts(self, constants: Mapping[str, str], *, benchmark: str, source: str) -> dict[str, str]:
+        """Upstream's judge texts as ``genlens data fetch <suite>`` wrote them: key -> ``judge_prompts/<constant>.txt``.
+
+        Read from ``--data-dir``'s ``judge_prompts/`` when it has one, else from the fetch cache; a missing
+        file is one line naming the fetch command (``source``: the upstream file the texts come from).
+        """
+        from genlens.data.fetch import data_root
+
+        own = self.data_dir / "judge_prompts" if self.data_dir else None
+        folder = own if own is not None and own.is_dir() else data_root() / self.meta.name / "judge_prompts"
+        out = {}
+        for key, constant in constants.items():
+            path = folder / f"{constant}.txt"
+            if not path.is_file():
+                raise InputError(f"{benchmark}'s official judge texts are not fetched", path=path,
+                                 fix=f"run `genlens data fetch {self.meta.name}` (reads them from {source} at the pinned commit)")
+            out[key] = path.read_text(encoding="utf-8")
+        return out

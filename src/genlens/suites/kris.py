@@ -389,18 +389,7 @@ class KrisSuite(OfficialTextJudgedSuite):
     def texts(self) -> dict[str, str]:
         if self.prompt_choice == "genlens":
             return dict(TEXTS)
-        from genlens.data.fetch import data_root
-
-        folders = [p for p in ((self.data_dir / "judge_prompts") if self.data_dir else None, data_root() / "kris" / "judge_prompts") if p]
-        folder = next((f for f in folders if f.is_dir()), folders[-1])
-        out = {}
-        for question, constant in OFFICIAL_OF.items():
-            path = folder / f"{constant}.txt"
-            if not path.is_file():
-                raise InputError("KRIS-Bench's official judge texts are not fetched", path=path,
-                                 fix="run `genlens data fetch kris` (reads them from utils/prompts.py at the pinned commit)")
-            out[question] = path.read_text(encoding="utf-8")
-        return out
+        return self.fetched_texts(OFFICIAL_OF, benchmark="KRIS-Bench", source="utils/prompts.py")
 
     def preflight(self, ctx: ScoreContext) -> list[Any]:
         """The official texts must be fetched before a prompt=official run generates anything."""

@@ -338,17 +338,7 @@ class RiseSuite(OfficialTextJudgedSuite):
     def texts(self) -> dict[str, str]:
         if self.prompt_choice == "genlens":
             return {name: TEXTS[_GENLENS_ALIAS.get(name, name)] for name in OFFICIAL_NAMES}
-        from genlens.data.fetch import data_root
-
-        folder = (self.data_dir if self.data_dir and (self.data_dir / "judge_prompts").is_dir() else data_root() / "rise") / "judge_prompts"
-        out = {}
-        for name, constant in OFFICIAL_NAMES.items():
-            path = folder / f"{constant}.txt"
-            if not path.is_file():
-                raise InputError("RISEBench's official judge texts are not fetched", path=path,
-                                 fix="run `genlens data fetch rise` (reads them from utils.py at the pinned commit)")
-            out[name] = path.read_text(encoding="utf-8")
-        return out
+        return self.fetched_texts(OFFICIAL_NAMES, benchmark="RISEBench", source="utils.py")
 
     def scorers(self, ctx: ScoreContext) -> Sequence[Scorer]:
         from genlens.suites._edit_judge import context_judge
