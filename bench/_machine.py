@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 _SPIN = "import time\nwhile True:\n    time.perf_counter()\n"
@@ -64,3 +64,39 @@ def describe(values: Sequence[float], fmt: str = "{:.3f}") -> str:
     """'median M (min a, max b; n=K)' for a list of repeated measurements."""
     med, low, high = median_spread(values)
     return f"median {fmt.format(med)} (min {fmt.format(low)}, max {fmt.format(high)}; n={len(values)})"
+
+
+class Clock:
+    """Wall and process CPU seconds (all threads) of a block; CPU time barely moves when other jobs share the machine."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def interleaved_best(methods: dict[str, Callable[[int], Clock]], rounds: int) -> dict[str, list[Clock]]:
+    """Each method once per round, the order rotated every round (drift in the machine's load hits all alike).
+
+    Prints every round's times; the benches then take the best of each method.
+    """
+    times: dict[str, list[Clock]] = {name: [] for name in methods}
+    order = list(methods)
+    for round_index in range(rounds):
+        shift = round_index % len(order)
+        for name in order[shift:] + order[:shift]:
+            times[name].append(methods[name](round_index))
+        print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1].wall:.1f}s wall / {v[-1].cpu:.1f}s cpu"
+                                                       for k, v in times.items()), flush=True)
+    return times
+
+
+def print_against_limit(times: dict[str, list[Clock]], n: int, unit_name: str, digits: int) -> None:
+    """genlens vs its bare limit and the naive way, best of the rounds, in wall and in CPU time (target >= 0.8)."""
+    for unit in ("wall", "cpu"):
+        ours, limit, naive = (min(getattr(c, unit) for c in times[k]) for k in ("genlens", "limit", "naive"))
+        print(f"[{unit} time] genlens {n / ours:.{digits}f} {unit_name}/s, limit {n / limit:.{digits}f} {unit_name}/s, "
+              f"naive {n / naive:.{digits}f} {unit_name}/s; "
+              f"genlens / limit = {limit / ours:.2f} (target >= 0.8); speed-up over naive = {naive / ours:.2f}x")

@@ -35,6 +35,7 @@ from PIL import Image
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from _machine import Clock, interleaved_best, print_against_limit
 from genlens.runs import engine
 from genlens.suites.base import ScoreContext
 from genlens.suites.geneval import GenEvalScorer, GenEvalSuite, load_metadata, open_rgb
@@ -90,17 +91,6 @@ def save_full_models(root: Path) -> tuple[Path, Path]:
     CLIPProcessor(image_processor=CLIPImageProcessor(), tokenizer=CLIPTokenizer(vocab=byte_level_vocab(), merges=[])
                   ).save_pretrained(root / "clip")
     return root / "det", root / "clip"
-
-
-class Clock:
-    """Wall and process CPU seconds (all threads) of a block; CPU time barely moves when other jobs share the machine."""
-
-    def __enter__(self) -> Clock:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
 def genlens_score(images: Path, run: Path, detector: Path, clip: Path) -> Clock:
@@ -220,18 +210,8 @@ def speed(args: argparse.Namespace, root: Path) -> None:
         "limit": lambda r: bare_forwards(scorer, paths),
         "naive": lambda r: naive_loop(scorer, paths),
     }
-    times: dict[str, list[Clock]] = {name: [] for name in methods}
-    order = list(methods)
-    for round_index in range(args.rounds):  # interleaved, order rotated, best of each: robust to a busy shared machine
-        for name in order[round_index % 3:] + order[:round_index % 3]:
-            times[name].append(methods[name](round_index))
-        print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1].wall:.1f}s wall / {v[-1].cpu:.1f}s cpu"
-                                                       for k, v in times.items()), flush=True)
-    n = len(paths)
-    for unit in ("wall", "cpu"):
-        ours, limit, naive = (min(getattr(c, unit) for c in times[k]) for k in ("genlens", "limit", "naive"))
-        print(f"[{unit} time] genlens {n / ours:.3f} img/s, limit {n / limit:.3f} img/s, naive {n / naive:.3f} img/s; "
-              f"genlens / limit = {limit / ours:.2f} (target >= 0.8); speed-up over naive = {naive / ours:.2f}x")
+    times = interleaved_best(methods, args.rounds)
+    print_against_limit(times, len(paths), "img", 3)
 
 
 def main() -> None:

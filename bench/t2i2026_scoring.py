@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import print_machine
+from _machine import Clock, interleaved_best, print_against_limit, print_machine
 from genlens.judges.base import JudgeRequest, make_judge
 from genlens.runs import engine
 from genlens.suites import geneval2 as g2
@@ -53,15 +53,6 @@ RECORDS = [
      "skills": ["count", "attribute", "object", "position", "count", "object"]}
     for word, thing in (("two", "kite"), ("three", "cup"), ("four", "lamp"), ("five", "book"), ("six", "boat"), ("two", "vase"))
 ]
-
-
-class Clock:
-    def __enter__(self) -> Clock:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
 def save_model(root: Path) -> Path:
@@ -208,18 +199,8 @@ def main() -> None:
             "limit": lambda r: bare_forwards(judge, batches),
             "naive": lambda r: naive_loop(judge, requests, answers),
         }
-        times: dict[str, list[Clock]] = {name: [] for name in methods}
-        order = list(methods)
-        for round_index in range(args.rounds):
-            for name in order[round_index % 3:] + order[:round_index % 3]:
-                times[name].append(methods[name](round_index))
-            print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1].wall:.1f}s wall / {v[-1].cpu:.1f}s cpu"
-                                                           for k, v in times.items()), flush=True)
-        n = len(requests)
-        for unit in ("wall", "cpu"):
-            ours, limit, naive = (min(getattr(c, unit) for c in times[k]) for k in ("genlens", "limit", "naive"))
-            print(f"[{unit} time] genlens {n / ours:.2f} atoms/s, limit {n / limit:.2f} atoms/s, naive {n / naive:.2f} atoms/s; "
-                  f"genlens / limit = {limit / ours:.2f} (target >= 0.8); speed-up over naive = {naive / ours:.2f}x")
+        times = interleaved_best(methods, args.rounds)
+        print_against_limit(times, len(requests), "atoms", 2)
     print_machine("end")
 
 
