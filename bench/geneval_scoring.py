@@ -234,7 +234,7 @@ def main() -> None:
     if args.stream:  # a fresh process, so the full-size models' memory does not hide the stream's
         out = subprocess.run([sys.executable, __file__, "--rss-only", "--stream", str(args.stream)],
                              capture_output=True, text=True, check=True)
-        rss = json.loads(out.stdout.strip().splitlines()[-1])
+        rss = json.loads(next(line for line in reversed(out.stdout.splitlines()) if line.startswith("{")))  # the machine line follows it
         after = rss["after_batch_mb"]
         print(f"RSS over a {args.stream}-image stream (tiny models, {len(after)} batches, {rss['seconds']:.0f}s): after batch 1 "
               f"{after[0]:.0f} MB, after batch {len(after) // 4} {after[len(after) // 4 - 1]:.0f} MB, after the last "
