@@ -485,13 +485,18 @@ class _Generator:
                                             reason=f"invalid image: {exc.message}")
         return None
 
-    @staticmethod
-    def _stops(result: object) -> bool:
-        """True for a result that ends the run when recorded (:meth:`_record` raises for it)."""
+    def _stop_error(self, result: object) -> BaseException | None:
+        """The error that ends the run for this result (retrying other units cannot help), else None."""
         if isinstance(result, InputError):
-            return False
-        return (isinstance(result, SpecError | Blocked) or setup_error(result) is not None
-                or isinstance(result, PROGRAMMING_ERRORS))
+            return None
+        if isinstance(result, SpecError | Blocked):
+            return result
+        setup = setup_error(result)
+        if setup is not None:
+            return setup
+        if isinstance(result, PROGRAMMING_ERRORS):
+            return BackendBug(self.backend.spec, result)
+        return None
 
     def _store_files(self, unit: _Unit, result: list[GeneratedImage] | BaseException) -> GenerationRecord | OSError | None:
         """The file half of recording a unit (runs on the file thread): verify the images, then write them.
@@ -516,13 +521,9 @@ class _Generator:
             self.summary.input_errors.append(str(result))
             self.summary.count("input_error")
             return
-        if isinstance(result, SpecError | Blocked):  # retrying other units cannot help: stop, keep what is done
-            raise result
-        setup = setup_error(result)
-        if setup is not None:
-            raise setup
-        if isinstance(result, PROGRAMMING_ERRORS):
-            raise BackendBug(self.backend.spec, result)
+        stop = self._stop_error(result)
+        if stop is not None:  # stop, keep what is done
+            raise stop
         if isinstance(result, Refused):
             record = GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [], reason=result.reason)
         elif isinstance(result, BaseException):
@@ -556,7 +557,7 @@ class _Generator:
             if future.cancelled() or future.exception() is not None:
                 continue
             for done in future.result():
-                if isinstance(done, GenerationRecord):
+                if isinstance(done, GenerationRecord):  # queued, not flushed here: the caller flushes once after
                     self._pending.append(done)
                     self.summary.count(done.status)
                     self.summary.done += 1
@@ -621,7 +622,7 @@ class _Generator:
                     except asyncio.QueueEmpty:
                         return
                     results = await self._produce(chunk)
-                    if any(self._stops(result) for result in results):  # record in order now: the run ends here
+                    if any(self._stop_error(result) is not None for result in results):  # record in order now: the run ends here
                         await settle(0)
                         async with settling:
                             for unit, result in zip(chunk, results, strict=True):
