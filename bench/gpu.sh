@@ -11,7 +11,8 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && PY=.venv/bin/python
 extra=""
 if compgen -G ".gpuwheels/*.whl" >/dev/null; then
-  "$PY" -m pip install -q --no-deps --target .gpuwheels/site .gpuwheels/*.whl >/dev/null 2>&1 || true
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target .gpuwheels/site .gpuwheels/*.whl \
+    >.gpuwheels/pip.log 2>&1 || { echo "gpu.sh: installing .gpuwheels failed (the machine's own packages run):"; tail -5 .gpuwheels/pip.log; }
   extra=".gpuwheels/site"
 fi
 export PYTHONPATH="src:bench${extra:+:$extra}${PYTHONPATH:+:$PYTHONPATH}"

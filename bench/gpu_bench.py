@@ -203,8 +203,10 @@ def diffusers_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             with torch.inference_mode():
                 pipe(prompt=chunk, num_inference_steps=steps, guidance_scale=7.5, height=side, width=side, generator=gens)
 
+    naive_n = min(n, args.naive_images or n)
+
     def one_at_a_time(r: int) -> None:
-        for i, prompt in enumerate(prompts):
+        for i, prompt in enumerate(prompts[:naive_n]):
             with torch.inference_mode():
                 pipe(prompt=prompt, num_inference_steps=steps, guidance_scale=7.5, height=side, width=side,
                      generator=torch.Generator("cpu").manual_seed(r * 1000 + i))
@@ -212,12 +214,14 @@ def diffusers_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     bare_batched(99)  # warm-up (kernels, allocator)
     best = best_of(args.rounds, args.device, {"genlens": genlens_generate, "bare_batched": bare_batched,
                                               "one_at_a_time": one_at_a_time})
+    rates = {"genlens": n / best["genlens"], "bare_batched": n / best["bare_batched"],
+             "one_at_a_time": naive_n / best["one_at_a_time"]}
     return {
         "pipeline": "tiny SD" if args.tiny else "SD-1.x-shaped UNet (320/640/1280), random init",
         "unet_parameters": sum(p.numel() for p in pipe.unet.parameters()), "images": n, "side": side, "steps": steps,
-        "batch": batch, "dtype": str(pipe.unet.dtype), "seconds": best, "images_per_s": {k: n / v for k, v in best.items()},
-        "genlens_over_bare_batched": best["bare_batched"] / best["genlens"],
-        "speedup_over_one_at_a_time": best["one_at_a_time"] / best["genlens"],
+        "batch": batch, "dtype": str(pipe.unet.dtype), "one_at_a_time_images": naive_n, "seconds": best,
+        "images_per_s": rates, "genlens_over_bare_batched": rates["genlens"] / rates["bare_batched"],
+        "speedup_over_one_at_a_time": rates["genlens"] / rates["one_at_a_time"],
     }
 
 
@@ -233,7 +237,8 @@ def ar_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     runner = getattr(tiny_ar, "gpu_bench", None)
     if runner is None:
         return {"skipped": "genlens.testing.tiny_ar has no gpu_bench() entry"}
-    return runner(root, device=args.device, tiny=args.tiny, rounds=args.rounds, backend_module=ar_backend)
+    return runner(root, device=args.device, tiny=args.tiny, rounds=args.ar_rounds or args.rounds, images=args.ar_images,
+                  batch=args.ar_batch, naive_images=args.ar_naive, backend_module=ar_backend)
 
 
 def main() -> None:
@@ -244,6 +249,12 @@ def main() -> None:
     parser.add_argument("--gen-images", type=int, default=16, help="images generated per method (diffusers)")
     parser.add_argument("--steps", type=int, default=20, help="diffusion steps")
     parser.add_argument("--batch", type=int, default=8, help="diffusers batch size")
+    parser.add_argument("--naive-images", type=int, default=8,
+                        help="images the one-prompt-per-call diffusers baseline makes (rates compare per image)")
+    parser.add_argument("--ar-images", type=int, default=8, help="images per method (AR section)")
+    parser.add_argument("--ar-batch", type=int, default=8, help="AR batch size")
+    parser.add_argument("--ar-naive", type=int, default=2, help="images the one-prompt-per-call AR baseline makes")
+    parser.add_argument("--ar-rounds", type=int, default=1, help="rounds of the AR section (576 tokens per image)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per section (best counts)")
     parser.add_argument("--tiny", action="store_true", help="tiny models: checks the plumbing only (CI dry run)")
     parser.add_argument("--sections", default="geneval,diffusers,ar")
@@ -256,15 +267,22 @@ def main() -> None:
     if args.tiny:
         args.gen_images = min(args.gen_images, 4)
         args.batch = min(args.batch, 2)
+        args.ar_images, args.ar_batch = min(args.ar_images, 4), min(args.ar_batch, 2)
     results: dict[str, Any] = {
         "machine_start": machine_line("start"), "device": args.device, "torch": torch.__version__,
         "python": platform.python_version(), "args": {k: str(v) for k, v in vars(args).items()},
     }
     if args.device.startswith("cuda"):
         results["gpu"] = torch.cuda.get_device_name(0)
-    import transformers
+    import importlib
 
-    results["transformers"] = transformers.__version__
+    for name in ("transformers", "diffusers", "pydantic", "tokenizers", "regex"):
+        try:  # the versions that ran, and where they came from (.gpuwheels/site or the machine's own)
+            module = importlib.import_module(name)
+            results[name] = f"{getattr(module, '__version__', '?')} ({Path(module.__file__ or '?').parent})"
+        except Exception as exc:  # a missing one is reported, and the section that needs it fails alone
+            results[name] = f"unavailable: {type(exc).__name__}: {exc}"
+        print(f"{name}: {results[name]}", flush=True)
     print(results["machine_start"], "|", results.get("gpu", args.device), flush=True)
     sections = {"geneval": geneval_section, "diffusers": diffusers_section, "ar": ar_section}
     with tempfile.TemporaryDirectory() as tmp:

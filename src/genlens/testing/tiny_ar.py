@@ -221,11 +221,12 @@ def save_tiny_flux(directory: Path | str, *, seed: int = 0) -> Path:
 
 
 def gpu_bench(root: Path, *, device: str | None = None, tiny: bool = False, rounds: int = 2, images: int = 16,
-              batch: int = 8, backend_module: Any = None) -> dict[str, Any]:
+              batch: int = 8, naive_images: int | None = None, backend_module: Any = None) -> dict[str, Any]:
     """The ``ar`` section of ``bench/gpu_bench.py``: a Janus-shaped model (``janus-pro-1b`` sizes, or ``tiny``),
-    genlens's ``transformers:`` backend vs the bare ``model.generate`` on the same batches vs one prompt per call.
+    genlens's ``transformers:`` backend vs the bare ``model.generate`` on the same batches vs one prompt per call
+    (over the first ``naive_images`` prompts only, default all: a 576-token image per call is slow).
 
-    Returns seconds per method (best of ``rounds``), images/s ratios and the sizes used."""
+    Returns seconds per method (best of ``rounds``), images/s per method and ratios of images/s."""
     import asyncio
     import time
 
@@ -258,8 +259,8 @@ def gpu_bench(root: Path, *, device: str | None = None, tiny: bool = False, roun
             if bad:
                 raise bad[0]
 
-    def bare(size: int) -> None:
-        for start in range(0, len(prompts), size):
+    def bare(size: int, count: int = images) -> None:
+        for start in range(0, count, size):
             texts = [processor.apply_chat_template([{"role": "user", "content": [{"type": "text", "text": p}]}],
                                                    add_generation_prompt=True) for p in prompts[start:start + size]]
             inputs = processor(text=texts, generation_mode="image", return_tensors="pt", padding=True).to(device)
@@ -267,9 +268,10 @@ def gpu_bench(root: Path, *, device: str | None = None, tiny: bool = False, roun
                 tokens = model.generate(**inputs, generation_mode="image", do_sample=True, guidance_scale=5.0)
                 model.decode_image_tokens(tokens)
 
-    methods = {"genlens": ours, "bare_batched": lambda: bare(batch), "one_at_a_time": lambda: bare(1)}
+    naive_n = min(images, naive_images or images)
+    methods = {"genlens": ours, "bare_batched": lambda: bare(batch), "one_at_a_time": lambda: bare(1, naive_n)}
     asyncio.run(backend.generate_batch(requests[:1]))  # load + warm both
-    bare(1)
+    bare(1, 1)
     best: dict[str, float] = {}
     for _ in range(max(1, rounds)):
         for name, method in methods.items():
@@ -279,7 +281,10 @@ def gpu_bench(root: Path, *, device: str | None = None, tiny: bool = False, roun
             sync()
             best[name] = min(best.get(name, float("inf")), time.perf_counter() - started)
     size = JANUS_PRESETS[preset]
+    counts = {"genlens": images, "bare_batched": images, "one_at_a_time": naive_n}
+    rates = {name: counts[name] / seconds for name, seconds in best.items()}
     return {"preset": preset, "sizes": {k: list(v) if isinstance(v, tuple) else v for k, v in size.items()},
             "device": device, "dtype": str(dtype), "images": images, "batch": batch, "image_tokens": size["grid"] ** 2,
-            "seconds": best, "genlens_over_bare_batched": best["bare_batched"] / best["genlens"],
-            "speedup_over_one_at_a_time": best["one_at_a_time"] / best["genlens"]}
+            "one_at_a_time_images": naive_n, "seconds": best, "images_per_s": rates,
+            "genlens_over_bare_batched": rates["genlens"] / rates["bare_batched"],
+            "speedup_over_one_at_a_time": rates["genlens"] / rates["one_at_a_time"]}
