@@ -139,7 +139,7 @@ def naive_one(det: Any, clip: Any, path: Path, meta: dict[str, Any]) -> None:
     image = Image.open(path).convert("RGB")
     inputs = det.processor(images=[image], return_tensors="pt")
     with torch.inference_mode():
-        out = det.model(pixel_values=inputs["pixel_values"])
+        out = det.model(pixel_values=inputs["pixel_values"].to(det.device))
     shape = tuple(inputs["pixel_values"].shape[-2:])
     found = det_postprocess_all(out, shape, image, det.class_names)
     kept = rules.filter_detections({n: [d for d in found if d.label == n] for n in object_names()}, meta["tag"])

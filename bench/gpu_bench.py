@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -165,6 +166,20 @@ def build_sd_like(folder: Path, tiny: bool) -> Path:
     return folder
 
 
+def pipeline_seconds(run: Path) -> dict[str, Any]:
+    """The backend's own timing of each pipeline call of a run (``batch_latency_s`` in the image metadata)."""
+    from genlens.runs.rundir import DB_NAME
+    from genlens.runs.store import RunStore
+
+    calls: dict[tuple[float, int], float] = {}
+    with RunStore(run / DB_NAME) as store:
+        for record in store.generations():
+            latency, batch = record.meta.get("batch_latency_s"), record.meta.get("batch", 1)
+            if latency is not None:  # the images of one call share its latency and batch
+                calls[(float(latency), int(batch))] = float(latency)
+    return {"seconds": sum(calls.values()), "calls": len(calls)}
+
+
 def diffusers_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     import torch
 
@@ -211,17 +226,30 @@ def diffusers_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 pipe(prompt=prompt, num_inference_steps=steps, guidance_scale=7.5, height=side, width=side,
                      generator=torch.Generator("cpu").manual_seed(r * 1000 + i))
 
+    def bare_new_thread(r: int) -> None:  # the bare call from a fresh thread: what per-thread CUDA state costs
+        worker = threading.Thread(target=bare_batched, args=(r,))
+        worker.start()
+        worker.join()
+
     bare_batched(99)  # warm-up (kernels, allocator)
     best = best_of(args.rounds, args.device, {"genlens": genlens_generate, "bare_batched": bare_batched,
-                                              "one_at_a_time": one_at_a_time})
+                                              "bare_new_thread": bare_new_thread, "one_at_a_time": one_at_a_time})
     rates = {"genlens": n / best["genlens"], "bare_batched": n / best["bare_batched"],
+             "bare_new_thread": n / best["bare_new_thread"],
              "one_at_a_time": naive_n / best["one_at_a_time"]}
+    # where genlens's extra time goes: the pipeline calls as the backend timed them vs the whole run
+    started = time.perf_counter()
+    genlens_generate(50)
+    whole = time.perf_counter() - started
+    inside = pipeline_seconds(root / "gen50")
     return {
         "pipeline": "tiny SD" if args.tiny else "SD-1.x-shaped UNet (320/640/1280), random init",
         "unet_parameters": sum(p.numel() for p in pipe.unet.parameters()), "images": n, "side": side, "steps": steps,
         "batch": batch, "dtype": str(pipe.unet.dtype), "one_at_a_time_images": naive_n, "seconds": best,
         "images_per_s": rates, "genlens_over_bare_batched": rates["genlens"] / rates["bare_batched"],
         "speedup_over_one_at_a_time": rates["genlens"] / rates["one_at_a_time"],
+        "diagnosis": {"genlens_run_seconds": whole, "pipeline_call_seconds": inside["seconds"],
+                      "pipeline_calls": inside["calls"], "outside_pipeline_seconds": whole - inside["seconds"]},
     }
 
 
@@ -253,7 +281,7 @@ def main() -> None:
                         help="images the one-prompt-per-call diffusers baseline makes (rates compare per image)")
     parser.add_argument("--ar-images", type=int, default=8, help="images per method (AR section)")
     parser.add_argument("--ar-batch", type=int, default=8, help="AR batch size")
-    parser.add_argument("--ar-naive", type=int, default=2, help="images the one-prompt-per-call AR baseline makes")
+    parser.add_argument("--ar-naive", type=int, default=1, help="images the one-prompt-per-call AR baseline makes")
     parser.add_argument("--ar-rounds", type=int, default=1, help="rounds of the AR section (576 tokens per image)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per section (best counts)")
     parser.add_argument("--tiny", action="store_true", help="tiny models: checks the plumbing only (CI dry run)")

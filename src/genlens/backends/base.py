@@ -19,6 +19,7 @@ from genlens._modules import PluginRegistry
 from genlens.args import Arg, check_args
 from genlens.backends.families import check_family, family_record
 from genlens.errors import SpecError
+from genlens.modelthread import on_model_thread
 from genlens.redact import install_log_scrubber, remember_urls
 from genlens.types import GeneratedImage, GenerationRequest
 
@@ -226,7 +227,7 @@ async def run_grouped(
     each of its requests (recorded per request, retried on resume) except a SpecError, which stops the run."""
     for call in calls:
         try:
-            results = await asyncio.to_thread(run_sync, call, requests)
+            results = await on_model_thread(run_sync, call, requests)
         except SpecError:
             raise
         except Exception as exc:

@@ -16,7 +16,6 @@ Model args: ``steps``, ``guidance``, ``image_guidance`` (InstructPix2Pix), ``str
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import io
 import threading
@@ -32,6 +31,7 @@ from genlens.backends._media import parse_size_arg
 from genlens.backends.base import Backend, BackendInfo, Session, register_backend, run_grouped
 from genlens.backends.families import family_record
 from genlens.errors import Refused, SpecError
+from genlens.modelthread import on_model_thread
 from genlens.types import GeneratedImage, GenerationRequest
 from genlens.weights import CONVERT, is_missing_safetensors, refuse_pickle_only
 
@@ -260,7 +260,7 @@ class DiffusersBackend(Backend):
         out: list[GeneratedImage | BaseException | None] = [None] * len(requests)
         groups: dict[tuple[Any, ...], _Call] = {}
         metas: list[dict[str, Any]] = []
-        per_image_generators = takes_generator_list(await asyncio.to_thread(self.pipeline))
+        per_image_generators = takes_generator_list(await on_model_thread(self.pipeline))
         for index, request in enumerate(requests):
             size, meta = self._size(request)
             if request.mask is not None:  # said, never silent: these pipelines take the instruction only
@@ -272,7 +272,7 @@ class DiffusersBackend(Backend):
                 continue
             groups.setdefault((kind, size), _Call(kind, size, [])).indices.append(index)
         if any(call.kind == "generate" for call in groups.values()):
-            await asyncio.to_thread(self._check_generates)
+            await on_model_thread(self._check_generates)
         return await run_grouped(groups.values(), self._run_sync, requests, metas, out)
 
     def _check_generates(self) -> None:

@@ -20,7 +20,6 @@ generation config, else Janus-Pro's (guidance 5, temperature 1) and Emu3's (guid
 
 from __future__ import annotations
 
-import asyncio
 import io
 import threading
 import time
@@ -36,6 +35,7 @@ from genlens.backends.base import Backend, BackendInfo, Session, register_backen
 from genlens.backends.diffusers import pick_device, pick_dtype
 from genlens.backends.families import family_record
 from genlens.errors import SpecError
+from genlens.modelthread import on_model_thread
 from genlens.types import GeneratedImage, GenerationRequest
 from genlens.weights import refuse_pickle_only
 
@@ -423,6 +423,10 @@ class TransformersARBackend(Backend):
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         generators = [torch.Generator("cpu").manual_seed(seed % 2**63) for seed in seeds]
         batch, steps = len(prompts), adapter.n_tokens(size)
+        # every step's uniforms drawn up front (the same stream as one draw per step) and sent once: a host tensor
+        # sent each step would make the host wait for the device every step
+        uniforms = torch.stack([torch.rand(steps, generator=g) for g in generators], dim=1).to(self.device)
+        on_device: dict[int, Any] = {}  # the adapter's allowed-token masks, sent once each
         language_model = adapter.language_model()
         cache = DynamicCache(config=language_model.config)
         tokens = torch.zeros((batch, steps), dtype=torch.long, device=self.device)
@@ -436,9 +440,10 @@ class TransformersARBackend(Backend):
                 logits = unconditional + guidance * (conditional - unconditional)
             allowed = adapter.allowed(step, size)
             if allowed is not None:
-                logits = logits.masked_fill(~allowed.to(logits.device), float("-inf"))
-            uniforms = torch.stack([torch.rand((), generator=g) for g in generators])
-            chosen = sample_rows(logits, uniforms, temperature=sampling["temperature"], top_k=sampling["top_k"],
+                if id(allowed) not in on_device:  # the mask kept beside its copy, so its id is never reused
+                    on_device[id(allowed)] = (allowed, ~allowed.to(logits.device))
+                logits = logits.masked_fill(on_device[id(allowed)][1], float("-inf"))
+            chosen = sample_rows(logits, uniforms[step], temperature=sampling["temperature"], top_k=sampling["top_k"],
                                  top_p=sampling["top_p"])
             tokens[:, step] = chosen
             step_ids = torch.cat([chosen, chosen]) if cfg else chosen
@@ -473,7 +478,7 @@ class TransformersARBackend(Backend):
         if any(r.kind != "generate" for r in requests):
             raise SpecError(f"model {self.spec} only generates from text (no edit or multi-round mode)",
                             fix="use it with a text-to-image suite (e.g. geneval)")
-        await asyncio.to_thread(self.adapter)
+        await on_model_thread(self.adapter)
         out: list[GeneratedImage | BaseException | None] = [None] * len(requests)
         groups: dict[tuple[int, int], _Call] = {}
         metas = []

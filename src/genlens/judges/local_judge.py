@@ -11,7 +11,6 @@ the directory's config and weight files.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 from genlens.args import Arg
 from genlens.errors import SpecError
 from genlens.judges.base import Judge, JudgeReply, JudgeRequest
+from genlens.modelthread import on_model_thread
 from genlens.weights import CONVERT, is_missing_safetensors, refuse_pickle_only
 
 MODEL_CLASSES = {
@@ -196,7 +196,7 @@ class LocalJudge(Judge):
         for start in range(0, len(requests), self.batch_size):
             chunk = requests[start:start + self.batch_size]
             try:
-                replies.extend(await asyncio.to_thread(self._generate, chunk))
+                replies.extend(await on_model_thread(self._generate, chunk))
             except SpecError:
                 raise
             except Exception as exc:  # e.g. out of memory: recorded per question, asked again next run
@@ -220,7 +220,7 @@ class LocalJudge(Judge):
         False encodes without special tokens."""
         out: list[float] = []
         for start in range(0, len(requests), self.batch_size):
-            out.extend(await asyncio.to_thread(self.answer_probability_sync, requests[start:start + self.batch_size],
+            out.extend(await on_model_thread(self.answer_probability_sync, requests[start:start + self.batch_size],
                                                answers[start:start + self.batch_size], leading_token_of))
         return out
 

@@ -8,6 +8,7 @@ import json
 from abc import ABC, abstractmethod
 from typing import Any
 
+from genlens.modelthread import on_model_thread
 from genlens.types import ScoreInput
 
 
@@ -58,6 +59,8 @@ class Scorer(ABC):
 
     async def score_batch(self, batch: list[ScoreInput]) -> list[tuple[str, dict[str, Any]]]:
         if self.threaded:
+            if self.concurrency <= 1:  # a local model: the process's model thread (CUDA per-thread state built once)
+                return await on_model_thread(self.score_batch_sync, batch)
             return await asyncio.to_thread(self.score_batch_sync, batch)
         return self.score_batch_sync(batch)
 

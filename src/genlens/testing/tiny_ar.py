@@ -280,11 +280,26 @@ def gpu_bench(root: Path, *, device: str | None = None, tiny: bool = False, roun
             method()
             sync()
             best[name] = min(best.get(name, float("inf")), time.perf_counter() - started)
+    sync_sites: dict[str, int] = {}
+    if device.startswith("cuda"):  # where genlens's decode makes the host wait for the device (one image)
+        import collections
+        import warnings
+
+        counter: collections.Counter[str] = collections.Counter()
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                asyncio.run(backend.generate_batch(requests[:1]))
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        counter.update(f"{Path(w.filename).name}:{w.lineno}" for w in caught if "synchroniz" in str(w.message))
+        sync_sites = dict(counter.most_common(8))
     size = JANUS_PRESETS[preset]
     counts = {"genlens": images, "bare_batched": images, "one_at_a_time": naive_n}
     rates = {name: counts[name] / seconds for name, seconds in best.items()}
     return {"preset": preset, "sizes": {k: list(v) if isinstance(v, tuple) else v for k, v in size.items()},
             "device": device, "dtype": str(dtype), "images": images, "batch": batch, "image_tokens": size["grid"] ** 2,
-            "one_at_a_time_images": naive_n, "seconds": best, "images_per_s": rates,
+            "one_at_a_time_images": naive_n, "seconds": best, "images_per_s": rates, "sync_sites_one_image": sync_sites,
             "genlens_over_bare_batched": rates["genlens"] / rates["bare_batched"],
             "speedup_over_one_at_a_time": rates["genlens"] / rates["one_at_a_time"]}
