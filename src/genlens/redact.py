@@ -10,6 +10,8 @@ exact values of the active credentials in any text (an API error body that echoe
 from __future__ import annotations
 
 import base64
+import functools
+import json
 import os
 import re
 import threading
@@ -124,6 +126,23 @@ def scrub_value(value: Any, secrets: list[str] | None = None) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(scrub_value(v, secrets) for v in value)
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def _json_escaped(secret: str) -> str:
+    return json.dumps(secret, ensure_ascii=False)[1:-1]
+
+
+def scrubbed_json(value: Any, secrets: list[str]) -> str:
+    """``json.dumps(scrub_value(value, secrets), ensure_ascii=False, default=str)``, the same text.
+
+    The value is walked only when its JSON shows something to scrub: an ``@`` (a URL's userinfo) or
+    a secret, raw or as JSON escapes it (escaping is per character, so a string holding a secret holds
+    the secret's escaped form in the JSON). Every stored row goes through here, almost always clean."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if "@" not in text and not any(secret in text or _json_escaped(secret) in text for secret in secrets):
+        return text
+    return json.dumps(scrub_value(value, secrets), ensure_ascii=False, default=str)
 
 
 _factory_installed = False

@@ -34,7 +34,7 @@ from genlens.imageio import (
     ImageTooLarge,
     atomic_write,
     atomic_write_text,
-    decode,
+    check_complete,
     display_path,
     open_checked,
     sniff_format,
@@ -476,7 +476,7 @@ class _Generator:
                 what = f"round {index + 1} " if len(images) > 1 else ""
                 what += "image" if frame_index == 0 else f"partial frame {frame_index}"
                 try:
-                    decode(data, source=f"the model's {what} for {unit.item.id!r} sample {unit.sample}")
+                    check_complete(data, source=f"the model's {what} for {unit.item.id!r} sample {unit.sample}")
                 except ImageTooLarge as exc:
                     return GenerationRecord(unit.fingerprint, unit.item.id, unit.sample, unit.seed, "refused", [],
                                             reason=f"invalid image: {exc.message}", meta={"invalid_image": True})
@@ -777,7 +777,7 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
                     store.delete_generations([fp])
                 try:
                     data = entry.path.read_bytes()
-                    decode(data, source=entry.path)
+                    check_complete(data, source=entry.path)
                 except (InputError, OSError) as exc:
                     summary.input_errors.append(str(exc) if isinstance(exc, InputError)
                                                 else f"{display_path(entry.path)}: {exc.strerror or exc}")

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from genlens.redact import active_secrets, scrub_value
+from genlens.redact import active_secrets, scrubbed_json
 from genlens.types import GenerationRecord, Item, ScoreRecord
 
 SCHEMA_VERSION = 1
@@ -142,9 +142,9 @@ class RunStore:
             "images": record.images, "image_sizes": record.image_sizes, "formats": record.formats,
             "trace": record.trace, "reason": record.reason, "meta": record.meta,
         }
-        payload = scrub_value(payload, secrets)  # an error body that echoes a key or a URL password is never stored
+        # an error body that echoes a key or a URL password is never stored
         return (record.fingerprint, record.item_id, record.sample, record.seed, record.status,
-                json.dumps(payload, ensure_ascii=False, default=str), now)
+                scrubbed_json(payload, active_secrets() if secrets is None else secrets), now)
 
     def put_generation(self, record: GenerationRecord) -> None:
         self.put_generations([record])
@@ -212,7 +212,7 @@ class RunStore:
         secrets = active_secrets()
         rows = [
             (r.fingerprint, r.generation_fingerprint, r.scorer, r.status,
-             json.dumps(scrub_value(r.value, secrets), ensure_ascii=False, default=str), now)
+             scrubbed_json(r.value, secrets), now)
             for r in records
         ]
         with self.conn:
