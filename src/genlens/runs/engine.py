@@ -68,9 +68,13 @@ from genlens.types import (
 
 IMAGES_DIR = "images"
 ROWS_JSONL = "rows.jsonl"
-#: Generation rows are committed in groups: at most this many, at most this many seconds apart.
-#: Chunks whose files may still be being written while the next one is generated (bounds memory).
+#: Groups of units whose files may still be being written while the next ones are generated (bounds memory).
 FILES_AHEAD = 2
+#: Units handed to the file thread together: at most this many, and as soon as the event loop turns
+#: (a backend that awaits its model or provider sends each chunk at once; one that computes without
+#: awaiting hands over this many at a time instead of paying a thread hand-off per unit).
+FILE_GROUP = 16
+#: Generation rows are committed in groups: at most this many, at most this many seconds apart.
 COMMIT_ROWS = 64
 COMMIT_SECONDS = 0.25
 
@@ -600,6 +604,15 @@ class _Generator:
             files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genlens-files")
             ahead: deque[tuple[list[_Unit], list[Any], Future[list[Any]]]] = deque()
             settling = asyncio.Lock()
+            group: tuple[list[_Unit], list[Any]] = ([], [])  # produced, not yet handed to the file thread
+            loop = asyncio.get_running_loop()
+
+            def send_group() -> None:
+                if group[0]:
+                    chunk, results = group[0][:], group[1][:]
+                    group[0].clear()
+                    group[1].clear()
+                    ahead.append((chunk, results, files.submit(store_chunk, chunk, results)))
 
             def store_chunk(chunk: list[_Unit], results: list[Any]) -> list[Any]:
                 return [self._store_files(unit, result) for unit, result in zip(chunk, results, strict=True)]
@@ -623,22 +636,30 @@ class _Generator:
                         return
                     results = await self._produce(chunk)
                     if any(self._stop_error(result) is not None for result in results):  # record in order now: the run ends here
+                        send_group()
                         await settle(0)
                         async with settling:
                             for unit, result in zip(chunk, results, strict=True):
                                 self._record(unit, result)
                             advance(len(chunk))
                         continue
-                    ahead.append((chunk, results, files.submit(store_chunk, chunk, results)))
+                    if not group[0]:
+                        loop.call_soon(send_group)
+                    group[0].extend(chunk)
+                    group[1].extend(results)
+                    if len(group[0]) >= FILE_GROUP:
+                        send_group()
                     await settle(FILES_AHEAD)
 
             tasks = [asyncio.create_task(worker()) for _ in range(workers)]
             try:
                 await asyncio.gather(*tasks)
+                send_group()
                 await settle(0)
             finally:
                 for task in tasks:
                     task.cancel()
+                send_group()  # an error or Ctrl-C: what was generated is still written and kept
                 files.shutdown(wait=True)  # the file thread finishes what it started: no write after we return
                 self._keep_written(ahead)
                 self.flush()  # every finished unit is committed, also on an error or Ctrl-C
@@ -646,9 +667,13 @@ class _Generator:
 
 
 def prepare_run(
-    run_dir: Path, store: RunStore, suite: Suite, spec: RunSpec, extra: dict[str, Any] | None = None
-) -> None:
-    """Check the run directory belongs to this spec, then (re)write run.json and the items."""
+    run_dir: Path, store: RunStore, suite: Suite, spec: RunSpec, extra: dict[str, Any] | None = None,
+    items: Sequence[Item] | None = None,
+) -> Sequence[Item]:
+    """Check the run directory belongs to this spec, then (re)write run.json and the items.
+
+    Returns the suite's items (``items`` when given): callers plan with the same objects, whose
+    content hashes are then computed once."""
     check_compatible(run_dir, spec)
     check_images_dir(run_dir)
     try:
@@ -656,7 +681,9 @@ def prepare_run(
     except OSError as exc:
         raise disk_error(exc, run_dir) from None
     store.set_meta("suite", spec.suite)
-    store.put_items(suite.items())
+    items = suite.items() if items is None else items
+    store.put_items(items)
+    return items
 
 
 def _generation_pool(executor: ExecutorOptions | None, backend: Backend) -> Any:
@@ -691,12 +718,12 @@ def generate(
         mode=opts.mode, suite_args=public_params(suite.suite_args), prompt_variant=opts.prompt_variant,
     )
     with locked_run(run_dir) as store:
-        prepare_run(run_dir, store, suite, spec, {
+        all_items = prepare_run(run_dir, store, suite, spec, {
             "backend": backend.describe(), "data_dir": str(data_dir.expanduser().resolve()) if data_dir else None,
             "shard": list(opts.shard) if opts.shard else None,  # `genlens merge` and reports read it
         })
         _clean_temp_files(run_dir / IMAGES_DIR)
-        items = select_items(suite.items(), opts.limit, opts.shard)
+        items = select_items(all_items, opts.limit, opts.shard)
         units, skipped = _plan_units(store, suite, items, spec, opts, run_dir)
         if hasattr(backend, "suite_candidates"):  # folder: the suite's official layout first
             by_id = {item.id: item for item in items}
@@ -741,7 +768,8 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
             f"no images in the {suite.meta.name} layout were found", path=source,
             fix=f"see `genlens suites` / docs for the {suite.meta.name} folder layout",
         )
-    items = {item.id: item for item in suite.items()}
+    suite_items = suite.items()
+    items = {item.id: item for item in suite_items}
     samples = max(f.sample for f in found) + 1
     spec = RunSpec(suite=suite.meta.name, suite_version=suite.meta.version, model=f"folder:{source.resolve()}",
                    samples=samples, prompt_variant=prompt_variant)
@@ -750,7 +778,7 @@ def import_images(source: Path, suite: Suite, run_dir: Path, *, quiet: bool = Fa
         prepare_run(run_dir, store, suite, spec, {
             "imported_from": str(source.resolve()),
             "data_dir": str(suite.data_dir.resolve()) if suite.data_dir else None,
-        })
+        }, items=suite_items)
         _clean_temp_files(run_dir / IMAGES_DIR)
         states = store.generation_states()
         with progress_bar("import", len(found), quiet=quiet) as advance:
