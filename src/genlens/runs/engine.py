@@ -40,7 +40,7 @@ from genlens.imageio import (
     sniff_format,
 )
 from genlens.progress import FirstErrors, error_kind, progress_bar
-from genlens.redact import active_secrets, scrub, scrub_value
+from genlens.redact import active_secrets, scrub, scrub_value, scrubbed_json
 from genlens.runs.cost import cost_summary
 from genlens.runs.executors import ExecutorOptions
 from genlens.runs.fingerprint import generation_fingerprint, sample_seed, score_fingerprint
@@ -1061,13 +1061,23 @@ async def _score_pending(
 def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore,
             selected: Callable[[GenerationRecord], bool] | None = None) -> list[ScoredGeneration]:
     """Every (selected) generation of the run with the scores of the *current* scorers (by fingerprint)."""
+    return _collect(suite, ctx, store, selected)[0]
+
+
+def _collect(suite: Suite, ctx: ScoreContext, store: RunStore,
+             selected: Callable[[GenerationRecord], bool] | None) -> tuple[list[ScoredGeneration], int]:
+    """:func:`collect`, and how many stored generations ``selected`` left out (one pass over the rows)."""
     items = store.items()
     by_fp = {s.fingerprint: s for s in store.scores()}
     keys = [(sc.name, sc.fingerprint_key()) for sc in suite.scorers(ctx)]
     scored = []
+    outside = 0
     for gen in store.generations():
+        if selected is not None and not selected(gen):
+            outside += 1
+            continue
         item = items.get(gen.item_id)
-        if item is None or (selected is not None and not selected(gen)):
+        if item is None:
             continue
         entry = ScoredGeneration(item, gen)
         for name, key in keys:
@@ -1075,7 +1085,7 @@ def collect(run_dir: Path, suite: Suite, ctx: ScoreContext, store: RunStore,
             if record is not None:
                 entry.scores[name] = record
         scored.append(entry)
-    return scored
+    return scored, outside
 
 
 def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
@@ -1084,8 +1094,7 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
     with locked_run(run_dir) as store:
         data, suite = open_suite_for_run(run_dir, ctx)
         selected = selection(data["spec"], suite)
-        scored = collect(run_dir, suite, ctx, store, selected)
-        outside = sum(1 for gen in store.generations() if not selected(gen))
+        scored, outside = _collect(suite, ctx, store, selected)
     counts: dict[str, int] = {}
     for entry in scored:
         counts[entry.generation.status] = counts.get(entry.generation.status, 0) + 1
@@ -1123,7 +1132,7 @@ def aggregate(run_dir: Path, ctx: ScoreContext) -> dict[str, Any]:
         results["merged"] = data["merge"]
     secrets = active_secrets()
     results = scrub_value(results, secrets)
-    rows = "".join(json.dumps(scrub_value(r, secrets), ensure_ascii=False, default=str) + "\n" for r in result.rows)
+    rows = "".join(scrubbed_json(r, secrets) + "\n" for r in result.rows)
     try:
         with interrupts.protected():  # results.json and rows.jsonl of the same aggregation, or neither
             atomic_write_text(run_dir / RESULTS_JSON, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
