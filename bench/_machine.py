@@ -55,6 +55,14 @@ def background_load(cores: int) -> Iterator[list[subprocess.Popen[bytes]]]:
             proc.wait()
 
 
+def quiesce_disk(pause_s: float = 0.5) -> None:
+    """Flush dirty pages and let the file system finish deferred work (an earlier run's deleted files)
+    before a timed run that writes files: otherwise the writeback of whatever ran before lands inside
+    the next measurement, and the method timed second pays for the first."""
+    os.sync()
+    time.sleep(pause_s)
+
+
 def median_spread(values: Sequence[float]) -> tuple[float, float, float]:
     """(median, min, max) of repeated measurements."""
     return statistics.median(values), min(values), max(values)

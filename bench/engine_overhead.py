@@ -5,6 +5,7 @@ decode it again and take its mean. The bare loop does exactly that and keeps sco
 the engine adds fingerprints, atomic writes, one SQLite transaction per record, progress and
 aggregation. Prints the ratio (engine / bare) and the resume-scan time of the finished run, each as the median
 of ``--repeats`` interleaved runs while ``--background-load`` cores are kept busy by a second process.
+Each timed run starts from a flushed disk (``os.sync()``), so neither pays for the other's writeback.
 
     .venv/bin/python bench/engine_overhead.py [--items 5000] [--size 128] [--repeats 5] [--background-load 1]
 """
@@ -23,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from _machine import background_load, describe, median_spread, print_machine
+from _machine import background_load, describe, median_spread, print_machine, quiesce_disk
 from genlens.backends.base import Backend, BackendInfo
 from genlens.runs import engine
 from genlens.scorers.base import Scorer
@@ -76,6 +77,7 @@ def bench_suite(n: int) -> Suite:
 
 
 def bare_loop(n: int, size: int, out: Path) -> float:
+    quiesce_disk()
     started = time.perf_counter()
     scores = []
     for i in range(n):
@@ -97,12 +99,14 @@ def engine_once(n: int, size: int, root: Path) -> tuple[float, float]:
     from genlens.suites import base as suites_base
 
     suites_base._SUITES["bench"] = type(suite)
+    quiesce_disk()
     started = time.perf_counter()
     engine.generate(run, suite, BenchBackend(str(size)), opts)
     engine.score(run, ctx)
     engine.aggregate(run, ctx)
     full = time.perf_counter() - started
 
+    quiesce_disk()
     started = time.perf_counter()
     summary = engine.generate(run, suite, BenchBackend(str(size)), opts)
     scored_again = engine.score(run, ctx)
@@ -127,16 +131,14 @@ def main(argv: list[str] | None = None) -> None:
     ratios: list[float] = []
     with background_load(args.background_load):
         for rep in range(args.repeats):
-            with tempfile.TemporaryDirectory() as tmp:
-                root = Path(tmp)
-                (root / "bare").mkdir()
-                # alternate which goes first so drift in the machine's load hits both equally
-                if rep % 2 == 0:
-                    bare = bare_loop(n, args.size, root / "bare")
-                    full, resume = engine_once(n, args.size, root)
-                else:
-                    full, resume = engine_once(n, args.size, root)
-                    bare = bare_loop(n, args.size, root / "bare")
+            # alternate which goes first so drift in the machine's load hits both equally; each in a
+            # folder of its own, deleted (untimed) before the other starts
+            for method in ("bare", "engine") if rep % 2 == 0 else ("engine", "bare"):
+                with tempfile.TemporaryDirectory() as tmp:
+                    if method == "bare":
+                        bare = bare_loop(n, args.size, Path(tmp))
+                    else:
+                        full, resume = engine_once(n, args.size, Path(tmp))
             bares.append(bare)
             fulls.append(full)
             resumes.append(resume)

@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import functools
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,10 +46,24 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
+def _torch_threads() -> int | None:
+    torch = sys.modules.get("torch")  # never imported here: only a process that uses torch has a count
+    return int(torch.get_num_threads()) if torch is not None else None
+
+
+def _run(threads: int | None, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    if threads is not None and _torch_threads() != threads:
+        sys.modules["torch"].set_num_threads(threads)
+    return fn(*args, **kwargs)
+
+
 async def on_model_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``await asyncio.to_thread(fn, *args, **kwargs)``, on the process's model thread.
 
-    Context variables travel as with ``to_thread``; a call cancelled before it starts never runs."""
+    Context variables travel as with ``to_thread``; a call cancelled before it starts never runs.
+    PyTorch's intra-op thread count is per OpenMP thread and a fresh thread took the process's
+    latest ``torch.set_num_threads``; the long-lived thread is given the caller's count instead, so
+    setting it before a call still applies (the same kernels, so the same bytes, as before)."""
     loop = asyncio.get_running_loop()
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    call = functools.partial(contextvars.copy_context().run, _run, _torch_threads(), fn, args, kwargs)
     return await loop.run_in_executor(model_executor(), call)

@@ -114,6 +114,35 @@ class GeneratedImage:
     trace: list[bytes] = field(default_factory=list)
 
 
+class PendingPNG(GeneratedImage):
+    """A generated image whose PNG bytes are made when ``data`` is first read.
+
+    Local backends return these so that encoding (tens of milliseconds for a 1024² image) happens on
+    the engine's file thread, beside the next batch, instead of on the model thread between batches.
+    Pickling (Ray) sends the encoded bytes as a plain :class:`GeneratedImage`."""
+
+    def __init__(self, image: Any, meta: dict[str, Any] | None = None, *, compress_level: int = 1):
+        self._image: Any = image
+        self._compress_level = compress_level
+        self._encoded: bytes | None = None
+        self.format = "png"
+        self.meta = dict(meta or {})
+        self.trace = []
+
+    @property  # type: ignore[override]
+    def data(self) -> bytes:
+        if self._encoded is None:
+            import io
+
+            buffer = io.BytesIO()
+            self._image.save(buffer, format="PNG", compress_level=self._compress_level)
+            self._encoded, self._image = buffer.getvalue(), None
+        return self._encoded
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return GeneratedImage, (self.data, self.format, self.meta, self.trace)
+
+
 @dataclass
 class GenerationRecord:
     """A finished (or refused / failed) generation as stored in the run."""

@@ -52,3 +52,20 @@ def test_a_call_cancelled_before_it_starts_never_runs_and_errors_reach_the_calle
 
     asyncio.run(main())
     assert ran == []
+
+
+def test_the_callers_torch_thread_count_applies_on_the_model_thread():
+    torch = __import__("torch")
+    before = torch.get_num_threads()
+
+    async def count_there() -> int:
+        return await on_model_thread(torch.get_num_threads)
+
+    try:
+        asyncio.run(count_there())  # the model thread has its own count now
+        torch.set_num_threads(1)
+        assert asyncio.run(count_there()) == 1
+        torch.set_num_threads(2)
+        assert asyncio.run(count_there()) == 2
+    finally:
+        torch.set_num_threads(before)

@@ -32,7 +32,7 @@ from genlens.backends.base import Backend, BackendInfo, Session, register_backen
 from genlens.backends.families import family_record
 from genlens.errors import Refused, SpecError
 from genlens.modelthread import on_model_thread
-from genlens.types import GeneratedImage, GenerationRequest
+from genlens.types import GeneratedImage, GenerationRequest, PendingPNG
 from genlens.weights import CONVERT, is_missing_safetensors, refuse_pickle_only
 
 #: Sizes are rounded down to a multiple of this (VAE factor 8 x patch 2 covers SD, SDXL, FLUX, SD3).
@@ -250,9 +250,7 @@ class DiffusersBackend(Backend):
             if flagged:
                 results.append(Refused("the pipeline's safety checker flagged the image"))
                 continue
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG", compress_level=1)
-            results.append(GeneratedImage(buffer.getvalue(), "png", dict(meta)))
+            results.append(PendingPNG(image, meta))  # encoded on the engine's file thread, beside the next batch
         return results
 
     async def generate_batch(self, requests: list[GenerationRequest]) -> list[GeneratedImage | BaseException]:

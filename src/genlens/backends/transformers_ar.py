@@ -20,7 +20,6 @@ generation config, else Janus-Pro's (guidance 5, temperature 1) and Emu3's (guid
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from genlens.backends.diffusers import pick_device, pick_dtype
 from genlens.backends.families import family_record
 from genlens.errors import SpecError
 from genlens.modelthread import on_model_thread
-from genlens.types import GeneratedImage, GenerationRequest
+from genlens.types import GeneratedImage, GenerationRequest, PendingPNG
 from genlens.weights import refuse_pickle_only
 
 #: Architectures this backend can run, and the generation defaults their model cards use.
@@ -468,9 +467,7 @@ class TransformersARBackend(Backend):
                 "batch_latency_s": round(seconds, 4), **sampling}
         results: list[GeneratedImage | BaseException] = []
         for image in images:
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG", compress_level=1)
-            results.append(GeneratedImage(buffer.getvalue(), "png", dict(meta)))
+            results.append(PendingPNG(image, meta))  # encoded on the engine's file thread, beside the next batch
         return results
 
     async def generate_batch(self, requests: list[GenerationRequest]) -> list[GeneratedImage | BaseException]:
