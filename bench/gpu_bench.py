@@ -304,13 +304,15 @@ def main() -> None:
         results["gpu"] = torch.cuda.get_device_name(0)
     import importlib
 
+    versions: dict[str, str] = {}  # not beside the sections: "diffusers" is one of them
     for name in ("transformers", "diffusers", "pydantic", "tokenizers", "regex"):
         try:  # the versions that ran, and where they came from (.gpuwheels/site or the machine's own)
             module = importlib.import_module(name)
-            results[name] = f"{getattr(module, '__version__', '?')} ({Path(module.__file__ or '?').parent})"
+            versions[name] = f"{getattr(module, '__version__', '?')} ({Path(module.__file__ or '?').parent})"
         except Exception as exc:  # a missing one is reported, and the section that needs it fails alone
-            results[name] = f"unavailable: {type(exc).__name__}: {exc}"
-        print(f"{name}: {results[name]}", flush=True)
+            versions[name] = f"unavailable: {type(exc).__name__}: {exc}"
+        print(f"{name}: {versions[name]}", flush=True)
+    results["versions"] = versions
     print(results["machine_start"], "|", results.get("gpu", args.device), flush=True)
     sections = {"geneval": geneval_section, "diffusers": diffusers_section, "ar": ar_section}
     with tempfile.TemporaryDirectory() as tmp:

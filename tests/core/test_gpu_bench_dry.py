@@ -27,4 +27,7 @@ def test_gpu_bench_dry_run_on_cpu_writes_every_section(tmp_path):
     assert geneval["genlens_over_limit"] > 0
     diffusers = results["diffusers"]
     assert diffusers["images"] == 2 and diffusers["genlens_over_bare_batched"] > 0
+    assert set(diffusers["seconds"]) == {"genlens", "bare_batched", "bare_new_thread", "one_at_a_time"}
+    assert diffusers["diagnosis"]["pipeline_calls"] == 1 and diffusers["diagnosis"]["pipeline_call_seconds"] > 0
+    assert set(results["versions"]) == {"transformers", "diffusers", "pydantic", "tokenizers", "regex"}
     assert "ar" in results and "error" not in results["ar"]
