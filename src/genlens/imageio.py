@@ -199,14 +199,14 @@ def _png_plainly_complete(data: bytes) -> bool:
 
     What Pillow's full decode establishes, without unfiltering the rows: the header is valid and
     under the pixel cap, the chunks before the pixel data pass their CRCs, the pixel data is one run
-    of IDAT chunks whose zlib stream ends (so its Adler-32 checked) with at least every row, each row
-    has a valid filter type, and IEND follows. False means "not shown here", never "broken": the
+    of IDAT chunks whose zlib stream ends (so its Adler-32 checked) with exactly every row (inflating
+    no further: a zlib bomb costs nothing here), each row has a valid filter type, and IEND follows. False means "not shown here", never "broken": the
     caller then decodes with Pillow, which decides (an interlaced image, an unusual chunk, any flaw).
     """
     import struct
     import zlib
 
-    if not data.startswith(_PNG_SIGNATURE) or len(data) < 33 or data[12:16] != b"IHDR":
+    if not data.startswith(_PNG_SIGNATURE) or len(data) < 33 or data[8:16] != b"\x00\x00\x00\x0dIHDR":
         return False
     width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", data[16:29])
     if (compression, filtering, interlace) != (0, 0, 0) or depth not in _PNG_DEPTHS.get(colour, ()):
@@ -214,8 +214,10 @@ def _png_plainly_complete(data: bytes) -> bool:
     if not 0 < width * height <= max_image_pixels():
         return False
     row = 1 + (width * _PNG_CHANNELS[colour] * depth + 7) // 8
+    need = row * height
     pixels = zlib.decompressobj()
     out: list[bytes] = []
+    produced = 0  # inflated bytes, never more than need + 1 (a stream that inflates further is Pillow's to judge)
     position, idat_state, palette, view = 8, 0, False, memoryview(data)  # idat_state: 0 before, 1 in, 2 after
     while True:
         if position + 12 > len(data):
@@ -229,10 +231,16 @@ def _png_plainly_complete(data: bytes) -> bool:
             if idat_state == 2:
                 return False
             idat_state = 1
+            if produced > need:
+                return False
             try:
-                out.append(pixels.decompress(body))
+                piece = pixels.decompress(body, need + 1 - produced)
             except zlib.error:
                 return False
+            if pixels.unconsumed_tail:
+                return False
+            out.append(piece)
+            produced += len(piece)
         else:
             if idat_state == 1:
                 idat_state = 2
@@ -244,8 +252,10 @@ def _png_plainly_complete(data: bytes) -> bool:
         position = end
     if idat_state != 2 or not pixels.eof or (colour == 3 and not palette):
         return False
+    if produced != need:
+        return False
     rows = b"".join(out)
-    return len(rows) >= row * height and max(rows[: row * height : row]) <= 4
+    return max(rows[::row]) <= 4
 
 
 def check_complete(data: bytes, *, source: str | Path = "<bytes>") -> None:

@@ -26,6 +26,12 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
+_model_thread_id: int | None = None
+
+
+def _mark_model_thread() -> None:
+    global _model_thread_id
+    _model_thread_id = threading.get_ident()
 
 
 def model_executor() -> ThreadPoolExecutor:
@@ -33,13 +39,14 @@ def model_executor() -> ThreadPoolExecutor:
     global _executor
     with _lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genlens-model")
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genlens-model",
+                                           initializer=_mark_model_thread)
         return _executor
 
 
 def _forget_after_fork() -> None:  # a forked child has no such thread: it starts its own
-    global _executor, _lock
-    _executor, _lock = None, threading.Lock()
+    global _executor, _lock, _model_thread_id
+    _executor, _lock, _model_thread_id = None, threading.Lock(), None
 
 
 if hasattr(os, "register_at_fork"):
@@ -64,6 +71,8 @@ async def on_model_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) ->
     PyTorch's intra-op thread count is per OpenMP thread and a fresh thread took the process's
     latest ``torch.set_num_threads``; the long-lived thread is given the caller's count instead, so
     setting it before a call still applies (the same kernels, so the same bytes, as before)."""
+    if threading.get_ident() == _model_thread_id:  # an event loop inside a model call: queuing would wait on itself
+        return fn(*args, **kwargs)
     loop = asyncio.get_running_loop()
     call = functools.partial(contextvars.copy_context().run, _run, _torch_threads(), fn, args, kwargs)
     return await loop.run_in_executor(model_executor(), call)

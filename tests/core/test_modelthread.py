@@ -69,3 +69,17 @@ def test_the_callers_torch_thread_count_applies_on_the_model_thread():
         assert asyncio.run(count_there()) == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_model_call_that_runs_an_event_loop_of_its_own_does_not_wait_on_itself():
+    def inner() -> int:
+        return threading.get_ident()
+
+    def model_call() -> tuple[int, int]:  # e.g. a sync scorer that drives an async judge with asyncio.run
+        return threading.get_ident(), asyncio.run(on_model_thread(inner))
+
+    async def outer() -> tuple[int, int]:
+        return await asyncio.wait_for(on_model_thread(model_call), timeout=10)
+
+    here, nested = asyncio.run(outer())
+    assert here == nested

@@ -128,3 +128,19 @@ def test_over_the_pixel_cap_is_the_same_refusal_as_decode(monkeypatch):
     data = SAMPLES["RGB level 1"]  # 13 x 7 = 91 pixels
     with pytest.raises(ImageTooLarge):
         check_complete(data)
+
+
+def test_a_stream_that_inflates_far_beyond_its_rows_is_not_inflated_here():
+    """A 1x1 image whose IDAT inflates to 64 MB: left to Pillow (which reads only the rows it needs)."""
+    bomb = _raw_png(1, 1, 8, 0, b"\x00" + bytes(64 * 2**20))
+    assert len(bomb) < 100_000
+    assert not _png_plainly_complete(bomb)
+    assert _ours_accepts(bomb) == _pillow_accepts(bomb)
+
+
+def test_an_ihdr_of_the_wrong_length_is_pillows_to_judge():
+    good = SAMPLES["L"]
+    body = good[16:29]
+    short = good[:8] + _chunk(b"IHDR", body[:12]) + good[33:]
+    assert not _png_plainly_complete(short)
+    assert _ours_accepts(short) == _pillow_accepts(short)
