@@ -71,3 +71,34 @@ def test_the_engine_writes_them_from_its_file_thread(tmp_path: Path):
         data = (run / record.images[0]).read_bytes()
         assert Image.open(io.BytesIO(data)).size == (32, 24)
         assert record.image_sizes == [len(data)] and record.meta["item"] == record.item_id
+
+
+class _SlowInLoopBackend(Backend):
+    """Computes for 0.3 s per image without awaiting: the worst case for handing units over in groups."""
+
+    info: ClassVar[BackendInfo] = BackendInfo("slowbench", "slowbench:", "blocks the loop", ("generate",))
+    seen: ClassVar[list[int]] = []
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        import time
+
+        images = Path(self.target) / "images"
+        self.seen.append(len(list(images.glob("*.png"))) if images.is_dir() else 0)  # files written so far
+        time.sleep(0.3)
+        buffer = io.BytesIO()
+        _image(request.seed).save(buffer, format="PNG")
+        return GeneratedImage(buffer.getvalue(), "png")
+
+
+def test_a_backend_that_never_awaits_still_has_each_unit_written_about_as_it_is_made(tmp_path: Path):
+    class Four(ImagePropsSuite):
+        def items(self):  # type: ignore[no-untyped-def]
+            return [Item(id=f"{i:02d}", prompt=f"p{i}") for i in range(4)]
+
+    run = tmp_path / "run"
+    _SlowInLoopBackend.seen.clear()
+    engine.generate(run, Four(), _SlowInLoopBackend(str(run)), engine.GenerateOptions(samples=1, quiet=True))
+    # a unit that took FILE_GROUP_SECONDS to make is sent at once, not when FILE_GROUP units are in: while the
+    # third image is made (0.3 s after the first was), the first is on disk, and so on
+    seen = _SlowInLoopBackend.seen
+    assert seen[0] == 0 and seen[2] >= 1 and seen[3] >= 2, seen

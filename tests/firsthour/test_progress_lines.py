@@ -33,7 +33,8 @@ def test_a_piped_run_logs_progress_lines_and_the_first_error_of_each_kind(cli, t
     assert r.exit_code == 1
     err = r.stderr.splitlines()
     progress = [line for line in err if line.startswith("generate: ") and "/6 (" in line]
-    assert len(progress) == 6 and progress[-1].startswith("generate: 6/6 (100%)") and progress[-1].endswith("errors 3")
+    # units reach the log as they are recorded (in groups for a backend that does not await: one here)
+    assert progress and progress[-1].startswith("generate: 6/6 (100%)") and progress[-1].endswith("errors 3")
     first = [line for line in err if "first error of kind" in line]
     assert len(first) == 1  # three failures of one kind: printed once, with the reason
     assert first[0].startswith("generate: first error of kind ConnectionError — item ")

@@ -74,6 +74,9 @@ FILES_AHEAD = 2
 #: (a backend that awaits its model or provider sends each chunk at once; one that computes without
 #: awaiting hands over this many at a time instead of paying a thread hand-off per unit).
 FILE_GROUP = 16
+#: ... and sent at once when its first unit has waited this long or a unit took this long to make (a
+#: backend that computes for seconds without awaiting still has each unit written as soon as it is made).
+FILE_GROUP_SECONDS = 0.25
 #: Generation rows are committed in groups: at most this many, at most this many seconds apart.
 COMMIT_ROWS = 64
 COMMIT_SECONDS = 0.25
@@ -605,6 +608,7 @@ class _Generator:
             ahead: deque[tuple[list[_Unit], list[Any], Future[list[Any]]]] = deque()
             settling = asyncio.Lock()
             group: tuple[list[_Unit], list[Any]] = ([], [])  # produced, not yet handed to the file thread
+            group_started = [0.0]
             loop = asyncio.get_running_loop()
 
             def send_group() -> None:
@@ -634,7 +638,9 @@ class _Generator:
                         chunk = queue.get_nowait()
                     except asyncio.QueueEmpty:
                         return
+                    made = time.monotonic()
                     results = await self._produce(chunk)
+                    made = time.monotonic() - made
                     if any(self._stop_error(result) is not None for result in results):  # record in order now: the run ends here
                         send_group()
                         await settle(0)
@@ -645,9 +651,11 @@ class _Generator:
                         continue
                     if not group[0]:
                         loop.call_soon(send_group)
+                        group_started[0] = time.monotonic()
                     group[0].extend(chunk)
                     group[1].extend(results)
-                    if len(group[0]) >= FILE_GROUP:
+                    if (len(group[0]) >= FILE_GROUP or made >= FILE_GROUP_SECONDS
+                            or time.monotonic() - group_started[0] >= FILE_GROUP_SECONDS):
                         send_group()
                     await settle(FILES_AHEAD)
 
