@@ -472,7 +472,7 @@ class _Generator:
         )
 
     def _verify(self, unit: _Unit, images: list[GeneratedImage]) -> GenerationRecord | None:
-        """Every returned image (and partial frame) must decode fully before its row is committed.
+        """Every returned image (and partial frame) must be complete (``check_complete``) before its row is committed.
 
         Over the pixel cap (a decompression bomb): a final ``refused`` record with the reason, so a
         provider that always answers the same way cannot make the run unfinishable. Not decodable
