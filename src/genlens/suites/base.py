@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from genlens._modules import PluginRegistry
 from genlens.args import Arg, check_args, merge_decls
 from genlens.errors import InputError, SpecError
-from genlens.types import Item, ScoredGeneration
+from genlens.types import Item, ScoredGeneration, ScoreRecord
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 #: Sample numbers a layout may use (a file named 10**30.png is a mistake, not sample 10**30).
@@ -102,6 +102,23 @@ class SuiteResult:
     extra: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)  # per-image rows, written to rows.jsonl
+
+
+def scored_record(entry: ScoredGeneration, scorer: str, row: dict[str, Any], counts: dict[str, int]) -> ScoreRecord | None:
+    """``entry``'s ok score from ``scorer``, counted in ``counts["images_scored"]``; else None, with
+    ``row["reason"]`` set and ``counts["not_generated"]`` (no image) or ``counts["unscored"]`` (no ok score) raised."""
+    gen = entry.generation
+    record = entry.scores.get(scorer)
+    if gen.status != "ok":
+        counts["not_generated"] += 1
+        row["reason"] = gen.reason
+        return None
+    if record is None or record.status != "ok":
+        counts["unscored"] += 1
+        row["reason"] = (record.value.get("reason") if record else None) or "not scored"
+        return None
+    counts["images_scored"] += 1
+    return record
 
 
 class Suite(ABC):

@@ -23,7 +23,16 @@ from genlens.errors import InputError, SpecError
 from genlens.scorers.base import Scorer
 from genlens.suites import _dpg_rules as rules
 from genlens.suites._coverage import Coverage, mark_partial, run_samples
-from genlens.suites.base import IMAGE_EXTENSIONS, ImportedImage, ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
+from genlens.suites.base import (
+    IMAGE_EXTENSIONS,
+    ImportedImage,
+    ScoreContext,
+    Suite,
+    SuiteMeta,
+    SuiteResult,
+    register_suite,
+    scored_record,
+)
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
 UPSTREAM = "TencentQQGYLab/ELLA @ 3c228f1dc6c4d3cad0a47493816151a419f14db3"
@@ -276,17 +285,10 @@ class DpgBenchSuite(Suite):
         rows: list[dict[str, Any]] = []
         for entry in scored:
             gen, item = entry.generation, entry.item
-            record = entry.scores.get("dpg")
             row: dict[str, Any] = {"item": item.id, "sample": gen.sample, "category": item.category,
                                    "prompt": item.prompt, "status": gen.status}
-            if gen.status != "ok":
-                counts["not_generated"] += 1
-                row["reason"] = gen.reason
-            elif record is None or record.status != "ok":
-                counts["unscored"] += 1
-                row["reason"] = (record.value.get("reason") if record else None) or "not scored"
-            else:
-                counts["images_scored"] += 1
+            record = scored_record(entry, "dpg", row, counts)
+            if record is not None:
                 per_item.setdefault(item.id, []).append((gen.sample, record.value["tiles"]))
                 row["answers"] = [t["answers"] for t in record.value["tiles"]]
             rows.append(row)

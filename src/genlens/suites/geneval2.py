@@ -26,7 +26,7 @@ from genlens.args import Arg
 from genlens.errors import InputError, SpecError
 from genlens.scorers.base import Scorer
 from genlens.suites._coverage import Coverage, mark_partial, run_samples
-from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite
+from genlens.suites.base import ScoreContext, Suite, SuiteMeta, SuiteResult, register_suite, scored_record
 from genlens.types import Item, ScoredGeneration, ScoreInput
 
 UPSTREAM = "facebookresearch/GenEval2 @ a6e82d2289e8d418f27f0adee77908b07060eea3"
@@ -243,15 +243,8 @@ class GenEval2Suite(Suite):
             gen, item = entry.generation, entry.item
             row: dict[str, Any] = {"item": item.id, "sample": gen.sample, "category": item.category,
                                    "prompt": item.prompt, "status": gen.status, "atom_count": item.meta["atom_count"]}
-            record = entry.scores.get("soft_tifa")
-            if gen.status != "ok":
-                counts["not_generated"] += 1
-                row["reason"] = gen.reason
-            elif record is None or record.status != "ok":
-                counts["unscored"] += 1
-                row["reason"] = (record.value.get("reason") if record else None) or "not scored"
-            else:
-                counts["images_scored"] += 1
+            record = scored_record(entry, "soft_tifa", row, counts)
+            if record is not None:
                 value = record.value
                 row.update({"atoms": value["atoms"], "skills": item.meta["skills"],
                             "soft_tifa_am": 100 * value["am"], "soft_tifa_gm": 100 * value["gm"],
