@@ -171,13 +171,14 @@ def pipeline_seconds(run: Path) -> dict[str, Any]:
     from genlens.runs.rundir import DB_NAME
     from genlens.runs.store import RunStore
 
-    calls: dict[tuple[float, int], float] = {}
+    seconds = calls = 0.0
     with RunStore(run / DB_NAME) as store:
         for record in store.generations():
-            latency, batch = record.meta.get("batch_latency_s"), record.meta.get("batch", 1)
-            if latency is not None:  # the images of one call share its latency and batch
-                calls[(float(latency), int(batch))] = float(latency)
-    return {"seconds": sum(calls.values()), "calls": len(calls)}
+            latency, batch = record.meta.get("batch_latency_s"), int(record.meta.get("batch", 1))
+            if latency is not None:  # each of a call's images carries its latency: a 1/batch share each
+                seconds += float(latency) / batch
+                calls += 1 / batch
+    return {"seconds": seconds, "calls": round(calls)}
 
 
 def diffusers_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
