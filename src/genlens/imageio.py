@@ -6,7 +6,9 @@ import io
 import itertools
 import os
 import re
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -203,9 +205,6 @@ def _png_plainly_complete(data: bytes) -> bool:
     no further: a zlib bomb costs nothing here), each row has a valid filter type, and IEND follows. False means "not shown here", never "broken": the
     caller then decodes with Pillow, which decides (an interlaced image, an unusual chunk, any flaw).
     """
-    import struct
-    import zlib
-
     if not data.startswith(_PNG_SIGNATURE) or len(data) < 33 or data[8:16] != b"\x00\x00\x00\x0dIHDR":
         return False
     width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", data[16:29])
