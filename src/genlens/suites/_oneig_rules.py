@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from genlens.errors import SpecError
+from genlens.scorers.ocr import levenshtein as edit_distance  # character Levenshtein, shared with cvtg and tiif
 
 YES = "Yes"
 #: The alignment question as the official inferencer phrases it ({question} is the upstream question).
@@ -133,18 +134,6 @@ def clean_ocr(text: str) -> str:
         text = text.replace(marker, "").replace(f"\n{marker}", "").replace(f"{marker}\n", "")
     return text
 
-
-def edit_distance(first: str, second: str) -> int:
-    """Character Levenshtein distance (insert, delete, substitute all cost 1)."""
-    if len(first) < len(second):
-        first, second = second, first
-    previous = list(range(len(second) + 1))
-    for i, a in enumerate(first, 1):
-        current = [i]
-        for j, b in enumerate(second, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1]
 
 
 def unit_matches(truth: str, ocr: str) -> tuple[int, int]:
